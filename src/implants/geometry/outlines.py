@@ -1,0 +1,101 @@
+"""Closed 2D outlines (footprints, windows) as (N, 2) arrays in mm, counter-clockwise. Numpy only.
+
+x is the first column (antero-posterior in the patient frame), y the second (medio-lateral).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def rounded_rectangle(depth_mm: float, width_mm: float, radius_mm: float, per_corner: int = 8) -> np.ndarray:
+    """Rectangle of ``depth_mm`` (x) × ``width_mm`` (y) centred on the origin with corner radius."""
+    r = min(radius_mm, depth_mm / 2 - 1e-3, width_mm / 2 - 1e-3)
+    hx, hy = depth_mm / 2 - r, width_mm / 2 - r
+    points = []
+    for (cx, cy), start in (((hx, hy), 0), ((-hx, hy), 90), ((-hx, -hy), 180), ((hx, -hy), 270)):
+        t = np.radians(np.linspace(start, start + 90, per_corner))
+        points.append(np.column_stack([cx + r * np.cos(t), cy + r * np.sin(t)]))
+    return np.vstack(points)
+
+
+def rounded_rectangle_area(depth_mm: float, width_mm: float, radius_mm: float) -> float:
+    """Exact area of :func:`rounded_rectangle`'s true shape (mm²)."""
+    r = min(radius_mm, depth_mm / 2, width_mm / 2)
+    return depth_mm * width_mm - (4 - np.pi) * r * r
+
+
+def kidney(depth_mm: float, width_mm: float, posterior_recess_mm: float, n: int = 48) -> np.ndarray:
+    """ALIF footprint: convex anterior edge, posterior edge recessed by ``posterior_recess_mm``
+    at the midline (the shape of a lumbar endplate), centred on its bounding box."""
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    x = depth_mm / 2 * np.cos(t)
+    y = width_mm / 2 * np.sign(np.sin(t)) * np.abs(np.sin(t)) ** 0.6
+    recess = posterior_recess_mm * np.exp(-((y / (0.35 * width_mm)) ** 2)) * (x < 0)
+    x = np.where(x < 0, x * 0.85 + recess, x * 0.85)
+    return np.column_stack([x - (x.max() + x.min()) / 2, y]) * [depth_mm / np.ptp(x), 1.0]
+
+
+def bullet(length_mm: float, width_mm: float, nose_mm: float, n: int = 25) -> np.ndarray:
+    """Straight cage with an elliptic nose of length ``nose_mm`` at −x (the insertion end),
+    long axis along x, centred on its bounding box."""
+    hw, hl = width_mm / 2, length_mm / 2
+    t = np.linspace(np.pi / 2, 3 * np.pi / 2, n)
+    nose = np.column_stack([-hl + nose_mm + nose_mm * np.cos(t), hw * np.sin(t)])
+    back = np.array([[hl - 0.5, -hw], [hl, -hw + 0.5], [hl, hw - 0.5], [hl - 0.5, hw]])
+    return np.vstack([back, nose])
+
+
+def banana(chord_mm: float, thickness_mm: float, sagitta_mm: float, n: int = 24) -> np.ndarray:
+    """TLIF banana: a curved strip of ``thickness_mm`` whose centre line is an arc of chord
+    ``chord_mm`` along y bulging anteriorly (+x) by ``sagitta_mm``; rounded ends."""
+    radius = (chord_mm ** 2 / 4 + sagitta_mm ** 2) / (2 * sagitta_mm)
+    centre_x = sagitta_mm - radius
+    half = np.arcsin(chord_mm / 2 / radius)
+    t = np.linspace(-half, half, n)
+    outer = np.column_stack([centre_x + (radius + thickness_mm / 2) * np.cos(t),
+                             (radius + thickness_mm / 2) * np.sin(t)])
+    inner = np.column_stack([centre_x + (radius - thickness_mm / 2) * np.cos(t[::-1]),
+                             (radius - thickness_mm / 2) * np.sin(t[::-1])])
+    cap = np.linspace(0, np.pi, 9)[1:-1]
+
+    def end(angle: float, start: float) -> np.ndarray:
+        cx, cy = centre_x + radius * np.cos(angle), radius * np.sin(angle)
+        phi = angle + start + cap
+        return np.column_stack([cx + thickness_mm / 2 * np.cos(phi), cy + thickness_mm / 2 * np.sin(phi)])
+
+    outline = np.vstack([outer, end(half, 0.0), inner, end(-half, np.pi)])
+    return outline - [(outline[:, 0].max() + outline[:, 0].min()) / 2, 0.0]
+
+
+def rotate(outline: np.ndarray, angle_deg: float) -> np.ndarray:
+    """Rotate an outline about the origin (counter-clockwise seen from +z)."""
+    a = np.radians(angle_deg)
+    return outline @ np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
+
+
+def polygon_area(outline: np.ndarray) -> float:
+    """Shoelace area (mm²) of a closed outline."""
+    x, y = outline[:, 0], outline[:, 1]
+    return float(0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def contains(outline: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Even-odd point-in-polygon test for (M, 2) points."""
+    points = np.atleast_2d(points)
+    x, y = points[:, 0:1], points[:, 1:2]
+    x0, y0 = outline[:, 0], outline[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    crosses = ((y0 > y) != (y1 > y)) & (x < (x1 - x0) * (y - y0) / np.where(y1 == y0, 1e-300, y1 - y0) + x0)
+    return crosses.sum(axis=1) % 2 == 1
+
+
+def min_distance_to_edges(outline: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Distance (mm) from each of (M, 2) points to the nearest outline edge."""
+    a = outline[None, :, :]
+    b = np.roll(outline, -1, axis=0)[None, :, :]
+    p = np.atleast_2d(points)[:, None, :]
+    ab = b - a
+    t = np.clip(((p - a) * ab).sum(-1) / (ab * ab).sum(-1), 0, 1)
+    return np.linalg.norm(a + t[..., None] * ab - p, axis=-1).min(axis=1)
+

@@ -1,0 +1,137 @@
+"""Shared B-rep builders: surfaces from height fields, half-spaces, prisms, channels, face selection.
+
+All lengths mm, patient frame (+x anterior, +y left, +z superior).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Sequence
+
+import cadquery as cq
+import numpy as np
+from OCP.BRepPrimAPI import BRepPrimAPI_MakeHalfSpace
+from OCP.gp import gp_Pnt
+
+from ..errors import GeometryError
+
+HeightField = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def height_field_face(z: HeightField, x_range: tuple[float, float], y_range: tuple[float, float],
+                      samples: int = 21) -> cq.Face:
+    """A smooth degree-3 B-spline face z = f(x, y) over a rectangle (mm).
+
+    Degree ≥ 3 on purpose: degree-1 approximations break OCCT booleans (issue 2).
+    """
+    xs = np.linspace(*x_range, samples)
+    ys = np.linspace(*y_range, samples)
+    gx, gy = np.meshgrid(xs, ys, indexing="ij")
+    gz = z(gx, gy)
+    grid = [[cq.Vector(float(gx[i, j]), float(gy[i, j]), float(gz[i, j])) for j in range(samples)]
+            for i in range(samples)]
+    return cq.Face.makeSplineApprox(grid, tol=1e-4, minDeg=3, maxDeg=5)
+
+
+def half_space(face: cq.Face, inside_point: Sequence[float]) -> cq.Solid:
+    """The infinite solid on the side of ``face`` that contains ``inside_point``."""
+    maker = BRepPrimAPI_MakeHalfSpace(face.wrapped, gp_Pnt(*map(float, inside_point)))
+    return cq.Solid(maker.Solid())
+
+
+def clip_between(body: cq.Shape, lower: HeightField, upper: HeightField, *, margin_mm: float = 2.0,
+                 samples: int = 21) -> cq.Shape:
+    """``body`` (a vertical prism) cut below ``upper(x, y)`` and above ``lower(x, y)``."""
+    bb = body.BoundingBox()
+    xr = (bb.xmin - margin_mm, bb.xmax + margin_mm)
+    yr = (bb.ymin - margin_mm, bb.ymax + margin_mm)
+    top = height_field_face(upper, xr, yr, samples)
+    bottom = height_field_face(lower, xr, yr, samples)
+    result = body.intersect(half_space(top, (0, 0, bb.zmin - 1e3))).intersect(
+        half_space(bottom, (0, 0, bb.zmax + 1e3)))
+    return single_solid(result, "clipped body")
+
+
+def prism(outline: np.ndarray, z_min: float, z_max: float, smooth: bool = False) -> cq.Solid:
+    """Vertical prism over a closed (N, 2) outline in the xy plane from z_min to z_max (mm).
+
+    ``smooth`` draws the outline as one closed spline through the points (anatomical
+    footprints with no corners: one side face); otherwise it is the polygon itself.
+    """
+    pts = [cq.Vector(float(x), float(y), z_min) for x, y in outline]
+    if smooth:
+        edge = cq.Edge.makeSpline(pts, periodic=True)
+        wire = cq.Wire.assembleEdges([edge])
+    else:
+        wire = cq.Wire.makePolygon(pts, close=True)
+    return cq.Solid.extrudeLinear(cq.Face.makeFromWires(wire), cq.Vector(0, 0, z_max - z_min))
+
+
+def rounded_box(depth_mm: float, width_mm: float, radius_mm: float, z_min: float, z_max: float,
+                centre: Sequence[float] = (0.0, 0.0)) -> cq.Solid:
+    """Vertical prism over an exact rounded rectangle (x extent ``depth_mm``, y extent
+    ``width_mm``, vertical edges filleted by ``radius_mm``) centred on ``centre`` (mm)."""
+    box = cq.Solid.makeBox(depth_mm, width_mm, z_max - z_min,
+                           cq.Vector(centre[0] - depth_mm / 2, centre[1] - width_mm / 2, z_min))
+    r = min(radius_mm, depth_mm / 2 - 1e-3, width_mm / 2 - 1e-3)
+    if r <= 0:
+        return box
+    vertical = [e for e in box.Edges() if abs(e.tangentAt(0).z) > 0.99]
+    return box.fillet(r, vertical)
+
+
+def cylinder(origin: Sequence[float], direction: Sequence[float], diameter_mm: float,
+             length_mm: float) -> cq.Solid:
+    """Solid cylinder from ``origin`` along ``direction`` (mm)."""
+    return cq.Solid.makeCylinder(diameter_mm / 2.0, length_mm, cq.Vector(*map(float, origin)),
+                                 cq.Vector(*map(float, direction)))
+
+
+def channel(entry: Sequence[float], direction: Sequence[float], diameter_mm: float,
+            length_mm: float, overshoot_mm: float = 5.0) -> cq.Solid:
+    """Cutting tool of a screw channel: a cylinder through ``length_mm`` of implant that
+    starts ``overshoot_mm`` before the entry and ends ``overshoot_mm`` past it, so the
+    channel is open end to end."""
+    d = np.asarray(direction, float) / np.linalg.norm(direction)
+    start = np.asarray(entry, float) - overshoot_mm * d
+    return cylinder(start, d, diameter_mm, length_mm + 2 * overshoot_mm)
+
+
+def fuse_all(shapes: Iterable[cq.Shape]) -> cq.Shape:
+    """Union of several shapes in one boolean (faster and cleaner than chained fuses)."""
+    shapes = list(shapes)
+    if len(shapes) == 1:
+        return shapes[0]
+    return shapes[0].fuse(*shapes[1:]).clean()
+
+
+def cut_all(body: cq.Shape, tools: Iterable[cq.Shape]) -> cq.Shape:
+    """``body`` minus every tool in one boolean."""
+    tools = list(tools)
+    return body.cut(*tools).clean() if tools else body
+
+
+def single_solid(shape: cq.Shape, what: str) -> cq.Solid:
+    """The one valid solid in ``shape``; :class:`GeometryError` otherwise."""
+    solids = shape.Solids()
+    if len(solids) != 1 or not solids[0].isValid():
+        raise GeometryError(f"{what}: expected one valid solid, kernel produced {len(solids)}"
+                            f"{'' if all(s.isValid() for s in solids) else ' (invalid)'}")
+    return solids[0]
+
+
+def faces_where(shape: cq.Shape, normal_z_min: float | None = None, normal_z_max: float | None = None,
+                centre: Callable[[cq.Vector], bool] | None = None) -> tuple[cq.Face, ...]:
+    """Faces of ``shape`` whose normal (at the face centre) has its z component in range and
+    whose centre satisfies ``centre``; used to name bearing surfaces after all booleans."""
+    picked = []
+    for face in shape.Faces():
+        c = face.Center()
+        n = face.normalAt(c)
+        if normal_z_min is not None and n.z < normal_z_min:
+            continue
+        if normal_z_max is not None and n.z > normal_z_max:
+            continue
+        if centre is not None and not centre(c):
+            continue
+        picked.append(face)
+    return tuple(picked)

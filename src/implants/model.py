@@ -1,0 +1,118 @@
+"""The result of a template: a B-rep shape with named features and metadata.
+
+Composition, not inheritance: an :class:`Implant` holds a CadQuery shape, it is not one.
+Coordinates are in the patient frame: +x anterior, +y patient-left, +z superior (mm).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+import numpy as np
+
+from .params import ImplantParams
+
+if TYPE_CHECKING:  # the kernel is imported only when something is built
+    import cadquery as cq
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A named feature that tests, checks and the manifest read.
+
+    ``kind`` is ``"surface"`` (bearing or docking faces, held in ``faces``), ``"channel"``
+    (screw channel or guide bore: ``origin`` at the entry, unit ``direction`` pointing
+    into the bone, ``diameter_mm`` and ``length_mm`` through the implant) or ``"point"``.
+    """
+
+    name: str
+    kind: str
+    origin: tuple[float, float, float]
+    direction: tuple[float, float, float] | None = None
+    diameter_mm: float | None = None
+    length_mm: float | None = None
+    faces: tuple["cq.Face", ...] = field(default=(), repr=False, compare=False)
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.direction is not None:
+            d = np.asarray(self.direction, float)
+            object.__setattr__(self, "direction", tuple(float(v) for v in d / np.linalg.norm(d)))
+        object.__setattr__(self, "origin", tuple(float(v) for v in self.origin))
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "origin_mm": [round(v, 4) for v in self.origin]}
+        if self.direction is not None:
+            out["direction"] = [round(v, 6) for v in self.direction]
+        if self.diameter_mm is not None:
+            out["diameter_mm"] = round(self.diameter_mm, 4)
+        if self.length_mm is not None:
+            out["length_mm"] = round(self.length_mm, 4)
+        if self.faces:
+            out["faces"] = len(self.faces)
+        out.update(self.info)
+        return out
+
+
+@dataclass(frozen=True)
+class Implant:
+    """A built implant: ``shape`` (a CadQuery Solid or Compound), named ``features``,
+    the ``params`` it was built from and ``metrics`` the template computed (e.g. the
+    segmental angle it imposes). ``parts`` names the bodies of a multi-body implant."""
+
+    type_id: str
+    params: ImplantParams
+    shape: "cq.Shape"
+    features: Mapping[str, Feature]
+    preset: str | None = None
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    parts: Mapping[str, "cq.Shape"] = field(default_factory=dict)
+
+    @property
+    def bodies(self) -> int:
+        """Number of solids the implant is made of."""
+        return len(self.shape.Solids())
+
+    @property
+    def workplane(self) -> "cq.Workplane":
+        """The shape on a CadQuery Workplane, to continue modelling on it."""
+        import cadquery as cq
+
+        return cq.Workplane("XY").add(self.shape)
+
+    def volume_mm3(self) -> float:
+        return float(self.shape.Volume())
+
+    def mass_g(self) -> dict[str, float]:
+        """Mass in grams for each material (density g/cm³ × volume mm³ / 1000)."""
+        from .params import Material
+
+        volume = self.volume_mm3()
+        return {m.value: round(volume * m.density_g_cm3 / 1000.0, 4) for m in Material}
+
+
+@dataclass(frozen=True)
+class Template:
+    """One implant type: its parameter model, named presets and build function."""
+
+    type_id: str
+    title: str
+    review_wording: str
+    description: str
+    params: type[ImplantParams]
+    presets: Mapping[str, Mapping[str, Any]]
+    build: Callable[[ImplantParams], Implant]
+    default_preset: str
+
+    def make_params(self, preset: str | None = None, **overrides: Any) -> ImplantParams:
+        """Parameters from a preset (default preset if None) with overrides, validated."""
+        from .errors import ParameterError
+        from .params import validate
+
+        name = preset or self.default_preset
+        if name not in self.presets:
+            raise ParameterError(
+                f"preset '{name}' is not a preset of {self.type_id} (allowed: {', '.join(self.presets)})"
+            )
+        return validate(self.params, {**self.presets[name], **overrides})
