@@ -126,7 +126,7 @@ def faces_where(shape: cq.Shape, normal_z_min: float | None = None, normal_z_max
     picked = []
     for face in shape.Faces():
         c = face.Center()
-        n = face.normalAt(c)
+        n = face.normalAt()
         if normal_z_min is not None and n.z < normal_z_min:
             continue
         if normal_z_max is not None and n.z > normal_z_max:

@@ -1,0 +1,391 @@
+"""Type 4, ``interbody-cage``: congruent interbody implant (review refs [11–13,15,16,28,37,40]).
+
+A cage placed in the disc space whose upper and lower faces follow the endplates (flat, or
+congruent to a synthetic domed endplate), with a preset lordotic (sagittal) and coronal
+angle, graft window(s), optional serrations, optional integrated screw channels into the
+adjacent bodies or an anterior flange with screws.
+
+Placement: origin at the centre of the disc space (mid-height, at the centre of the
+endplates); +x anterior, +y patient-left, +z superior. ``height_mm`` is the cage height at
+the origin (excluding teeth); the upper face rises anteriorly by the lordotic angle and to the
+left by the coronal angle, each face taking half of the angle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from ..anatomy.synthetic_endplate import APEX_FRACTION, CONCAVITY_MM, ENDPLATE_SIZE_MM, SyntheticEndplate
+from ..geometry import outlines
+from ..geometry.frames import direction_from_angles
+from ..model import Implant, Template
+from ..params import ImplantParams, require
+
+if TYPE_CHECKING:
+    import cadquery as cq
+
+TYPE_ID = "interbody-cage"
+#: Thinnest wall left between a graft window and the outline (mm).
+MIN_WALL_MM = 1.0
+
+
+class Footprint(str, Enum):
+    """Footprint shape by surgical approach."""
+
+    BOX = "box"          # ACDF, PLIF, LLIF: rounded rectangle
+    KIDNEY = "kidney"    # ALIF: convex anterior, recessed posterior edge
+    BULLET = "bullet"    # TLIF/PLIF straight cage with an insertion nose at −x
+    BANANA = "banana"    # TLIF curved cage placed along the anterior rim
+
+
+class Endplate(str, Enum):
+    """How the bearing faces are shaped."""
+
+    FLAT = "flat"
+    SYNTHETIC = "synthetic"  # congruent to a synthetic domed endplate (SPEC.md §3)
+
+
+class Region(str, Enum):
+    CERVICAL = "cervical"
+    LUMBAR = "lumbar"
+
+
+class CageParams(ImplantParams):
+    """Parameters of the interbody cage (mm, deg)."""
+
+    region: Region = Field(Region.LUMBAR, description="Spinal region; sets synthetic endplate size and concavities")
+    footprint: Footprint = Field(Footprint.KIDNEY, description="Footprint shape for the approach")
+    depth_mm: float = Field(28.0, ge=8.0, le=60.0, description="Footprint extent antero-posterior (x) before rotation")
+    width_mm: float = Field(38.0, ge=8.0, le=60.0, description="Footprint extent medio-lateral (y) before rotation")
+    corner_radius_mm: float = Field(2.0, ge=0.0, le=10.0, description="Corner radius of box footprints")
+    footprint_rotation_deg: float = Field(0.0, ge=-60.0, le=60.0, description="Axial rotation of the footprint (oblique TLIF)")
+    height_mm: float = Field(12.0, ge=4.0, le=20.0, description="Cage height at the disc-space centre, without teeth")
+    lordosis_deg: float = Field(8.0, ge=0.0, le=20.0, description="Sagittal (lordotic) angle between upper and lower faces")
+    coronal_deg: float = Field(0.0, ge=-10.0, le=10.0, description="Coronal angle between the faces (positive: left side taller)")
+    graft_windows: int = Field(1, ge=0, le=2, description="Number of vertical graft windows (two sit side by side in y)")
+    window_depth_mm: float = Field(12.0, ge=2.0, le=50.0, description="Graft window extent in x")
+    window_width_mm: float = Field(10.0, ge=2.0, le=50.0, description="Graft window extent in y (each window)")
+    window_strut_mm: float = Field(3.0, ge=1.0, le=10.0, description="Strut between two graft windows")
+    teeth_height_mm: float = Field(0.0, ge=0.0, le=1.5, description="Serration height on flat bearing faces (0: none)")
+    teeth_pitch_mm: float = Field(2.0, ge=1.0, le=5.0, description="Serration pitch along x")
+    endplate: Endplate = Field(Endplate.SYNTHETIC, description="Bearing faces flat or congruent to a synthetic domed endplate")
+    superior_concavity_mm: float | None = Field(None, ge=0.0, le=4.0, description="Dome of the upper face = concavity of the upper vertebra's inferior endplate (default by region)")
+    inferior_concavity_mm: float | None = Field(None, ge=0.0, le=4.0, description="Dome of the lower face = concavity of the lower vertebra's superior endplate (default by region)")
+    apex_x_mm: float | None = Field(None, ge=-15.0, le=15.0, description="Concavity apex position along x (default by region: posterior half)")
+    screw_count: int = Field(0, ge=0, le=4, description="Integrated screw channels through the anterior wall (alternating cranial/caudal)")
+    screw_diameter_mm: float = Field(4.0, ge=2.5, le=6.5, description="Screw channel diameter")
+    screw_angle_deg: float = Field(35.0, ge=15.0, le=55.0, description="Cranial/caudal inclination of the screw channels")
+    screw_medial_deg: float = Field(5.0, ge=0.0, le=20.0, description="Medial convergence of the screw channels")
+    flange: bool = Field(False, description="Anterior flange (plate) with one screw into each adjacent body")
+    flange_extension_mm: float = Field(8.0, ge=4.0, le=15.0, description="Flange extension above and below the cage")
+    flange_thickness_mm: float = Field(3.0, ge=1.5, le=5.0, description="Flange thickness (x)")
+
+    @model_validator(mode="after")
+    def _rules(self) -> "CageParams":
+        geometry = derive(self)
+        require(geometry.windows_fit,
+                f"graft window {self.window_depth_mm} x {self.window_width_mm} mm "
+                f"(window_depth_mm x window_width_mm, {self.graft_windows} window(s)) does not fit inside the "
+                f"{self.footprint.value} footprint {self.depth_mm} x {self.width_mm} mm with {MIN_WALL_MM} mm walls")
+        require(geometry.min_height_mm >= 3.0,
+                f"height_mm = {self.height_mm} with lordosis_deg = {self.lordosis_deg} and coronal_deg = "
+                f"{self.coronal_deg} leaves {geometry.min_height_mm:.1f} mm at the thinnest edge (allowed >= 3 mm)")
+        require(self.teeth_height_mm == 0 or self.endplate is Endplate.FLAT,
+                "teeth_height_mm must be 0 with endplate = synthetic (congruent faces carry no serrations)")
+        apex_limit = SyntheticEndplate.MAX_APEX_FRACTION * ENDPLATE_SIZE_MM[self.region.value][0] / 2
+        require(self.apex_x_mm is None or abs(self.apex_x_mm) <= apex_limit,
+                f"apex_x_mm = {self.apex_x_mm} lies outside the dome of a {self.region.value} endplate "
+                f"(allowed -{apex_limit:.1f} to {apex_limit:.1f} mm)")
+        require(not (self.flange and self.screw_count),
+                "flange and screw_count are alternatives: set screw_count = 0 for the flange variant")
+        require(self.footprint is not Footprint.BANANA or self.graft_windows <= 1,
+                "graft_windows must be 0 or 1 for the banana footprint")
+        return self
+
+
+@dataclass(frozen=True)
+class CageGeometry:
+    """The numbers of a cage (numpy only): outline, windows, faces and screw axes."""
+
+    outline: np.ndarray
+    smooth_outline: bool
+    windows: tuple[tuple[float, float], ...]  # window centres (x, y)
+    windows_fit: bool
+    upper: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    lower: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    superior_endplate: SyntheticEndplate | None
+    inferior_endplate: SyntheticEndplate | None
+    min_height_mm: float
+    screws: tuple[tuple[np.ndarray, np.ndarray], ...]  # (entry, unit direction)
+    front_x_mm: float
+
+
+def _outline(p: CageParams) -> tuple[np.ndarray, bool]:
+    if p.footprint is Footprint.BOX:
+        shape, smooth = outlines.rounded_rectangle(p.depth_mm, p.width_mm, p.corner_radius_mm), False
+    elif p.footprint is Footprint.KIDNEY:
+        shape, smooth = outlines.kidney(p.depth_mm, p.width_mm, 0.1 * p.depth_mm), True
+    elif p.footprint is Footprint.BULLET:
+        shape, smooth = outlines.bullet(p.depth_mm, p.width_mm, min(0.3 * p.depth_mm, 6.0)), False
+    else:
+        shape, smooth = outlines.banana(p.width_mm, p.depth_mm, 0.18 * p.width_mm), False
+    return outlines.rotate(shape, p.footprint_rotation_deg), smooth
+
+
+def _window_centres(p: CageParams, outline: np.ndarray) -> tuple[tuple[float, float], ...]:
+    """Window centres before the footprint rotation (mm); a banana's window sits on its centre line."""
+    if p.graft_windows == 0:
+        return ()
+    if p.footprint is Footprint.BANANA:
+        return ((float(outline[:, 0].max()) - p.depth_mm / 2, 0.0),)
+    if p.graft_windows == 1:
+        return ((0.0, 0.0),)
+    offset = (p.window_width_mm + p.window_strut_mm) / 2
+    return ((0.0, offset), (0.0, -offset))
+
+
+def _windows_fit(p: CageParams, outline: np.ndarray, centres) -> bool:
+    for cx, cy in centres:
+        corners = outlines.rounded_rectangle(p.window_depth_mm, p.window_width_mm, min(1.5, p.window_depth_mm / 3))
+        corners = outlines.rotate(corners, p.footprint_rotation_deg) + [cx, cy]
+        if not outlines.contains(outline, corners).all():
+            return False
+        if outlines.min_distance_to_edges(outline, corners).min() < MIN_WALL_MM:
+            return False
+    return True
+
+
+def endplates(p: CageParams) -> tuple[SyntheticEndplate | None, SyntheticEndplate | None]:
+    """Synthetic endplates the cage bears on: (upper vertebra's inferior, lower vertebra's superior)."""
+    if p.endplate is Endplate.FLAT:
+        return None, None
+    depth, width = ENDPLATE_SIZE_MM[p.region.value]
+    superior_ep, inferior_ep = CONCAVITY_MM[p.region.value]
+    apex = p.apex_x_mm if p.apex_x_mm is not None else APEX_FRACTION[p.region.value] * depth / 2
+    upper = SyntheticEndplate(depth, width, p.superior_concavity_mm if p.superior_concavity_mm is not None else inferior_ep, apex)
+    lower = SyntheticEndplate(depth, width, p.inferior_concavity_mm if p.inferior_concavity_mm is not None else superior_ep, apex)
+    return upper, lower
+
+
+def derive(p: CageParams) -> CageGeometry:
+    """Compute the cage's numbers: outline, windows, bearing height fields, screw axes."""
+    outline, smooth = _outline(p)
+    unrotated = outlines.rotate(outline, -p.footprint_rotation_deg)
+    centres = tuple(tuple(float(v) for v in outlines.rotate(np.array([c]), p.footprint_rotation_deg)[0])
+                    for c in _window_centres(p, unrotated))
+    upper_ep, lower_ep = endplates(p)
+    ts, tc = np.tan(np.radians(p.lordosis_deg) / 2), np.tan(np.radians(p.coronal_deg) / 2)
+
+    def upper(x, y):
+        dome = upper_ep.recess(x, y) if upper_ep else 0.0
+        return p.height_mm / 2 + ts * np.asarray(x) + tc * np.asarray(y) + dome
+
+    def lower(x, y):
+        dome = lower_ep.recess(x, y) if lower_ep else 0.0
+        return -p.height_mm / 2 - ts * np.asarray(x) - tc * np.asarray(y) - dome
+
+    heights = upper(outline[:, 0], outline[:, 1]) - lower(outline[:, 0], outline[:, 1])
+    front_x = float(outline[:, 0].max())
+    screws = []
+    for i in range(p.screw_count):
+        up = 1 if i % 2 == 0 else -1
+        y = (i - (p.screw_count - 1) / 2) * min(p.width_mm / max(p.screw_count, 1), 10.0)
+        side = 1 if y >= 0 else -1
+        direction = direction_from_angles(up * p.screw_angle_deg, p.screw_medial_deg, base=(-1, 0, 0), side=side)
+        entry = np.array([front_x, y, up * p.height_mm / 6])
+        screws.append((entry, direction))
+    return CageGeometry(outline, smooth, centres, _windows_fit(p, outline, centres), upper, lower,
+                        upper_ep, lower_ep, float(heights.min()), tuple(screws), front_x)
+
+
+def measured_angles_deg(points_upper: np.ndarray, points_lower: np.ndarray, geometry: CageGeometry) -> tuple[float, float]:
+    """Sagittal and coronal angle (deg) between the bearing faces, measured from points on them.
+
+    Each face is fitted by least squares with z = a + b·x + c·y (+ d·dome(x, y) when the face is
+    congruent to a known synthetic endplate, so the dome does not bias the plane)."""
+    slopes = []
+    for pts, ep in ((points_upper, geometry.superior_endplate), (points_lower, geometry.inferior_endplate)):
+        columns = [np.ones(len(pts)), pts[:, 0], pts[:, 1]]
+        if ep is not None:
+            columns.append(ep.recess(pts[:, 0], pts[:, 1]))
+        coef, *_ = np.linalg.lstsq(np.column_stack(columns), pts[:, 2], rcond=None)
+        slopes.append(coef[1:3])
+    (bu, cu), (bl, cl) = slopes
+    sagittal = np.degrees(np.arctan(bu) - np.arctan(bl))
+    coronal = np.degrees(np.arctan(cu) - np.arctan(cl))
+    return float(sagittal), float(coronal)
+
+
+def _teeth(p: CageParams, g: CageGeometry, top: bool) -> "cq.Solid":
+    """Serrations of one face as one swept sawtooth profile (not one boolean per ridge), laid on
+    the flat tilted face; the saw's vertical flank faces anteriorly against expulsion."""
+    import cadquery as cq
+
+    from ..geometry.solids import prism
+
+    half = max(np.ptp(g.outline[:, 0]), np.ptp(g.outline[:, 1])) / 2 + p.teeth_pitch_mm
+    n = int(np.ceil(2 * half / p.teeth_pitch_mm))
+    pts = [(-half, -0.01)]
+    for i in range(n):
+        x0 = -half + i * p.teeth_pitch_mm
+        pts += [(x0 + p.teeth_pitch_mm, p.teeth_height_mm), (x0 + p.teeth_pitch_mm, 0.0)]
+    pts += [(pts[-1][0], -0.01)]
+    saw = cq.Workplane("XZ").polyline(pts).close().extrude(half, both=True)
+    footprint = prism(g.outline, -p.teeth_height_mm - 1, p.teeth_height_mm + 1, g.smooth_outline)
+    ridges = saw.val().intersect(footprint)
+    ts = np.degrees(np.arctan(np.tan(np.radians(p.lordosis_deg) / 2)))
+    tc = np.degrees(np.arctan(np.tan(np.radians(p.coronal_deg) / 2)))
+    if not top:
+        ridges = ridges.mirror("XY")
+        ts, tc = -ts, -tc
+    z = p.height_mm / 2 if top else -p.height_mm / 2
+    return ridges.rotate(cq.Vector(), cq.Vector(0, 1, 0), -ts).rotate(cq.Vector(), cq.Vector(1, 0, 0), tc).translate((0, 0, z))
+
+
+def build(p: CageParams) -> Implant:
+    """Build the cage B-rep with its named features."""
+    import cadquery as cq
+
+    from ..geometry import solids
+    from ..model import Feature
+
+    g = derive(p)
+    span = p.height_mm + 40.0
+    body = solids.prism(g.outline, -span, span, g.smooth_outline)
+    body = solids.clip_between(body, g.lower, g.upper)
+    if p.teeth_height_mm > 0:
+        body = solids.single_solid(solids.fuse_all([body, _teeth(p, g, True), _teeth(p, g, False)]), "serrated cage")
+
+    tools, features = [], {}
+    for i, (cx, cy) in enumerate(g.windows, 1):
+        window = solids.rounded_box(p.window_depth_mm, p.window_width_mm, min(1.5, p.window_depth_mm / 3),
+                                    -span, span).rotate(cq.Vector(), cq.Vector(0, 0, 1), p.footprint_rotation_deg)
+        tools.append(window.translate((cx, cy, 0)))
+        features[f"graft_window.{i}"] = Feature(f"graft_window.{i}", "channel", (cx, cy, -span), (0, 0, 1),
+                                                info={"depth_mm": p.window_depth_mm, "width_mm": p.window_width_mm})
+    screws = list(g.screws)
+    if p.flange:
+        flange, flange_screws = _flange(p, g)
+        body = solids.single_solid(solids.fuse_all([body, flange]), "cage with flange")
+        screws = flange_screws
+    for i, (entry, direction) in enumerate(screws, 1):
+        through = 3 * p.height_mm
+        tools.append(solids.channel(entry, direction, p.screw_diameter_mm, through))
+        features[f"screw.{i}"] = Feature(f"screw.{i}", "channel", tuple(entry), tuple(direction),
+                                         diameter_mm=p.screw_diameter_mm, length_mm=through)
+    shape = solids.single_solid(solids.cut_all(body, tools), TYPE_ID)
+
+    upper_faces = _bearing_faces(shape, g.upper, p.teeth_height_mm, +1)
+    lower_faces = _bearing_faces(shape, g.lower, p.teeth_height_mm, -1)
+    features["contact.superior"] = Feature("contact.superior", "surface", (0, 0, p.height_mm / 2), (0, 0, 1),
+                                           faces=upper_faces)
+    features["contact.inferior"] = Feature("contact.inferior", "surface", (0, 0, -p.height_mm / 2), (0, 0, -1),
+                                           faces=lower_faces)
+    sagittal, coronal = measured_angles_deg(_crest_points(upper_faces, g.upper, p.teeth_height_mm, +1),
+                                            _crest_points(lower_faces, g.lower, p.teeth_height_mm, -1), g)
+    metrics = {"segmental_angle_deg": {"sagittal_requested": p.lordosis_deg, "sagittal_measured": round(sagittal, 3),
+                                       "coronal_requested": p.coronal_deg, "coronal_measured": round(coronal, 3)},
+               "min_height_mm": round(g.min_height_mm, 3)}
+    return Implant(TYPE_ID, p, shape, features, metrics=metrics)
+
+
+def _flange(p: CageParams, g: CageGeometry) -> tuple["cq.Solid", list]:
+    """Anterior flange: a plate on the anterior surfaces of both adjacent bodies, with one screw
+    hole into each, screws angled 10° away from the disc."""
+    from ..geometry import solids
+
+    width = 0.5 * p.width_mm
+    top = float(g.upper(np.array([g.front_x_mm]), np.array([0.0]))[0]) + p.flange_extension_mm
+    bottom = float(g.lower(np.array([g.front_x_mm]), np.array([0.0]))[0]) - p.flange_extension_mm
+    x0 = g.front_x_mm - 1.0  # embedded 1 mm in the cage's anterior wall so the two fuse
+    plate = solids.rounded_box(p.flange_thickness_mm + 1.0, width, 2.0, bottom, top,
+                               centre=(x0 + (p.flange_thickness_mm + 1.0) / 2, 0.0))
+    front = x0 + p.flange_thickness_mm + 1.0
+    screws = []
+    for z, up in ((top - p.flange_extension_mm / 2, 1), (bottom + p.flange_extension_mm / 2, -1)):
+        direction = direction_from_angles(up * 10.0, 0.0, base=(-1, 0, 0))
+        screws.append((np.array([front, 0.0, z]), direction))
+    return plate, screws
+
+
+#: A point lies on a bearing surface when within this distance of its height field (mm):
+#: above the B-spline fit error (< 1e-3 mm) and far below any step between faces.
+_ON_SURFACE_MM = 0.01
+
+
+def _face_points(face) -> np.ndarray:
+    """Points on a B-rep face (its tessellation vertices)."""
+    vertices, _ = face.tessellate(0.05, 0.2)
+    return np.array([(v.x, v.y, v.z) for v in vertices])
+
+
+def _offset_from(field, pts: np.ndarray, sign: int) -> np.ndarray:
+    """Outward height of points above (sign +1) or below (−1) a height field (mm)."""
+    return sign * (pts[:, 2] - field(pts[:, 0], pts[:, 1]))
+
+
+def _bearing_faces(shape, field, teeth_mm: float, sign: int) -> tuple:
+    """Faces facing outward (normal within 60° of ±z) lying between the height field and
+    the teeth crests: the bearing surface, without channel walls or flange faces."""
+    picked = []
+    for face in shape.Faces():
+        if sign * face.normalAt().z < 0.5:
+            continue
+        offset = _offset_from(field, _face_points(face), sign)
+        if offset.min() > -_ON_SURFACE_MM and offset.max() < teeth_mm + _ON_SURFACE_MM:
+            picked.append(face)
+    return tuple(picked)
+
+
+def _crest_points(faces, field, teeth_mm: float, sign: int) -> np.ndarray:
+    """Points of the bearing faces that touch bone first (the teeth crests, or the whole face)."""
+    pts = np.vstack([_face_points(f) for f in faces])
+    return pts[_offset_from(field, pts, sign) > teeth_mm - _ON_SURFACE_MM]
+
+
+PRESETS = {
+    "lumbar-alif": dict(region="lumbar", footprint="kidney", depth_mm=28.0, width_mm=38.0, height_mm=12.0,
+                        lordosis_deg=12.0, graft_windows=2, window_depth_mm=12.0, window_width_mm=11.0),
+    "lumbar-alif-flange": dict(region="lumbar", footprint="kidney", depth_mm=28.0, width_mm=38.0, height_mm=12.0,
+                               lordosis_deg=12.0, graft_windows=2, window_depth_mm=12.0, window_width_mm=11.0,
+                               flange=True, screw_diameter_mm=5.5),
+    "lumbar-alif-screws": dict(region="lumbar", footprint="kidney", depth_mm=28.0, width_mm=38.0, height_mm=12.0,
+                               lordosis_deg=12.0, graft_windows=2, window_depth_mm=10.0, window_width_mm=10.0,
+                               screw_count=3, screw_diameter_mm=5.0, screw_angle_deg=40.0),
+    "lumbar-tlif-bullet": dict(region="lumbar", footprint="bullet", depth_mm=28.0, width_mm=10.0, height_mm=10.0,
+                               lordosis_deg=6.0, footprint_rotation_deg=30.0, graft_windows=1, window_depth_mm=12.0,
+                               window_width_mm=5.0, endplate="flat", teeth_height_mm=0.6),
+    "lumbar-tlif-banana": dict(region="lumbar", footprint="banana", depth_mm=10.0, width_mm=30.0, height_mm=10.0,
+                               lordosis_deg=8.0, graft_windows=1, window_depth_mm=4.5, window_width_mm=6.0,
+                               endplate="flat", teeth_height_mm=0.6),
+    "lumbar-plif": dict(region="lumbar", footprint="box", depth_mm=25.0, width_mm=10.0, height_mm=10.0,
+                        lordosis_deg=4.0, graft_windows=1, window_depth_mm=12.0, window_width_mm=5.0,
+                        endplate="flat", teeth_height_mm=0.6),
+    "lumbar-llif": dict(region="lumbar", footprint="box", depth_mm=20.0, width_mm=50.0, height_mm=10.0,
+                        lordosis_deg=6.0, graft_windows=2, window_depth_mm=12.0, window_width_mm=18.0,
+                        corner_radius_mm=3.0),
+    "cervical-acdf": dict(region="cervical", footprint="box", depth_mm=14.0, width_mm=16.0, height_mm=6.0,
+                          lordosis_deg=6.0, graft_windows=1, window_depth_mm=6.0, window_width_mm=7.0),
+    "cervical-acdf-screws": dict(region="cervical", footprint="box", depth_mm=14.0, width_mm=16.0, height_mm=6.0,
+                                 lordosis_deg=6.0, graft_windows=1, window_depth_mm=5.0, window_width_mm=6.0,
+                                 screw_count=2, screw_diameter_mm=3.0, screw_angle_deg=40.0),
+}
+
+TEMPLATE = Template(
+    type_id=TYPE_ID,
+    title="Congruent interbody cage",
+    review_wording="congruent interbody implants [11–13,15,16,28,37,40]",
+    description=("A cage in the disc space whose upper and lower faces follow the endplates, for congruent contact "
+                 "(less subsidence) and a preset lordotic and coronal angle that corrects sagittal and frontal "
+                 "balance; footprints for ACDF, ALIF, TLIF, PLIF and LLIF; graft windows; optional integrated screw "
+                 "channels or an anterior flange."),
+    params=CageParams,
+    presets=PRESETS,
+    build=build,
+    default_preset="lumbar-alif",
+)
