@@ -11,7 +11,7 @@ import json
 from enum import Enum
 from typing import Any, Mapping
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ParameterError
 
@@ -54,7 +54,7 @@ class ImplantParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True,
                               use_enum_values=False, allow_inf_nan=False)
 
-    material: Material = Material.TI6AL4V
+    material: Material = Field(Material.TI6AL4V, description="Implant material: Ti-6Al-4V (4.43 g/cm³) or PEEK (1.30 g/cm³)")
 
     def params_hash(self) -> str:
         """Short stable hash of the parameters (used in file names)."""

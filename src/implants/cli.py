@@ -1,0 +1,282 @@
+"""The ``implants`` command line (typer + rich).
+
+Exit codes: 0 success, 2 usage error, 3 invalid parameters or input file, 4 build failed in
+the CAD kernel, 5 checks failed, 6 export failed. User errors print one line to stderr and
+never a traceback. The CAD kernel is imported only by verbs that build or read B-rep.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+from contextlib import nullcontext
+from functools import wraps
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import EXIT_CODES, ImplantError, ParameterError
+from .params import NOT_A_MEDICAL_DEVICE, unit_of
+from .registry import get, templates
+
+app = typer.Typer(
+    name="implants",
+    help=("Parametric patient-specific spinal implants: build, export (STEP, STL, 3MF, GLB) and check.\n\n"
+          f"{NOT_A_MEDICAL_DEVICE}\n\nExit codes: "
+          + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items())),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+def user_errors(command: Callable) -> Callable:
+    """Turn package errors into one line on stderr and the documented exit code."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ImplantError as error:
+            errors.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(error.exit_code) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"spine-implants {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="Show the version and exit.")) -> None:
+    """Parametric patient-specific spinal implants. Not a medical device."""
+
+
+def emit_json(data: Any) -> None:
+    """Print JSON to stdout without rich markup."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@app.command("list")
+@user_errors
+def list_types(as_json: bool = typer.Option(False, "--json", help="Output JSON.")) -> None:
+    """List the implant types and their presets."""
+    rows = [{"type": t.type_id, "title": t.title, "review": t.review_wording, "default_preset": t.default_preset,
+             "presets": list(t.presets)} for t in templates()]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title="Implant types")
+    for column in ("type", "title", "presets (default first)"):
+        table.add_column(column)
+    for row in rows:
+        presets = [row["default_preset"]] + [p for p in row["presets"] if p != row["default_preset"]]
+        table.add_row(row["type"], row["title"], ", ".join(presets))
+    console.print(table)
+
+
+def parameter_rows(type_id: str) -> list[dict[str, Any]]:
+    """Name, unit, default, range and description of every parameter of a type."""
+    schema = get(type_id).params.model_json_schema()
+    rows = []
+    for name, prop in schema["properties"].items():
+        options = prop.get("anyOf", [prop])
+        low = next((o["minimum"] for o in options if "minimum" in o), None)
+        high = next((o["maximum"] for o in options if "maximum" in o), None)
+        ref = next((o["$ref"] for o in options if "$ref" in o), None)
+        allowed = (f"{low} to {high}" if low is not None or high is not None
+                   else ", ".join(schema["$defs"][ref.split("/")[-1]]["enum"]) if ref else prop.get("type", ""))
+        rows.append({"name": name, "unit": unit_of(name), "default": prop.get("default"), "range": allowed,
+                     "description": prop.get("description", "")})
+    return rows
+
+
+@app.command()
+@user_errors
+def show(type_id: str = typer.Argument(..., metavar="TYPE", help="Implant type id (see `implants list`)."),
+         as_json: bool = typer.Option(False, "--json", help="Output the JSON Schema and presets.")) -> None:
+    """Show a type's parameters (unit, default, range, description) and presets."""
+    template = get(type_id)
+    if as_json:
+        emit_json({"type": template.type_id, "title": template.title, "description": template.description,
+                   "schema": template.params.model_json_schema(), "presets": dict(template.presets),
+                   "default_preset": template.default_preset})
+        return
+    console.print(f"[bold]{template.title}[/bold] ({template.type_id}): {template.description}")
+    table = Table(title=f"Parameters of {type_id}")
+    for column in ("name", "unit", "default", "range", "description"):
+        table.add_column(column)
+    for row in parameter_rows(type_id):
+        table.add_row(*(str(row[k]) for k in ("name", "unit", "default", "range", "description")))
+    console.print(table)
+    console.print("Presets: " + ", ".join(template.presets) + f" (default {template.default_preset})")
+
+
+def read_parameter_file(path: Path) -> dict[str, Any]:
+    """Parameters from a YAML, JSON or TOML file (by extension); ParameterError if unreadable."""
+    if not path.is_file():
+        raise ParameterError(f"parameter file '{path}' does not exist or is not a file")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        elif path.suffix.lower() == ".toml":
+            data = tomllib.loads(text)
+        else:
+            data = yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ParameterError(f"parameter file '{path}' is malformed: {first}") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"parameter file '{path}' must hold a mapping of parameter: value")
+    return data
+
+
+def parse_assignments(assignments: list[str]) -> dict[str, Any]:
+    """``key=value`` pairs; values are read as YAML scalars (12 → int, 1.5 → float, true → bool)."""
+    values = {}
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ParameterError(f"--set expects key=value, got '{item}'")
+        try:
+            values[key.strip()] = yaml.safe_load(raw) if raw.strip() else raw
+        except yaml.YAMLError:
+            values[key.strip()] = raw
+    return values
+
+
+FORMATS = ("step", "stl", "3mf", "glb")
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    chosen = tuple(f.strip().lower() for f in text.split(",") if f.strip())
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise ParameterError(f"--format {text!r}: allowed formats are {', '.join(FORMATS)}")
+    return chosen
+
+
+@app.command()
+@user_errors
+def build(
+    type_id: str = typer.Argument(..., metavar="TYPE", help="Implant type id (see `implants list`)."),
+    preset: Optional[str] = typer.Option(None, "--preset", "-p", help="Named preset (default: the type's default)."),
+    set_: list[str] = typer.Option([], "--set", "-s", help="Parameter override key=value (repeatable)."),
+    params_file: Optional[Path] = typer.Option(None, "--params", help="Parameter file (YAML, JSON or TOML)."),
+    formats: str = typer.Option(",".join(FORMATS), "--format", help="Comma-separated formats: step,stl,3mf,glb."),
+    deflection: Optional[float] = typer.Option(None, "--deflection", help="Absolute chord deflection of the mesh (mm)."),
+    out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+) -> None:
+    """Build an implant and export it with its manifest and checks."""
+    from .export.pipeline import export
+    from .tolerances import DEFAULT_DEFLECTION_MM
+
+    template = get(type_id)
+    overrides = read_parameter_file(params_file) if params_file else {}
+    overrides.update(parse_assignments(set_))
+    chosen = parse_formats(formats)
+    if deflection is not None and not 0.001 <= deflection <= 1.0:
+        raise ParameterError(f"--deflection = {deflection}: allowed 0.001 to 1.0 mm")
+    params = template.make_params(preset, **overrides)
+    with console.status(f"building {type_id}…", spinner="dots") if not as_json else nullcontext():
+        implant = _build(template, params, preset)
+        result = export(implant, out, formats=chosen, deflection_mm=deflection or DEFAULT_DEFLECTION_MM)
+    if as_json:
+        emit_json(result.manifest)
+        return
+    console.print(summary_table([result.manifest], title=f"Built {type_id}"))
+    for path in result.paths.values():
+        console.print(f"  {path}")
+
+
+def _build(template, params, preset):
+    from dataclasses import replace
+
+    from .errors import GeometryError
+
+    try:
+        implant = template.build(params)
+    except ImplantError:
+        raise
+    except Exception as error:  # the kernel raising on accepted parameters is a bug to report
+        raise GeometryError(f"{template.type_id} failed in the CAD kernel ({type(error).__name__}: {error}) "
+                            f"for parameters {params.model_dump(mode='json')}") from error
+    return replace(implant, preset=preset or template.default_preset)
+
+
+def summary_table(manifests: list[dict[str, Any]], title: str) -> Table:
+    """One row per built implant: type, preset, volume, masses, bodies, checks."""
+    table = Table(title=title)
+    for column in ("type", "preset", "volume mm³", "Ti-6Al-4V g", "PEEK g", "bodies", "checks"):
+        table.add_column(column)
+    for m in manifests:
+        table.add_row(m["type"], str(m.get("preset")), f"{m['checks']['mesh']['volume_mm3']:.0f}",
+                      f"{m['mass_g']['ti6al4v']:.2f}", f"{m['mass_g']['peek']:.2f}", str(m["bodies"]),
+                      "pass" if m["checks"]["ok"] else "FAIL")
+    return table
+
+
+@app.command()
+@user_errors
+def check(
+    file: Path = typer.Argument(..., help="Mesh file to check (STL, 3MF, OBJ, PLY, GLB)."),
+    endplate: Optional[Path] = typer.Option(None, "--endplate", help="Endplate mesh for the contact area."),
+    tolerance: float = typer.Option(0.25, "--tolerance", help="Contact distance tolerance (mm)."),
+    bodies: Optional[int] = typer.Option(None, "--bodies", help="Expected number of bodies."),
+    as_json: bool = typer.Option(False, "--json", help="Output JSON."),
+) -> None:
+    """Check a mesh: watertight, winding, volume, bodies, manifold; contact area against an endplate."""
+    from .checks.report import check_file
+
+    if not 0.0 < tolerance <= 5.0:
+        raise ParameterError(f"--tolerance = {tolerance}: allowed 0 to 5 mm")
+    report = check_file(file, endplate=endplate, tolerance_mm=tolerance, expected_bodies=bodies)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        console.print(report.table())
+    if not report.ok:
+        raise typer.Exit(5)
+
+
+@app.command()
+@user_errors
+def demo(out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder."),
+         as_json: bool = typer.Option(False, "--json", help="Print the manifests as JSON.")) -> None:
+    """Build the default model of every implant type into OUT and print a summary table."""
+    from rich.progress import Progress
+
+    from .export.pipeline import export
+
+    manifests = []
+    with Progress(console=errors, transient=True) as progress:
+        task = progress.add_task("building", total=len(templates()))
+        for template in templates():
+            progress.update(task, description=f"building {template.type_id}")
+            implant = _build(template, template.make_params(), None)
+            manifests.append(export(implant, out / template.type_id).manifest)
+            progress.advance(task)
+    if as_json:
+        emit_json(manifests)
+    else:
+        console.print(summary_table(manifests, title=f"Default implants in {out}/ (not a medical device)"))
+    if not all(m["checks"]["ok"] for m in manifests):
+        raise typer.Exit(5)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
