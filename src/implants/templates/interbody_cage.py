@@ -226,8 +226,6 @@ def _teeth(p: CageParams, g: CageGeometry, top: bool) -> "cq.Solid":
     the flat tilted face; the saw's vertical flank faces anteriorly against expulsion."""
     import cadquery as cq
 
-    from ..geometry.solids import prism
-
     half = max(np.ptp(g.outline[:, 0]), np.ptp(g.outline[:, 1])) / 2 + p.teeth_pitch_mm
     n = int(np.ceil(2 * half / p.teeth_pitch_mm))
     pts = [(-half, -0.01)]
@@ -236,8 +234,7 @@ def _teeth(p: CageParams, g: CageGeometry, top: bool) -> "cq.Solid":
         pts += [(x0 + p.teeth_pitch_mm, p.teeth_height_mm), (x0 + p.teeth_pitch_mm, 0.0)]
     pts += [(pts[-1][0], -0.01)]
     saw = cq.Workplane("XZ").polyline(pts).close().extrude(half, both=True)
-    footprint = prism(g.outline, -p.teeth_height_mm - 1, p.teeth_height_mm + 1, g.smooth_outline)
-    ridges = saw.val().intersect(footprint)
+    ridges = saw.val().intersect(_footprint_prism(p, g, p.teeth_height_mm + 1))
     ts = np.degrees(np.arctan(np.tan(np.radians(p.lordosis_deg) / 2)))
     tc = np.degrees(np.arctan(np.tan(np.radians(p.coronal_deg) / 2)))
     if not top:
@@ -256,8 +253,7 @@ def build(p: CageParams) -> Implant:
 
     g = derive(p)
     span = p.height_mm + 40.0
-    body = solids.prism(g.outline, -span, span, g.smooth_outline)
-    body = solids.clip_between(body, g.lower, g.upper)
+    body = solids.clip_between(_footprint_prism(p, g, span), g.lower, g.upper)
     if p.teeth_height_mm > 0:
         body = solids.single_solid(solids.fuse_all([body, _teeth(p, g, True), _teeth(p, g, False)]), "serrated cage")
 
@@ -292,6 +288,18 @@ def build(p: CageParams) -> Implant:
                                        "coronal_requested": p.coronal_deg, "coronal_measured": round(coronal, 3)},
                "min_height_mm": round(g.min_height_mm, 3)}
     return Implant(TYPE_ID, p, shape, features, metrics=metrics)
+
+
+def _footprint_prism(p: CageParams, g: CageGeometry, half_height: float) -> "cq.Solid":
+    """Vertical prism over the footprint; box footprints get exact circular corners."""
+    import cadquery as cq
+
+    from ..geometry import solids
+
+    if p.footprint is not Footprint.BOX:
+        return solids.prism(g.outline, -half_height, half_height, g.smooth_outline)
+    box = solids.rounded_box(p.depth_mm, p.width_mm, p.corner_radius_mm, -half_height, half_height)
+    return box.rotate(cq.Vector(), cq.Vector(0, 0, 1), p.footprint_rotation_deg)
 
 
 def _flange(p: CageParams, g: CageGeometry) -> tuple["cq.Solid", list]:
