@@ -182,9 +182,6 @@ def build(
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
     """Build an implant and export it with its manifest and checks."""
-    from .export.pipeline import export
-    from .tolerances import DEFAULT_DEFLECTION_MM
-
     template = get(type_id)
     overrides = read_parameter_file(params_file) if params_file else {}
     overrides.update(parse_assignments(set_))
@@ -192,6 +189,9 @@ def build(
     if deflection is not None and not 0.001 <= deflection <= 1.0:
         raise ParameterError(f"--deflection = {deflection}: allowed 0.001 to 1.0 mm")
     params = template.make_params(preset, **overrides)
+    from .export.pipeline import export
+    from .tolerances import DEFAULT_DEFLECTION_MM
+
     with console.status(f"building {type_id}…", spinner="dots") if not as_json else nullcontext():
         implant = _build(template, params, preset)
         result = export(implant, out, formats=chosen, deflection_mm=deflection or DEFAULT_DEFLECTION_MM)
