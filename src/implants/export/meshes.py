@@ -1,0 +1,147 @@
+"""STL (binary), 3MF and GLB bytes, all from the one checked mesh (millimetres).
+
+Every writer is deterministic: the same mesh gives the same bytes. The 3MF is written
+here (zipfile + core-specification XML) rather than by trimesh, whose 3MF fails
+lib3mf's strict reader on an attribute namespace (ARCHITECTURE.md pitfalls).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape, quoteattr
+
+import numpy as np
+
+from ..params import NOT_A_MEDICAL_DEVICE
+
+if TYPE_CHECKING:
+    import trimesh
+
+#: Fixed time of every 3MF zip entry (zip cannot store earlier than 1980).
+ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+
+_CORE_NS = "http://schemas.microsoft.com/3dmanufacturing/core/2015/02"
+
+
+def stl_bytes(mesh: "trimesh.Trimesh", header: str = "spine-implants binary STL, mm") -> bytes:
+    """Binary STL: 80-byte header, triangle count, then normal + 3 vertices (float32) per triangle."""
+    faces = np.asarray(mesh.faces, dtype=np.int64)
+    tri = np.asarray(mesh.vertices, dtype=np.float64)[faces]
+    normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    length = np.linalg.norm(normals, axis=1, keepdims=True)
+    normals = np.divide(normals, length, out=np.zeros_like(normals), where=length > 0)
+    record = np.zeros(len(faces), dtype=np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)),
+                                                  ("attr", "<u2")]))
+    record["normal"] = normals
+    record["vertices"] = tri
+    head = header.encode("ascii", "replace")[:80].ljust(80, b" ")
+    if head.lower().startswith(b"solid"):  # would be mistaken for ASCII STL
+        head = b"binary " + head[:73]
+    return head + np.uint32(len(faces)).tobytes() + record.tobytes()
+
+
+def body_components(mesh: "trimesh.Trimesh") -> list[np.ndarray]:
+    """Triangle indices of each connected body (vertex-connected), ordered by first triangle."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    faces = np.asarray(mesh.faces, dtype=np.int64)
+    n_v = len(mesh.vertices)
+    rows = np.repeat(faces[:, 0], 2)
+    cols = faces[:, 1:].ravel()
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_v, n_v))
+    _, labels = connected_components(graph, directed=False)
+    face_label = labels[faces[:, 0]]
+    order: dict[int, list[int]] = {}
+    for label in face_label:  # first-appearance order of the labels
+        order.setdefault(int(label), [])
+    return [np.flatnonzero(face_label == label) for label in order]
+
+
+def _number(values: np.ndarray) -> list[str]:
+    """Shortest round-trip decimal text of float64 values (valid ST_Number)."""
+    return [repr(float(v)) for v in values]
+
+
+def model_xml(mesh: "trimesh.Trimesh", name: str = "implant", title: str | None = None) -> bytes:
+    """The 3MF core model part: one object per body, unit millimeter."""
+    vertices = np.asarray(mesh.vertices, dtype=np.float64)
+    faces = np.asarray(mesh.faces, dtype=np.int64)
+    out = io.StringIO()
+    out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+    out.write(f'<model unit="millimeter" xml:lang="en-US" xmlns="{_CORE_NS}">\n')
+    out.write(f' <metadata name="Title">{escape(title or name)}</metadata>\n')
+    out.write(f' <metadata name="Application">spine-implants</metadata>\n')
+    out.write(f' <metadata name="Description">{escape(NOT_A_MEDICAL_DEVICE)}</metadata>\n')
+    out.write(" <resources>\n")
+    bodies = body_components(mesh)
+    for k, tri_ids in enumerate(bodies, start=1):
+        body_faces = faces[tri_ids]
+        used, inverse = np.unique(body_faces.ravel(), return_inverse=True)
+        local = inverse.reshape(-1, 3)
+        label = name if len(bodies) == 1 else f"{name} body {k}"
+        out.write(f'  <object id="{k}" type="model" name={quoteattr(label)}>\n   <mesh>\n    <vertices>\n')
+        coords = vertices[used]
+        text = np.array(_number(coords.ravel())).reshape(-1, 3)
+        out.writelines(f'     <vertex x="{x}" y="{y}" z="{z}"/>\n' for x, y, z in text)
+        out.write("    </vertices>\n    <triangles>\n")
+        out.writelines(f'     <triangle v1="{a}" v2="{b}" v3="{c}"/>\n' for a, b, c in local.tolist())
+        out.write("    </triangles>\n   </mesh>\n  </object>\n")
+    out.write(" </resources>\n <build>\n")
+    for k in range(1, len(bodies) + 1):
+        out.write(f'  <item objectid="{k}"/>\n')
+    out.write(" </build>\n</model>\n")
+    return out.getvalue().encode("utf-8")
+
+
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">\n'
+    ' <Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>\n'
+    ' <Default Extension="model" ContentType="application/vnd.ms-package.3dmanufacturing-3dmodel+xml"/>\n'
+    "</Types>\n"
+).encode()
+
+_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">\n'
+    ' <Relationship Target="/3D/3dmodel.model" Id="rel0" '
+    'Type="http://schemas.microsoft.com/3dmanufacturing/2013/01/3dmodel"/>\n'
+    "</Relationships>\n"
+).encode()
+
+
+def threemf_bytes(mesh: "trimesh.Trimesh", name: str = "implant") -> bytes:
+    """A core-spec 3MF package (deterministic: fixed entry order and time stamps)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for entry, data in (("[Content_Types].xml", _CONTENT_TYPES), ("_rels/.rels", _RELS),
+                            ("3D/3dmodel.model", model_xml(mesh, name))):
+            info = zipfile.ZipInfo(entry, date_time=ZIP_TIMESTAMP)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            archive.writestr(info, data, compresslevel=6)
+    return buffer.getvalue()
+
+
+def glb_bytes(mesh: "trimesh.Trimesh", name: str = "implant") -> bytes:
+    """Binary glTF of the mesh (coordinates in mm as they are; one mesh node)."""
+    import trimesh
+
+    plain = trimesh.Trimesh(vertices=np.asarray(mesh.vertices, dtype=np.float64),
+                            faces=np.asarray(mesh.faces, dtype=np.int64), process=False)
+    scene = trimesh.Scene()
+    scene.add_geometry(plain, node_name=name, geom_name=name)
+    return trimesh.exchange.gltf.export_glb(scene, include_normals=False)
+
+
+def load_mesh_bytes(data: bytes, file_type: str) -> "trimesh.Trimesh":
+    """Load STL/3MF/GLB/OBJ/PLY bytes into one mesh (scenes concatenated, vertices merged)."""
+    import trimesh
+
+    loaded = trimesh.load(io.BytesIO(data), file_type=file_type, force="mesh", process=True)
+    loaded.merge_vertices()
+    return loaded
