@@ -1,0 +1,433 @@
+"""Type 1, ``upper-cervical-docking``: anterior upper cervical implant with a docking site for C1 or C0
+(review refs [8,10,18,21–25,27,28,32,33]).
+
+A prismatic body that replaces the resected C2 (and/or C1) and stands on the superior endplate of the
+lower vertebra (C3 by default; C4, C5 or T1 when the resection extends into the subaxial spine: the body
+grows by one level pitch per extra level), fixed by two oblique screws through its anterior face into the
+lower vertebral body, and carrying at its top one docking variant:
+
+- ``saddle``: a saddle-shaped notch (toroidal groove: concave across the arch, following its curve along
+  it) that seats under the C1 anterior arch [18, 21];
+- ``t-expansion``: a T-shaped crossbar with two screw holes onto the anterior surface of the C1 lateral
+  masses [8, 10, 22–25, 32];
+- ``c0-plate``: after removal of C1, a docking plate with two screw holes aimed at the clivus [28] or a
+  crossbar with two screws into the occipital condyles [23];
+- ``lateral-mass``: the minimal variant, a unilateral prosthesis of one C1 lateral mass [8] standing on the
+  C2 superior articular facet (``lower_vertebra = c2``) with a spherical socket for the occipital condyle.
+
+Placement: origin at the centre of the lower vertebra's superior endplate, in the plane of its rim
+(the lower face of the body dips below z = 0 into the concave endplate when ``endplate = synthetic``);
++x anterior, +y patient-left, +z superior. The body is centred on the origin in x and y; ``height_mm``
+is the height of the docking seat (groove bottom / body top) above z = 0. For ``lateral-mass`` the origin
+is on the midline at the level of the C2 superior facets and the column stands at y = ±``lateral_offset_mm``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Callable
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from ..anatomy.synthetic_endplate import APEX_FRACTION, CONCAVITY_MM, ENDPLATE_SIZE_MM, SyntheticEndplate
+from ..geometry import outlines
+from ..geometry.frames import direction_from_angles, unit
+from ..model import Implant, Template
+from ..params import ImplantParams, Side, require
+
+TYPE_ID = "upper-cervical-docking"
+
+#: Thinnest wall left around a screw channel or a groove (mm).
+MIN_WALL_MM = 1.0
+
+
+class Docking(str, Enum):
+    SADDLE = "saddle"
+    T_EXPANSION = "t-expansion"
+    C0_PLATE = "c0-plate"
+    LATERAL_MASS = "lateral-mass"
+
+
+class LowerVertebra(str, Enum):
+    C2 = "c2"  # only for the lateral-mass variant
+    C3 = "c3"
+    C4 = "c4"
+    C5 = "c5"
+    T1 = "t1"
+
+
+class C0Target(str, Enum):
+    CLIVUS = "clivus"
+    CONDYLES = "condyles"
+
+
+class Endplate(str, Enum):
+    FLAT = "flat"
+    SYNTHETIC = "synthetic"
+
+
+#: Levels between the lower vertebra and C2 that the body replaces in addition to C2 (C3 → 0).
+EXTRA_LEVELS = {"c2": 0, "c3": 0, "c4": 1, "c5": 2, "t1": 5}
+#: Height from the C3 superior endplate to the underside of the C1 anterior arch after C2 resection (mm):
+#: C2/C3 disc (~4 mm) + C2 body to the arch (~18 mm); the real C1–C3 meshes give 21–23 mm.
+C1_SEAT_ABOVE_C3_MM = 22.0
+#: One cervical motion segment: body (~13 mm) + disc (~4 mm).
+LEVEL_PITCH_MM = 17.0
+#: Extra height to reach the skull base after removal of C1 (mm): the basion lies ~10 mm above the arch.
+C0_EXTRA_MM = 10.0
+#: Height of a C1 lateral mass between the C2 facet and the occipital condyle (mm).
+LATERAL_MASS_HEIGHT_MM = 16.0
+#: Allowed deviation of ``height_mm`` from the anatomical default before it "cannot reach" its target.
+HEIGHT_TOLERANCE = 0.3
+
+
+class DockingParams(ImplantParams):
+    """Parameters of the upper cervical docking implant (mm, deg)."""
+
+    docking: Docking = Field(Docking.SADDLE, description="Docking variant at the top: saddle, t-expansion, c0-plate or lateral-mass")
+    lower_vertebra: LowerVertebra = Field(LowerVertebra.C3, description="Vertebra the base stands on (c2 only for lateral-mass; c4, c5, t1 for longer reconstructions)")
+    height_mm: float | None = Field(None, ge=8.0, le=140.0, description="Height of the docking seat above the lower endplate rim (default from the levels spanned and the docking)")
+    depth_mm: float = Field(14.0, ge=8.0, le=24.0, description="Body extent antero-posterior (x)")
+    width_mm: float = Field(16.0, ge=8.0, le=26.0, description="Body extent medio-lateral (y)")
+    corner_radius_mm: float = Field(2.5, ge=0.0, le=6.0, description="Corner radius of the body footprint")
+    endplate: Endplate = Field(Endplate.SYNTHETIC, description="Lower face flat or congruent to a synthetic domed superior endplate")
+    inferior_concavity_mm: float | None = Field(None, ge=0.0, le=3.0, description="Dome of the lower face = concavity of the lower superior endplate (default cervical 1.0)")
+    screw_diameter_mm: float = Field(3.5, ge=2.5, le=4.5, description="Diameter of the two base screws into the lower vertebral body")
+    screw_caudal_deg: float = Field(40.0, ge=20.0, le=60.0, description="Caudal inclination of the base screws below the horizontal")
+    screw_convergence_deg: float = Field(10.0, ge=0.0, le=25.0, description="Medial convergence of the base screws")
+    screw_spacing_mm: float = Field(8.0, ge=4.0, le=20.0, description="Distance between the two base screw entries (y)")
+    screw_entry_height_mm: float = Field(6.0, ge=3.0, le=15.0, description="Height of the base screw entries on the anterior face above z = 0")
+    # saddle
+    arch_radius_mm: float = Field(4.5, ge=2.5, le=7.0, description="Radius of the saddle groove (C1 anterior arch cross-section + clearance)")
+    arch_curve_radius_mm: float = Field(20.0, ge=10.0, le=60.0, description="Axial-plane curvature radius of the C1 anterior arch the saddle follows")
+    saddle_depth_mm: float = Field(3.0, ge=1.0, le=6.0, description="Depth of the saddle notch (horn height above the groove bottom)")
+    saddle_offset_x_mm: float = Field(0.0, ge=-4.0, le=4.0, description="AP position of the groove bottom relative to the body centre")
+    # T-expansion
+    t_span_mm: float = Field(40.0, ge=24.0, le=60.0, description="Total width of the T crossbar across the C1 lateral masses")
+    t_height_mm: float = Field(10.0, ge=6.0, le=18.0, description="Height of the T crossbar above the body top")
+    t_thickness_mm: float = Field(3.5, ge=2.0, le=6.0, description="AP thickness of the T crossbar")
+    lateral_screw_spacing_mm: float = Field(30.0, ge=16.0, le=50.0, description="Distance between the two C1 lateral mass screws (t-expansion) or condyle screws (c0-plate)")
+    lateral_screw_diameter_mm: float = Field(3.5, ge=2.5, le=4.5, description="Diameter of the docking screws (C1 lateral masses, clivus or condyles)")
+    lateral_screw_cranial_deg: float = Field(10.0, ge=-20.0, le=45.0, description="Cranial tilt of the docking screws from their plate normal")
+    lateral_screw_divergence_deg: float = Field(10.0, ge=-20.0, le=30.0, description="Lateral divergence of the docking screws (negative: convergence)")
+    # C0
+    c0_target: C0Target = Field(C0Target.CLIVUS, description="C0 docking aimed at the clivus (tilted plate) or the occipital condyles (crossbar)")
+    c0_plate_tilt_deg: float = Field(30.0, ge=0.0, le=60.0, description="Posterior lean of the clivus plate from vertical (clivus slope)")
+    c0_plate_height_mm: float = Field(12.0, ge=6.0, le=20.0, description="Height of the clivus plate / condyle crossbar AP depth")
+    c0_plate_width_mm: float = Field(20.0, ge=10.0, le=50.0, description="Width of the clivus plate (y); the condyle crossbar uses t_span_mm")
+    c0_plate_thickness_mm: float = Field(3.0, ge=2.0, le=6.0, description="Thickness of the clivus plate / condyle crossbar")
+    c0_screw_spacing_mm: float = Field(10.0, ge=5.0, le=30.0, description="Distance between the two clivus screws (y)")
+    # lateral mass
+    side: Side = Field(Side.LEFT, description="Side of the lateral-mass prosthesis")
+    lateral_offset_mm: float = Field(20.0, ge=12.0, le=30.0, description="Distance of the lateral-mass column from the midline (y)")
+    facet_slope_deg: float = Field(15.0, ge=0.0, le=35.0, description="Coronal slope of the C2 superior facet the column stands on (down laterally)")
+    condyle_radius_mm: float = Field(10.0, ge=6.0, le=25.0, description="Radius of the spherical socket for the occipital condyle")
+    cup_depth_mm: float = Field(1.5, ge=0.5, le=5.0, description="Depth of the condyle socket")
+
+    @model_validator(mode="after")
+    def _rules(self) -> "DockingParams":
+        lm = self.docking is Docking.LATERAL_MASS
+        require(lm == (self.lower_vertebra is LowerVertebra.C2),
+                f"lower_vertebra = {self.lower_vertebra.value} with docking = {self.docking.value}: the lateral-mass "
+                "prosthesis stands on c2 and every other docking on c3, c4, c5 or t1")
+        default = default_height_mm(self.docking, self.lower_vertebra)
+        if self.height_mm is not None:
+            low, high = default * (1 - HEIGHT_TOLERANCE), default * (1 + HEIGHT_TOLERANCE)
+            require(low <= self.height_mm <= high,
+                    f"height_mm = {self.height_mm} cannot reach the docking target of {self.docking.value} from "
+                    f"lower_vertebra = {self.lower_vertebra.value} (allowed {low:.1f} to {high:.1f} mm)")
+        g = derive(self)
+        require(g.screw_exit_x_mm > -self.depth_mm / 2 + MIN_WALL_MM,
+                f"base screws leave through the posterior face: screw_entry_height_mm = {self.screw_entry_height_mm} "
+                f"with screw_caudal_deg = {self.screw_caudal_deg} travels too far for depth_mm = {self.depth_mm}")
+        require(self.screw_spacing_mm + self.screw_diameter_mm + 2 * MIN_WALL_MM <= g.width_mm,
+                f"screw_spacing_mm = {self.screw_spacing_mm} + screw_diameter_mm = {self.screw_diameter_mm} leaves "
+                f"< {MIN_WALL_MM} mm side walls in a {g.width_mm} mm wide body (width_mm)")
+        require(self.screw_entry_height_mm + self.screw_diameter_mm / 2 + MIN_WALL_MM <= g.seat_z_mm,
+                f"screw_entry_height_mm = {self.screw_entry_height_mm} is above the body top at {g.seat_z_mm:.1f} mm")
+        if self.docking is Docking.SADDLE:
+            require(self.saddle_depth_mm <= self.arch_radius_mm,
+                    f"saddle_depth_mm = {self.saddle_depth_mm} deeper than arch_radius_mm = {self.arch_radius_mm}: the "
+                    "arch could not be seated from above")
+            front = self.saddle_offset_x_mm + g.groove_chord_mm / 2
+            back = self.saddle_offset_x_mm - g.groove_chord_mm / 2 - g.groove_sagitta_mm
+            require(front <= self.depth_mm / 2 - MIN_WALL_MM and back >= -self.depth_mm / 2 + MIN_WALL_MM,
+                    f"saddle groove {g.groove_chord_mm:.1f} mm wide, curving back {g.groove_sagitta_mm:.1f} mm at the "
+                    f"sides (arch_radius_mm, saddle_depth_mm, saddle_offset_x_mm, arch_curve_radius_mm) does not fit "
+                    f"in depth_mm = {self.depth_mm} with {MIN_WALL_MM} mm horns")
+        if self.docking is Docking.T_EXPANSION:
+            require(self.lateral_screw_spacing_mm + self.lateral_screw_diameter_mm + 2 * MIN_WALL_MM <= self.t_span_mm,
+                    f"lateral_screw_spacing_mm = {self.lateral_screw_spacing_mm} does not fit in t_span_mm = "
+                    f"{self.t_span_mm} with {MIN_WALL_MM} mm edges")
+            require(self.lateral_screw_diameter_mm + 2 * MIN_WALL_MM <= self.t_height_mm,
+                    f"lateral_screw_diameter_mm = {self.lateral_screw_diameter_mm} too large for t_height_mm = {self.t_height_mm}")
+        if self.docking is Docking.C0_PLATE:
+            if self.c0_target is C0Target.CLIVUS:
+                require(self.c0_screw_spacing_mm + self.lateral_screw_diameter_mm + 2 * MIN_WALL_MM <= self.c0_plate_width_mm,
+                        f"c0_screw_spacing_mm = {self.c0_screw_spacing_mm} does not fit in c0_plate_width_mm = "
+                        f"{self.c0_plate_width_mm} with {MIN_WALL_MM} mm edges")
+            else:
+                require(self.lateral_screw_spacing_mm + self.lateral_screw_diameter_mm + 2 * MIN_WALL_MM <= self.t_span_mm,
+                        f"lateral_screw_spacing_mm = {self.lateral_screw_spacing_mm} does not fit in t_span_mm = "
+                        f"{self.t_span_mm} with {MIN_WALL_MM} mm edges")
+            require(self.lateral_screw_diameter_mm + 2 * MIN_WALL_MM <= self.c0_plate_height_mm,
+                    f"lateral_screw_diameter_mm = {self.lateral_screw_diameter_mm} too large for c0_plate_height_mm = "
+                    f"{self.c0_plate_height_mm}")
+        if lm:
+            require(self.cup_depth_mm < self.condyle_radius_mm and g.cup_chord_mm + 2 * MIN_WALL_MM <= min(self.depth_mm, self.width_mm),
+                    f"condyle socket (condyle_radius_mm = {self.condyle_radius_mm}, cup_depth_mm = {self.cup_depth_mm}) "
+                    f"is {g.cup_chord_mm:.1f} mm wide: it must fit in depth_mm and width_mm with {MIN_WALL_MM} mm rims")
+            require(self.lateral_offset_mm >= self.width_mm / 2,
+                    f"lateral_offset_mm = {self.lateral_offset_mm} puts the column across the midline (>= width_mm / 2 = {self.width_mm / 2})")
+        return self
+
+
+def default_height_mm(docking: Docking, lower: LowerVertebra) -> float:
+    """Anatomical default height of the docking seat above the lower endplate (mm)."""
+    if docking is Docking.LATERAL_MASS:
+        return LATERAL_MASS_HEIGHT_MM
+    height = C1_SEAT_ABOVE_C3_MM + LEVEL_PITCH_MM * EXTRA_LEVELS[lower.value]
+    return height + (C0_EXTRA_MM if docking is Docking.C0_PLATE else 0.0)
+
+
+@dataclass(frozen=True)
+class DockingGeometry:
+    """The numbers of a docking implant (numpy only)."""
+
+    outline: np.ndarray            # body footprint (x, y), already offset for the lateral-mass column
+    centre_y_mm: float             # y of the body centre
+    width_mm: float
+    seat_z_mm: float               # docking seat height (groove bottom / body top)
+    top_z_mm: float                # highest point of the body prism (saddle horns / body top)
+    lower: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    endplate: SyntheticEndplate | None
+    screws: tuple[tuple[np.ndarray, np.ndarray], ...]          # base screws: (entry, unit direction)
+    screw_exit_x_mm: float          # x where the base screw axes cross z = 0
+    docking_screws: tuple[tuple[np.ndarray, np.ndarray], ...]  # docking screws (T, C0)
+    groove_chord_mm: float
+    groove_sagitta_mm: float        # how far the curved groove runs back at the body's sides
+    seat_point: np.ndarray           # lowest point of the saddle / centre of the docking surface
+    cup_centre: np.ndarray | None
+    cup_chord_mm: float
+
+
+def derive(p: DockingParams) -> DockingGeometry:
+    """Compute the implant's numbers: footprint, lower face, seat height, screw axes."""
+    lm = p.docking is Docking.LATERAL_MASS
+    seat = p.height_mm if p.height_mm is not None else default_height_mm(p.docking, p.lower_vertebra)
+    cy = p.side.sign * p.lateral_offset_mm if lm else 0.0
+    outline = outlines.rounded_rectangle(p.depth_mm, p.width_mm, p.corner_radius_mm) + [0.0, cy]
+    endplate = None
+    if lm:
+        slope = np.tan(np.radians(p.facet_slope_deg)) * p.side.sign
+
+        def lower(x, y):  # C2 superior facet: slopes down laterally, z = 0 at the column centre
+            return -slope * (np.asarray(y, float) - cy) + 0.0 * np.asarray(x, float)
+    elif p.endplate is Endplate.SYNTHETIC:
+        depth, width = ENDPLATE_SIZE_MM["cervical"]
+        conc = p.inferior_concavity_mm if p.inferior_concavity_mm is not None else CONCAVITY_MM["cervical"][0]
+        endplate = SyntheticEndplate(depth, width, conc, APEX_FRACTION["cervical"] * depth / 2)
+
+        def lower(x, y):
+            return -endplate.recess(x, y)
+    else:
+        def lower(x, y):
+            return 0.0 * np.asarray(x, float)
+
+    screws = []
+    for s in (1, -1):  # left, right
+        direction = direction_from_angles(-p.screw_caudal_deg, p.screw_convergence_deg, base=(-1, 0, 0), side=s)
+        entry = np.array([p.depth_mm / 2, cy + s * p.screw_spacing_mm / 2, p.screw_entry_height_mm])
+        screws.append((entry, direction))
+    travel = p.screw_entry_height_mm / np.tan(np.radians(p.screw_caudal_deg))
+    exit_x = p.depth_mm / 2 - travel * np.cos(np.radians(p.screw_convergence_deg))
+
+    r, d = p.arch_radius_mm, p.saddle_depth_mm
+    chord = 2 * np.sqrt(max(r * r - (r - d) ** 2, 0.0))
+    top = seat + (d if p.docking is Docking.SADDLE else 0.0)
+    seat_point = np.array([p.saddle_offset_x_mm if p.docking is Docking.SADDLE else 0.0, cy, seat])
+
+    docking_screws = []
+    if p.docking is Docking.T_EXPANSION:
+        zc = seat + p.t_height_mm / 2
+        for s in (1, -1):
+            direction = _tilted((-1.0, 0.0, 0.0), p.lateral_screw_cranial_deg, s * p.lateral_screw_divergence_deg)
+            docking_screws.append((np.array([p.depth_mm / 2, s * p.lateral_screw_spacing_mm / 2, zc]), direction))
+    elif p.docking is Docking.C0_PLATE and p.c0_target is C0Target.CLIVUS:
+        tilt = np.radians(p.c0_plate_tilt_deg)
+        normal = np.array([np.cos(tilt), 0.0, -np.sin(tilt)])         # outward: anterior-inferior, off the clivus
+        up = np.array([np.sin(tilt), 0.0, np.cos(tilt)])               # along the plate: up and forward like the clivus
+        mid = np.array([p.depth_mm / 2, 0.0, seat]) + up * (p.c0_plate_height_mm / 2)
+        for s in (1, -1):
+            d_in = unit(-normal + np.tan(np.radians(p.lateral_screw_cranial_deg)) * up
+                        + np.tan(np.radians(s * p.lateral_screw_divergence_deg)) * np.array([0, 1.0, 0]))
+            docking_screws.append((mid + np.array([0, s * p.c0_screw_spacing_mm / 2, 0]), d_in))
+    elif p.docking is Docking.C0_PLATE:
+        for s in (1, -1):
+            direction = _tilted_up(p.lateral_screw_cranial_deg, s * p.lateral_screw_divergence_deg)
+            entry = np.array([0.0, s * p.lateral_screw_spacing_mm / 2, seat])
+            docking_screws.append((entry, direction))
+
+    cup_centre, cup_chord = None, 0.0
+    if lm:
+        R, h = p.condyle_radius_mm, p.cup_depth_mm
+        cup_centre = np.array([0.0, cy, seat + R - h])
+        cup_chord = 2 * np.sqrt(max(R * R - (R - h) ** 2, 0.0))
+    Rc, hw = p.arch_curve_radius_mm, p.width_mm / 2
+    sagitta = Rc - np.sqrt(max(Rc * Rc - hw * hw, 0.0))
+    return DockingGeometry(outline, cy, p.width_mm, seat, top, lower, endplate, tuple(screws), float(exit_x),
+                           tuple(docking_screws), float(chord), float(sagitta), seat_point, cup_centre, float(cup_chord))
+
+
+def _tilted(base, cranial_deg: float, lateral_deg: float) -> np.ndarray:
+    """``base`` (horizontal, into the bone) tilted towards +z by ``cranial_deg`` and towards +y by ``lateral_deg``."""
+    b = unit(base)
+    return unit(b + np.tan(np.radians(cranial_deg)) * np.array([0, 0, 1.0]) + np.tan(np.radians(lateral_deg)) * np.array([0, 1.0, 0]))
+
+
+def _tilted_up(posterior_deg: float, lateral_deg: float) -> np.ndarray:
+    """Vertical screw (+z, into the condyle) tilted posteriorly and towards +y."""
+    return unit(np.array([0, 0, 1.0]) + np.tan(np.radians(posterior_deg)) * np.array([-1.0, 0, 0])
+                + np.tan(np.radians(lateral_deg)) * np.array([0, 1.0, 0]))
+
+
+def build(p: DockingParams) -> Implant:
+    """Build the docking implant B-rep with its named features."""
+    import cadquery as cq
+
+    from ..geometry import plates, solids
+    from ..model import Feature
+
+    g = derive(p)
+    span = g.top_z_mm + 20.0
+    body = solids.prism(g.outline, -20.0, span, False)
+    body = solids.clip_between(body, g.lower, lambda x, y: g.top_z_mm + 0.0 * np.asarray(x, float))
+    parts, tools, features = [body], [], {}
+    seat = g.seat_z_mm
+    front = p.depth_mm / 2
+
+    if p.docking is Docking.T_EXPANSION:
+        overlap = min(4.0, seat / 2)
+        bar = cq.Solid.makeBox(p.t_thickness_mm, p.t_span_mm, p.t_height_mm + overlap,
+                               cq.Vector(front - p.t_thickness_mm, -p.t_span_mm / 2, seat - overlap))
+        parts.append(_round_vertical(bar, min(3.0, p.t_height_mm / 3), axis="x"))
+    elif p.docking is Docking.C0_PLATE and p.c0_target is C0Target.CLIVUS:
+        tilt = p.c0_plate_tilt_deg
+        plate = cq.Solid.makeBox(p.c0_plate_thickness_mm, p.c0_plate_width_mm, p.c0_plate_height_mm + 3.0,
+                                 cq.Vector(-p.c0_plate_thickness_mm, -p.c0_plate_width_mm / 2, -3.0))
+        plate = _round_vertical(plate, 3.0, axis="x")
+        plate = plate.rotate(cq.Vector(), cq.Vector(0, 1, 0), tilt).translate((front, 0, seat))
+        parts.append(plate)
+    elif p.docking is Docking.C0_PLATE:
+        bar = cq.Solid.makeBox(p.c0_plate_height_mm, p.t_span_mm, p.c0_plate_thickness_mm,
+                               cq.Vector(-p.c0_plate_height_mm / 2, -p.t_span_mm / 2, seat - 0.0))
+        parts.append(_round_vertical(bar, min(4.0, p.c0_plate_height_mm / 3), axis="z"))
+        # raise the seat: the body now ends under the crossbar
+    shape = solids.single_solid(solids.fuse_all(parts), "docking body")
+
+    if p.docking is Docking.SADDLE:
+        tools.append(plates.saddle_tool(g.seat_point, p.arch_radius_mm, p.arch_curve_radius_mm))
+    if p.docking is Docking.LATERAL_MASS:
+        tools.append(plates.cup_tool(g.cup_centre, p.condyle_radius_mm))
+
+    for i, (entry, direction) in enumerate(g.screws, 1):
+        through = p.screw_entry_height_mm / np.sin(np.radians(p.screw_caudal_deg)) + 2.0
+        tools.append(solids.channel(entry, direction, p.screw_diameter_mm, through))
+        features[f"screw.{i}"] = Feature(f"screw.{i}", "channel", tuple(entry), tuple(direction),
+                                         diameter_mm=p.screw_diameter_mm, length_mm=through,
+                                         info={"target": f"{p.lower_vertebra.value} body"})
+    target = {"t-expansion": "c1 lateral mass", "c0-plate": f"occipital {p.c0_target.value}"}.get(p.docking.value)
+    for j, (entry, direction) in enumerate(g.docking_screws, len(g.screws) + 1):
+        through = 3.0 * max(p.t_thickness_mm, p.c0_plate_thickness_mm) + 10.0
+        tools.append(solids.channel(entry - direction * through / 2, direction, p.lateral_screw_diameter_mm, through))
+        features[f"screw.{j}"] = Feature(f"screw.{j}", "channel", tuple(entry), tuple(direction),
+                                         diameter_mm=p.lateral_screw_diameter_mm, length_mm=through,
+                                         info={"target": target})
+    shape = solids.single_solid(solids.cut_all(shape, tools), TYPE_ID)
+
+    lower_faces = tuple(f for f in shape.Faces() if f.normalAt().z < -0.5
+                        and np.all(np.abs(_pts(f)[:, 2] - g.lower(_pts(f)[:, 0], _pts(f)[:, 1])) < 0.01))
+    features["contact.inferior"] = Feature("contact.inferior", "surface",
+                                           (0.0, g.centre_y_mm, float(g.lower(np.array([0.0]), np.array([g.centre_y_mm]))[0])),
+                                           (0, 0, -1), faces=lower_faces,
+                                           info={"bears_on": f"{p.lower_vertebra.value} superior "
+                                                 + ("facet" if p.docking is Docking.LATERAL_MASS else "endplate")})
+    dock_name, dock_faces, dock_dir, info = _docking_faces(p, g, shape)
+    features[dock_name] = Feature(dock_name, "surface", tuple(g.seat_point), dock_dir, faces=dock_faces,
+                                  info={"variant": p.docking.value, **info})
+    metrics = {"seat_height_mm": round(seat, 3), "levels_spanned": 1 + EXTRA_LEVELS[p.lower_vertebra.value]
+               if p.docking is not Docking.LATERAL_MASS else 0, "lower_vertebra": p.lower_vertebra.value,
+               "docking": p.docking.value}
+    return Implant(TYPE_ID, p, shape, features, metrics=metrics)
+
+
+def _round_vertical(box, radius: float, axis: str):
+    """Fillet the four edges of ``box`` parallel to ``axis`` (its thickness direction)."""
+    index = {"x": 0, "y": 1, "z": 2}[axis]
+    edges = [e for e in box.Edges() if abs(e.tangentAt(0).toTuple()[index]) > 0.99]
+    return box.fillet(radius, edges) if radius > 0 else box
+
+
+def _pts(face) -> np.ndarray:
+    vertices, _ = face.tessellate(0.05, 0.2)
+    return np.array([(v.x, v.y, v.z) for v in vertices])
+
+
+def _docking_faces(p: DockingParams, g: DockingGeometry, shape):
+    """Name the docking surface after all booleans: (feature name, faces, outward direction, info)."""
+    from OCP.BRepAdaptor import BRepAdaptor_Surface
+    from OCP.GeomAbs import GeomAbs_Sphere, GeomAbs_Torus
+
+    if p.docking is Docking.SADDLE:
+        faces = tuple(f for f in shape.Faces() if BRepAdaptor_Surface(f.wrapped).GetType() == GeomAbs_Torus)
+        return "docking.c1", faces, (0, 0, 1), {"arch_radius_mm": p.arch_radius_mm,
+                                                "arch_curve_radius_mm": p.arch_curve_radius_mm}
+    if p.docking is Docking.LATERAL_MASS:
+        faces = tuple(f for f in shape.Faces() if BRepAdaptor_Surface(f.wrapped).GetType() == GeomAbs_Sphere)
+        return "docking.c0", faces, (0, 0, 1), {"condyle_radius_mm": p.condyle_radius_mm, "side": p.side.value}
+    if p.docking is Docking.T_EXPANSION:
+        x_back = p.depth_mm / 2 - p.t_thickness_mm
+        faces = tuple(f for f in shape.Faces() if f.normalAt().x < -0.99 and abs(f.Center().x - x_back) < 1e-3
+                      and f.Center().z > g.seat_z_mm)
+        return "docking.c1", faces, (-1, 0, 0), {"screws": 2}
+    if p.c0_target is C0Target.CLIVUS:
+        tilt = np.radians(p.c0_plate_tilt_deg)
+        inner = np.array([-np.cos(tilt), 0.0, np.sin(tilt)])
+        faces = tuple(f for f in shape.Faces() if np.dot(f.normalAt().toTuple(), inner) > 0.99
+                      and f.Center().z > g.seat_z_mm)
+        outward = tuple(-inner)
+        return "docking.c0", faces, outward, {"target": "clivus", "screws": 2}
+    top = g.seat_z_mm + p.c0_plate_thickness_mm
+    faces = tuple(f for f in shape.Faces() if f.normalAt().z > 0.99 and abs(f.Center().z - top) < 1e-3)
+    return "docking.c0", faces, (0, 0, 1), {"target": "occipital condyles", "screws": 2}
+
+
+PRESETS = {
+    "c1-saddle": dict(docking="saddle", lower_vertebra="c3"),
+    "c1-saddle-c4": dict(docking="saddle", lower_vertebra="c4", depth_mm=15.0, width_mm=17.0),
+    "c1-t-expansion": dict(docking="t-expansion", lower_vertebra="c3"),
+    "c1-t-expansion-c5": dict(docking="t-expansion", lower_vertebra="c5", depth_mm=15.0, width_mm=17.0),
+    "c0-clivus": dict(docking="c0-plate", c0_target="clivus", lower_vertebra="c3"),
+    "c0-condyles": dict(docking="c0-plate", c0_target="condyles", lower_vertebra="c3", t_span_mm=34.0,
+                        lateral_screw_spacing_mm=24.0, lateral_screw_cranial_deg=10.0, lateral_screw_divergence_deg=10.0),
+    "c0-clivus-t1": dict(docking="c0-plate", c0_target="clivus", lower_vertebra="t1", depth_mm=16.0, width_mm=18.0),
+    "lateral-mass-left": dict(docking="lateral-mass", lower_vertebra="c2", side="left", depth_mm=14.0, width_mm=13.0,
+                              corner_radius_mm=3.0, screw_spacing_mm=5.0, screw_diameter_mm=3.0),
+}
+
+TEMPLATE = Template(
+    type_id=TYPE_ID,
+    title="Anterior upper cervical implant with a C1/C0 docking site",
+    review_wording="anterior upper cervical implants with docking sites for C0 or C1 [8,10,18,21–25,27,28,32,33]",
+    description=("A prismatic body replacing C2 (and/or C1) that stands on the superior endplate of C3 (C4, C5 or T1 "
+                 "for longer reconstructions), fixed by two screws into that body, carrying at its top a saddle notch "
+                 "under the C1 anterior arch, a T-shaped expansion screwed to the C1 lateral masses, a C0 plate with "
+                 "screws into the clivus or the occipital condyles, or (minimal variant) a unilateral C1 lateral-mass "
+                 "prosthesis."),
+    params=DockingParams,
+    presets=PRESETS,
+    build=build,
+    default_preset="c1-saddle",
+)
