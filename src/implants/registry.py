@@ -14,6 +14,7 @@ from .model import Template
 #: type id → module holding ``TEMPLATE``, in the order of SPEC.md §2.
 TEMPLATE_MODULES: dict[str, str] = {
     "upper-cervical-docking": "implants.templates.upper_cervical_docking",
+    "c1c2-transarticular-template": "implants.templates.c1c2_transarticular_template",
     "interbody-cage": "implants.templates.interbody_cage",
     "bridge-strut": "implants.templates.bridge_strut",
 }
