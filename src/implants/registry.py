@@ -16,6 +16,7 @@ TEMPLATE_MODULES: dict[str, str] = {
     "upper-cervical-docking": "implants.templates.upper_cervical_docking",
     "c1c2-transarticular-template": "implants.templates.c1c2_transarticular_template",
     "interbody-cage": "implants.templates.interbody_cage",
+    "anterior-plate": "implants.templates.anterior_plate",
     "bridge-strut": "implants.templates.bridge_strut",
 }
 
