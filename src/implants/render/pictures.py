@@ -396,6 +396,11 @@ def _write_png(window, path: Path) -> None:
 
 
 def _window(size: tuple[int, int]):
+    import os
+
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        # headless: go straight to EGL instead of failing on X first (and warning on stderr)
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
     import vtk
 
     window = vtk.vtkRenderWindow()

@@ -348,6 +348,8 @@ def build_scene(implant: "Implant", deflection_mm: float = SCENE_DEFLECTION_MM):
         mesh = bone.mesh.copy()
         mesh.visual = TextureVisuals(material=_material(BONE_COLOUR, bone.opacity))
         scene.add_geometry(mesh, geom_name=f"bone.{bone.name}", node_name=f"bone.{bone.name}")
+    # glTF is +y up: patient +z superior → +y, +y patient-left → −z (+x anterior stays +x)
+    scene.apply_transform(np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, -1, 0, 0], [0, 0, 0, 1]], float))
     return scene, layout, has_rule
 
 
