@@ -11,6 +11,7 @@ A spec is YAML (or a dict), validated by pydantic::
       width_mm: {start: 30, stop: 40, num: 3}     # a grid of num evenly spaced values: 30, 35, 40
     combine: product                # product (every combination) or zip (axes of equal length)
     sample: {method: lhs, count: 20, seed: 1}     # optional: random or Latin hypercube sampling instead
+    points: [{height_mm: 10}, {height_mm: 12, lordosis_deg: 6}]  # or: an explicit list of variants
     outputs: {formats: [stl], pictures: false}
     metrics: {checks: true, mass: true, contact: {endplate: L5.stl, tolerance_mm: 0.25}}
     timeout_s: 120                  # per-variant time limit
@@ -106,6 +107,7 @@ class SweepSpec(_Strict):
     preset: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     axes: dict[str, AxisValues] = Field(default_factory=dict)
+    points: list[dict[str, Any]] | None = None
     combine: Literal["product", "zip"] = "product"
     sample: Sample | None = None
     outputs: Outputs = Field(default_factory=Outputs)
@@ -115,6 +117,8 @@ class SweepSpec(_Strict):
 
     @model_validator(mode="after")
     def _axes(self) -> "SweepSpec":
+        if self.points is not None and (self.axes or self.sample is not None):
+            raise ValueError("give either points (an explicit list of variants) or axes/sample, not both")
         for key, axis in self.axes.items():
             if isinstance(axis, list) and not axis:
                 raise ValueError(f"axis '{key}' has no values")
@@ -222,6 +226,8 @@ def _sample_points(spec: SweepSpec) -> list[dict[str, Any]]:
 
 def axis_points(spec: SweepSpec) -> list[dict[str, Any]]:
     """The varied parameters of every variant, in order."""
+    if spec.points is not None:
+        return [dict(p) for p in spec.points]
     if spec.sample is not None:
         return _sample_points(spec)
     names = list(spec.axes)
