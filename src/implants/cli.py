@@ -353,5 +353,85 @@ def gallery(
         raise typer.Exit(4)
 
 
+@app.command()
+@user_errors
+def sweep(
+    spec_file: Path = typer.Argument(..., metavar="SPEC.yaml", help="Sweep spec (YAML): type, preset, axes, outputs, metrics."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (results.csv/.parquet at its top)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Local worker processes (default: CPU count)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786)."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Per-variant time limit in s (default: the spec's)."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Rebuild variants recorded as failed or timed out."),
+    as_json: bool = typer.Option(False, "--json", help="Print the status counts as JSON."),
+) -> None:
+    """Run a parameter sweep (parallel, resumable); one row per variant in OUT/results.csv and .parquet."""
+    from .sweep.runner import run_sweep, summary
+
+    frame = run_sweep(spec_file, out, workers=workers, scheduler=scheduler, timeout=timeout,
+                      progress=not as_json, retry_failed=retry_failed)
+    counts = summary(frame)
+    if as_json:
+        emit_json({**counts, "results": str(out / "results.csv")})
+    else:
+        table = Table(title=f"Sweep {spec_file.name} → {out}/results.csv, results.parquet")
+        for column in ("variants", "ok", "failed", "invalid", "timeout", "reused from a previous run"):
+            table.add_column(column)
+        table.add_row(str(counts["total"]), *(str(counts.get(k, 0)) for k in ("ok", "failed", "invalid", "timeout")),
+                      str(counts["reused"]))
+        console.print(table)
+        for _, row in frame[frame["status"] != "ok"].head(10).iterrows():
+            errors.print(f"{row['variant']}: {row['status']}: {row['error']}", markup=False, highlight=False,
+                         soft_wrap=True)
+
+
+@app.command("sweep-plot")
+@user_errors
+def sweep_plot(
+    results: Path = typer.Argument(..., metavar="RESULTS", help="results.parquet, results.csv or the sweep folder."),
+    metric: str = typer.Option(..., "--metric", "-m", help="Metric column to plot (e.g. volume_mm3)."),
+    x: str = typer.Option(..., "--x", help="Parameter on the x axis."),
+    y: Optional[str] = typer.Option(None, "--y", help="Second parameter (y axis; the metric becomes colour)."),
+    out: Path = typer.Option(..., "--out", "-o", help="PNG file to write."),
+) -> None:
+    """Draw a sweep metric against one or two parameters as a PNG."""
+    from .sweep.plot import plot_results
+
+    console.print(str(plot_results(results, metric, x, out, y=y)))
+
+
+@app.command()
+@user_errors
+def kit(
+    type_id: str = typer.Argument(..., metavar="TYPE", help="Implant type id (see `implants list`)."),
+    preset: Optional[str] = typer.Option(None, "--preset", "-p", help="Nominal preset (default: the type's default)."),
+    set_: list[str] = typer.Option([], "--set", "-s", help="Nominal parameter override key=value (repeatable)."),
+    vary: list[str] = typer.Option(..., "--vary", help="key=-1:+1:1 (offsets from nominal) or key=a,b,c; "
+                                   "link keys with + (depth_mm+width_mm=-2:+2:2). Repeatable: product."),
+    formats: str = typer.Option("step,stl", "--format", help="Comma-separated formats: step,stl,3mf,glb."),
+    out: Path = typer.Option(..., "--out", "-o", help="Kit folder."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Local worker processes."),
+    as_json: bool = typer.Option(False, "--json", help="Print the kit table as JSON."),
+) -> None:
+    """Build a size kit: graded variants around a nominal, a kit table (kit.csv) and a picture (kit.png)."""
+    from .sweep.kit import make_kit
+
+    table = make_kit(type_id, vary, out, preset=preset, params=parse_assignments(set_),
+                     formats=parse_formats(formats), workers=workers, progress=not as_json)
+    if as_json:
+        emit_json(json.loads(table.to_json(orient="records")))
+        return
+    shown = Table(title=f"Kit of {type_id} in {out}/ (kit.csv, kit.png; not a medical device)")
+    for column in ("variant", "size", "nominal", "status", "volume mm³", "Ti-6Al-4V g", "checks"):
+        shown.add_column(column)
+    for _, row in table.iterrows():
+        ok = row["status"] == "ok"
+        shown.add_row(row["variant"], row["label"], "●" if row["nominal"] else "", row["status"],
+                      f"{row['volume_mm3']:.0f}" if ok else "", f"{row['mass_ti6al4v_g']:.2f}" if ok else "",
+                      ("pass" if row["checks_ok"] else "FAIL") if ok else str(row["error"]))
+    console.print(shown)
+    if not (table["status"] == "ok").all():
+        raise typer.Exit(5)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
