@@ -292,7 +292,10 @@ def run_local(tasks: list[dict[str, Any]], workers: int, timeout: float) -> Iter
 
 def run_dask(tasks: list[dict[str, Any]], scheduler: Any, timeout: float) -> Iterator[dict[str, Any]]:
     """Run tasks on a Dask distributed cluster (address or Client); yield rows as they finish."""
-    from distributed import Client
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ParameterError("--scheduler needs Dask: pip install 'spine-implants[sweep]'") from None
 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler, set_as_default=False)
     try:
