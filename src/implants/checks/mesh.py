@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 MANIFOLD_VOLUME_REL_TOL = 1e-6
 
 
+#: Checks a mesh must pass (names of booleans in :func:`check_mesh`'s result).
+REQUIRED_MESH_CHECKS = ["watertight", "winding_consistent", "positive_volume", "bodies_ok", "manifold"]
+
+
 def _finish(result: dict[str, Any], names: list[str]) -> dict[str, Any]:
     failed = [name for name in names if not result[name]]
     result["ok"] = not failed
@@ -82,8 +86,11 @@ def check_mesh(mesh: "trimesh.Trimesh", expected_bodies: int | None = 1) -> dict
         manifold_ok = abs(result["manifold_volume_mm3"] - volume) <= MANIFOLD_VOLUME_REL_TOL * abs(volume) + 1e-9
     result["manifold"] = bool(manifold_ok)
     result["no_degenerate_triangles"] = result["degenerate_triangles"] == 0
-    return _finish(result, ["watertight", "winding_consistent", "positive_volume", "bodies_ok", "manifold",
-                            "no_degenerate_triangles"])
+    # zero-area triangles are reported (they trouble lib3mf and slicers) but do not fail a
+    # foreign mesh that is otherwise a closed manifold; the exporter never writes any
+    result["warnings"] = [] if result["no_degenerate_triangles"] else [
+        f"{result['degenerate_triangles']} zero-area triangles"]
+    return _finish(result, REQUIRED_MESH_CHECKS)
 
 
 def check_mesh_volume(mesh_volume_mm3: float | None, brep_volume_mm3: float, area_mm2: float,
