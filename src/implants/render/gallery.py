@@ -104,8 +104,13 @@ def _export_downloads(implant: "Implant", out_dir: Path) -> dict[str, Path]:
     except ImportError:
         export = None
     if export is not None:
-        result = export(implant, out_dir, formats=DOWNLOADS)
-        return {ext: Path(p) for ext, p in result.paths.items() if ext in DOWNLOADS}
+        from ..errors import CheckError
+
+        try:
+            result = export(implant, out_dir, formats=DOWNLOADS)
+            return {ext: Path(p) for ext, p in result.paths.items() if ext in DOWNLOADS}
+        except CheckError:  # still offer the files for teaching; the CLI's build reports the failed check
+            pass
     from ..export.meshes import stl_bytes, threemf_bytes
     from ..export.step import step_bytes
     from ..export.tessellate import tessellate

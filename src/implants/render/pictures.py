@@ -284,14 +284,14 @@ def _scale_bar(renderer, width_px: int, height_px: int, parallel_scale: float, v
     bar.SetMapper(mapper)
     bar.GetProperty().SetColor(0.1, 0.1, 0.1)
     bar.GetProperty().SetLineWidth(2.0)
-    renderer.AddActor2D(bar)
+    renderer.AddViewProp(bar)
     label = vtk.vtkTextActor()
     label.SetInput(f"{length_mm:g} mm")
     label.GetTextProperty().SetFontSize(max(10, int(vp_h / 32)))
     label.GetTextProperty().SetColor(0.1, 0.1, 0.1)
     label.GetPositionCoordinate().SetCoordinateSystemToViewport()
     label.SetPosition(int(x0), int(y0 + 7))
-    renderer.AddActor2D(label)
+    renderer.AddViewProp(label)
     return length_mm
 
 
@@ -307,7 +307,7 @@ def _text(renderer, text: str, x: int, y: int, size: int, right: bool = False, c
         prop.SetJustificationToRight()
     actor.GetPositionCoordinate().SetCoordinateSystemToViewport()
     actor.SetPosition(x, y)
-    renderer.AddActor2D(actor)
+    renderer.AddViewProp(actor)
 
 
 def _bounds(items: Sequence[MeshItem], axes: Sequence[Axis]) -> np.ndarray:
