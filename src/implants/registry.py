@@ -15,7 +15,9 @@ from .model import Template
 TEMPLATE_MODULES: dict[str, str] = {
     "upper-cervical-docking": "implants.templates.upper_cervical_docking",
     "c1c2-transarticular-template": "implants.templates.c1c2_transarticular_template",
+    "distraction-spacer": "implants.templates.distraction_spacer",
     "interbody-cage": "implants.templates.interbody_cage",
+    "vertebral-body-replacement": "implants.templates.vertebral_body_replacement",
     "anterior-plate": "implants.templates.anterior_plate",
     "bridge-strut": "implants.templates.bridge_strut",
 }
