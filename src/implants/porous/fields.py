@@ -109,7 +109,7 @@ def surface_distance(kind: LatticeType, p: np.ndarray, iso: float) -> np.ndarray
     return np.abs(raw - level) / np.maximum(grad, 1e-9)
 
 
-def project(kind: LatticeType, p: np.ndarray, iso: float, steps: int = 2) -> np.ndarray:
+def project(kind: LatticeType, p: np.ndarray, iso: float, steps: int = 2, max_step: float = 0.02) -> np.ndarray:
     """Newton steps moving points (3, n) onto the exact iso-surface (cell units)."""
     p = np.array(p, dtype=np.float64)
     for _ in range(steps):
@@ -118,6 +118,8 @@ def project(kind: LatticeType, p: np.ndarray, iso: float, steps: int = 2) -> np.
         level = np.where(raw >= 0, iso, -iso) if kind.is_sheet else iso
         g2 = np.maximum((grad * grad).sum(axis=0), 1e-12)
         step = (raw - level) / g2
-        # never move a vertex further than a fraction of a voxel (guards saddles, where ∇f → 0)
-        p -= grad * np.clip(step, -0.02, 0.02)
+        # never move a vertex further than ``max_step`` per step (guards saddles, where ∇f → 0)
+        move = grad * step
+        norm = np.maximum(np.sqrt((move * move).sum(axis=0)), 1e-12)
+        p -= move * np.minimum(1.0, max_step / norm)
     return p

@@ -50,6 +50,8 @@ WALL_SAMPLES = 2.5
 #: Fragments smaller than this fraction of the largest body are dropped (loose bits of
 #: lattice cut off by the outer surface); larger extra bodies are an error.
 FRAGMENT_FRACTION = 0.01
+#: Snap lattice vertices onto the exact iso-surface after marching cubes.
+PROJECT = True
 
 
 def cell_size(params: LatticeParams) -> tuple[float, float, float]:
@@ -146,7 +148,9 @@ def _from_manifold(man) -> "trimesh.Trimesh":
 def _marching_cubes(field: np.ndarray, origin: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
     from skimage.measure import marching_cubes
 
-    verts, faces, _, _ = marching_cubes(field, level=0.0, spacing=(h, h, h), allow_degenerate=False)
+    # a sample exactly on the level gives several coincident vertices (and open edges)
+    field[field == 0.0] = np.float32(1e-6)
+    verts, faces, _, _ = marching_cubes(field, level=0.0, spacing=(h, h, h), allow_degenerate=True)  # dropping them opens holes
     verts = verts.astype(np.float64) + origin
     # skimage orients triangles towards increasing field values; our solid is the negative
     # side, so the outward normal points to increasing values — check and flip if needed
@@ -265,20 +269,30 @@ def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticePa
     cut_v = ndimage.map_coordinates(cut, coords, order=1, mode="nearest")
     on_lattice = (keep_v > 1.5 * h) & (cut_v < -1.5 * h)
     p = verts[on_lattice].T / cell
-    verts[on_lattice] = (fields.project(kind, p, iso, steps=2) * cell).T
+    if PROJECT:
+        verts[on_lattice] = (fields.project(kind, p, iso, steps=3, max_step=0.5 * h / cell) * cell).T
     timings["project_s"] = time.perf_counter() - t1
 
     # --- booleans --------------------------------------------------------------------------
+    import manifold3d as m3d
+
     t1 = time.perf_counter()
     lattice = _to_manifold(verts, faces)
+    timings["to_manifold_s"] = time.perf_counter() - t1
     result = body ^ lattice
+    result.num_tri()  # forces the lazy boolean
+    timings["intersect_s"] = time.perf_counter() - t1
     pieces = result.decompose()
-    volumes = [pc.volume() for pc in pieces]
-    order = np.argsort(volumes)[::-1]
-    dropped = [volumes[i] for i in order[1:]]
-    if dropped and max(dropped) > FRAGMENT_FRACTION * volumes[order[0]]:
-        raise GeometryError(f"lattice split the body into {len(pieces)} parts (largest extra {max(dropped):.1f} mm³)")
-    final = pieces[order[0]] if len(pieces) > 1 else result
+    volumes = np.array([pc.volume() for pc in pieces])
+    # negative pieces are closed pore cavities of the body (sealed by a wall skin), not bodies
+    cavities = int((volumes < 0).sum())
+    positive = np.flatnonzero(volumes > 0)
+    main = positive[np.argmax(volumes[positive])]
+    small = [i for i in positive if i != main]
+    dropped = [float(volumes[i]) for i in small]
+    if dropped and max(dropped) > FRAGMENT_FRACTION * volumes[main]:
+        raise GeometryError(f"lattice split the body into {len(positive)} parts (largest extra {max(dropped):.1f} mm³)")
+    final = result - m3d.Manifold.compose([pieces[i] for i in small]) if small else result
     timings["boolean_s"] = time.perf_counter() - t1
 
     # --- measure -------------------------------------------------------------------------------
@@ -294,12 +308,10 @@ def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticePa
     zone_depth = np.minimum(keep, signed)
     centre_idx = np.unravel_index(np.argmax(zone_depth), zone_depth.shape)
     centre = lo + hc * np.asarray(centre_idx)
-    half = min(1.25 * cell, max(float(zone_depth.max()), 0.75 * cell))
+    half = min(1.25 * cell, max(float(zone_depth.max()), 0.5 * cell))
     hm = min(pore_expected / 16.0, cell / 24.0)
     nb = int(np.ceil(2 * half / hm))
     blo = centre - half
-    import manifold3d as m3d
-
     block = final ^ m3d.Manifold.cube((nb * hm,) * 3).translate(tuple(blo))
     solid_img = rasterise(block, blo, hm, (nb, nb, nb))
     pore_measured, inscribed = percolation_diameter(~solid_img, hm)
@@ -331,7 +343,7 @@ def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticePa
         "volume_mm3": round(final_volume, 2), "voxel_mm": round(h, 4), "sample_voxel_mm": round(hm, 4),
         "surface_error_max_mm": round(float(err.max()), 4),
         "surface_error_p99_mm": round(float(np.quantile(err, 0.99)), 4),
-        "triangles": int(len(out.faces)), "bodies": 1, "fragments_dropped": len(dropped),
+        "triangles": int(len(out.faces)), "bodies": 1, "fragments_dropped": len(dropped), "closed_cavities": cavities,
         "fragments_dropped_mm3": round(float(sum(dropped)), 3),
         "step": "STEP holds the solid envelope; the lattice is only in STL/3MF/GLB",
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
