@@ -139,9 +139,9 @@ def _collapse_slivers(vertices: np.ndarray, faces: np.ndarray, face_index: np.nd
     return np.asarray(faces, dtype=np.int64)[mask], np.asarray(face_index, dtype=np.int64)[mask]
 
 
-def tessellate(shape: "cq.Shape", deflection_mm: float = tolerances.DEFAULT_DEFLECTION_MM) -> Tessellation:
-    """Mesh ``shape`` (a copy of it) with an absolute chord deflection; see the module docstring."""
-    import trimesh
+def raw_triangulation(shape: "cq.Shape", deflection_mm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """OCCT's triangulation of a copy of ``shape``, face by face, before any cleaning:
+    (vertices, triangles, face index). Reversed faces are flipped, locations applied."""
     from OCP.BRep import BRep_Tool
     from OCP.BRepBuilderAPI import BRepBuilderAPI_Copy
     from OCP.BRepMesh import BRepMesh_IncrementalMesh
@@ -149,19 +149,20 @@ def tessellate(shape: "cq.Shape", deflection_mm: float = tolerances.DEFAULT_DEFL
     from OCP.TopLoc import TopLoc_Location
     from OCP.TopoDS import TopoDS
 
-    if not deflection_mm > 0:
+    if not (isinstance(deflection_mm, (int, float)) and deflection_mm > 0):
         from ..errors import ParameterError
 
         raise ParameterError(f"deflection = {deflection_mm!r}: must be > 0 mm")
     original = _wrapped(shape)
+    if original is None or original.IsNull():
+        raise GeometryError("tessellation: the shape is empty")
     copy = BRepBuilderAPI_Copy(original, True, False).Shape()
     mesher = BRepMesh_IncrementalMesh(copy, float(deflection_mm), False,
                                       float(tolerances.ANGULAR_DEFLECTION_RAD), False)
     if not mesher.IsDone():
         raise GeometryError(f"tessellation failed (deflection {deflection_mm} mm)")
     face_map = _face_map(copy)
-    n_faces_original = _face_map(original).Extent()
-    if face_map.Extent() != n_faces_original:
+    if face_map.Extent() != _face_map(original).Extent():
         raise GeometryError("tessellation: copied shape has a different number of faces")
 
     all_vertices: list[np.ndarray] = []
@@ -191,10 +192,14 @@ def tessellate(shape: "cq.Shape", deflection_mm: float = tolerances.DEFAULT_DEFL
         offset += len(nodes)
     if not all_faces or offset == 0:
         raise GeometryError("tessellation produced no triangles")
-    vertices = np.concatenate(all_vertices)
-    faces = np.concatenate(all_faces)
-    face_index = np.concatenate(all_index)
+    return np.concatenate(all_vertices), np.concatenate(all_faces), np.concatenate(all_index)
 
+
+def tessellate(shape: "cq.Shape", deflection_mm: float = tolerances.DEFAULT_DEFLECTION_MM) -> Tessellation:
+    """Mesh ``shape`` (a copy of it) with an absolute chord deflection; see the module docstring."""
+    import trimesh
+
+    vertices, faces, face_index = raw_triangulation(shape, deflection_mm)
     vertices, faces = merge_vertices(vertices, faces)
     faces, face_index = _collapse_slivers(vertices, faces, face_index, tolerances.DEGENERATE_AREA_MM2)
     keep = clean_triangles(vertices, faces)
