@@ -18,18 +18,41 @@ HeightField = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def height_field_face(z: HeightField, x_range: tuple[float, float], y_range: tuple[float, float],
-                      samples: int = 21) -> cq.Face:
+                      samples: int = 21, method: str = "approx") -> cq.Face:
     """A smooth degree-3 B-spline face z = f(x, y) over a rectangle (mm).
 
     Degree ≥ 3 on purpose: degree-1 approximations break OCCT booleans (issue 2).
+    ``method="interpolate"`` builds the bicubic B-spline through the samples
+    (``GeomAPI_PointsToBSplineSurface.Interpolate``): use it for fitted anatomical fields,
+    on which the least-squares approximation (the default) oscillates by tens of mm.
     """
     xs = np.linspace(*x_range, samples)
     ys = np.linspace(*y_range, samples)
     gx, gy = np.meshgrid(xs, ys, indexing="ij")
     gz = z(gx, gy)
+    if method == "interpolate":
+        return _interpolated_face(gx, gy, np.asarray(gz, float))
     grid = [[cq.Vector(float(gx[i, j]), float(gy[i, j]), float(gz[i, j])) for j in range(samples)]
             for i in range(samples)]
     return cq.Face.makeSplineApprox(grid, tol=1e-4, minDeg=3, maxDeg=5)
+
+
+def _interpolated_face(gx: np.ndarray, gy: np.ndarray, gz: np.ndarray) -> cq.Face:
+    """Bicubic B-spline face through a grid of points (degree 3, C2)."""
+    from OCP.BRepBuilderAPI import BRepBuilderAPI_MakeFace
+    from OCP.GeomAPI import GeomAPI_PointsToBSplineSurface
+    from OCP.TColgp import TColgp_Array2OfPnt
+
+    n, m = gx.shape
+    points = TColgp_Array2OfPnt(1, n, 1, m)
+    for i in range(n):
+        for j in range(m):
+            points.SetValue(i + 1, j + 1, gp_Pnt(float(gx[i, j]), float(gy[i, j]), float(gz[i, j])))
+    builder = GeomAPI_PointsToBSplineSurface()
+    builder.Interpolate(points)
+    if not builder.IsDone():
+        raise GeometryError("height field: B-spline interpolation failed")
+    return cq.Face(BRepBuilderAPI_MakeFace(builder.Surface(), 1e-6).Face())
 
 
 def half_space(face: cq.Face, inside_point: Sequence[float]) -> cq.Solid:
@@ -39,13 +62,14 @@ def half_space(face: cq.Face, inside_point: Sequence[float]) -> cq.Solid:
 
 
 def clip_between(body: cq.Shape, lower: HeightField, upper: HeightField, *, margin_mm: float = 2.0,
-                 samples: int = 21) -> cq.Shape:
-    """``body`` (a vertical prism) cut below ``upper(x, y)`` and above ``lower(x, y)``."""
+                 samples: int = 21, method: str = "approx") -> cq.Shape:
+    """``body`` (a vertical prism) cut below ``upper(x, y)`` and above ``lower(x, y)``
+    (``method`` as in :func:`height_field_face`)."""
     bb = body.BoundingBox()
     xr = (bb.xmin - margin_mm, bb.xmax + margin_mm)
     yr = (bb.ymin - margin_mm, bb.ymax + margin_mm)
-    top = height_field_face(upper, xr, yr, samples)
-    bottom = height_field_face(lower, xr, yr, samples)
+    top = height_field_face(upper, xr, yr, samples, method)
+    bottom = height_field_face(lower, xr, yr, samples, method)
     result = body.intersect(half_space(top, (0, 0, bb.zmin - 1e3))).intersect(
         half_space(bottom, (0, 0, bb.zmax + 1e3)))
     return single_solid(result, "clipped body")

@@ -1,0 +1,455 @@
+"""Endplate extraction from a vertebra mesh in the patient frame (+x anterior, +y left, +z superior).
+
+The superior (inferior) endplate is the end surface of the vertebral body facing the disc above
+(below). It is found in four steps, numpy/scipy/trimesh only:
+
+1. **Candidates**: faces whose outward normal is within 50° of +z (−z), grouped into smooth
+   patches (edge-adjacent, dihedral angle below 30°).
+2. **Body patch**: the posterior elements, facets and processes are lateral or posterior of the
+   body, so among the patches near the midline (centroid within the middle 40 % of the
+   vertebra's width) whose area is at least 30 % of the largest such patch, the most anterior
+   one is the body's end surface.
+3. **Growing and trimming**: from that patch, faces are grown over edge-adjacent neighbours
+   whose normal stays within :data:`RIM_ANGLE_DEG` of the patch's mean normal (re-estimated
+   twice): the rounded rim, rim osteophytes that curl over the edge, and the body's walls fall
+   outside. Holes (foramina, noise) inside the outer rim loop are filled with the faces that lie
+   on the fitted surface.
+4. **Measures** in a local frame (origin at the area centroid, z along the mean normal oriented
+   towards patient +z, x towards anterior): outline (outer rim loop), area, a smooth height
+   field z = f(x, y) (thin-plate spline over binned vertices), concavity depth as the largest
+   gap between the surface and a ruler resting on it (its convex hull on the disc side) and the
+   apex, the deepest point.
+
+The result moves with the mesh: every quantity is computed from the geometry, not from fixed
+coordinates, as long as the vertebra is roughly upright (within ~30° of the patient frame).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import numpy as np
+import trimesh
+from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import ConvexHull
+
+from ..errors import ParameterError
+from ..geometry import outlines
+
+if TYPE_CHECKING:
+    import cadquery as cq
+
+#: Largest angle (deg) between a candidate face's normal and the patient axis (+z or −z).
+CANDIDATE_ANGLE_DEG = 50.0
+#: Largest dihedral angle (deg) between two faces of one smooth candidate patch.
+PATCH_CREASE_DEG = 30.0
+#: Largest angle (deg) between an endplate face's normal and the endplate's mean normal:
+#: the rounded rim beyond it belongs to the body wall (cortical ring), not the bearing surface.
+RIM_ANGLE_DEG = 40.0
+#: Radius of the 2D opening that cuts the endplate free of pedicle tops, transverse processes
+#: and other narrow bridges, as a fraction of the square root of the body patch's area
+#: (≈ 6 mm on a lumbar body, ≈ 2.5 mm on a cervical one).
+OPENING_FRACTION = 0.15
+#: Smallest endplate area (mm²): below it the patch is a process tip, not a body (C2's dens, C1).
+MIN_AREA_MM2 = 80.0
+#: Smallest ratio of the outline's short to long extent: an endplate is compact, an arch is not.
+MIN_ASPECT = 0.4
+#: Vertices whose normal is within this angle (deg) of the mean normal carry the height field.
+FIT_ANGLE_DEG = 25.0
+#: The height field covers the rim's box grown by this fraction of its size on each side.
+FIELD_MARGIN = 0.3
+#: Concavity is measured at least this fraction of the endplate's smaller extent inside the rim.
+RIM_BAND = 0.12
+#: Points on the outline returned (resampled evenly by arc length).
+OUTLINE_POINTS = 96
+
+
+@dataclass(frozen=True)
+class Frame:
+    """An orthonormal frame: ``origin`` and rows ``axes`` = (ex, ey, ez) in the patient frame."""
+
+    origin: np.ndarray
+    axes: np.ndarray
+
+    def to_local(self, points: np.ndarray) -> np.ndarray:
+        return (np.asarray(points, float) - self.origin) @ self.axes.T
+
+    def to_patient(self, points: np.ndarray) -> np.ndarray:
+        return np.asarray(points, float) @ self.axes + self.origin
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """4×4 homogeneous transform local → patient."""
+        t = np.eye(4)
+        t[:3, :3] = self.axes.T
+        t[:3, 3] = self.origin
+        return t
+
+
+class HeightField:
+    """Smooth z = f(x, y) (mm) in a local frame from scattered points.
+
+    The points are averaged on a regular grid of ``cell_mm`` over the box ``lo``–``hi``; empty
+    nodes (holes, and everything beyond the data) are filled harmonically (a discrete Laplace
+    equation with the data nodes fixed: smooth, and bounded by the data, so no overshoot past the
+    rim); a smoothing bicubic spline (scipy ``RectBivariateSpline``) goes through the grid. The
+    field is C², so a degree-3 B-spline face (``geometry.solids.height_field_face``) reproduces it.
+    Outside the box it is continued as a constant along x and y.
+    """
+
+    def __init__(self, xyz: np.ndarray, cell_mm: float, lo, hi, smoothing_mm: float = 0.02):
+        from scipy.interpolate import RectBivariateSpline
+        from scipy.sparse import lil_matrix
+        from scipy.sparse.linalg import spsolve
+
+        xyz = np.asarray(xyz, float)
+        self.lo, self.hi = np.asarray(lo, float), np.asarray(hi, float)
+        nx, ny = (np.ceil((self.hi - self.lo) / cell_mm).astype(int) + 1)
+        xs, ys = np.linspace(self.lo[0], self.hi[0], nx), np.linspace(self.lo[1], self.hi[1], ny)
+        ij = np.rint((xyz[:, :2] - self.lo) / [xs[1] - xs[0], ys[1] - ys[0]]).astype(int)
+        ok = (ij[:, 0] >= 0) & (ij[:, 0] < nx) & (ij[:, 1] >= 0) & (ij[:, 1] < ny)
+        flat = ij[ok, 0] * ny + ij[ok, 1]
+        total = np.bincount(flat, weights=xyz[ok, 2], minlength=nx * ny)
+        count = np.bincount(flat, minlength=nx * ny)
+        known = count > 0
+        if known.sum() < 16:
+            raise ParameterError("endplate: too few points to fit a surface")
+        z = np.where(known, total / np.maximum(count, 1), 0.0)
+        unknown = np.flatnonzero(~known)
+        if len(unknown):
+            index = -np.ones(nx * ny, int)
+            index[unknown] = np.arange(len(unknown))
+            a = lil_matrix((len(unknown), len(unknown)))
+            rhs = np.zeros(len(unknown))
+            for row, node in enumerate(unknown):
+                i, j = divmod(node, ny)
+                nbrs = [(i + di) * ny + (j + dj) for di, dj in ((1, 0), (-1, 0), (0, 1), (0, -1))
+                        if 0 <= i + di < nx and 0 <= j + dj < ny]
+                a[row, row] = len(nbrs)
+                for nb in nbrs:
+                    if known[nb]:
+                        rhs[row] += z[nb]
+                    else:
+                        a[row, index[nb]] = -1.0
+            z[unknown] = spsolve(a.tocsr(), rhs)
+        grid = z.reshape(nx, ny)
+        self.points = xyz
+        self._spline = RectBivariateSpline(xs, ys, grid, kx=3, ky=3, s=known.sum() * smoothing_mm ** 2)
+
+    def __call__(self, x, y) -> np.ndarray:
+        x, y = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float))
+        xc = np.clip(x.ravel(), self.lo[0], self.hi[0])
+        yc = np.clip(y.ravel(), self.lo[1], self.hi[1])
+        return self._spline.ev(xc, yc).reshape(x.shape)
+
+    def residuals(self, xyz: np.ndarray) -> np.ndarray:
+        xyz = np.asarray(xyz, float)
+        return xyz[:, 2] - self(xyz[:, 0], xyz[:, 1])
+
+
+@dataclass(frozen=True, eq=False)
+class Endplate:
+    """One endplate of a vertebra (mm, patient frame unless stated ``local``).
+
+    ``normal`` points out of the bone into the disc (+z-ish for a superior endplate).
+    ``frame`` is the local frame of ``height``: z along the mean normal oriented towards
+    patient +z, x towards anterior, y = z × x (patient-left); ``height(x, y)`` is the
+    endplate surface z in that frame; the bone lies at smaller z for a superior endplate and
+    at larger z for an inferior one.
+    """
+
+    side: str                       # "superior" or "inferior"
+    mesh: trimesh.Trimesh           # the endplate region (patient frame)
+    outline: np.ndarray             # (N, 3) rim polygon, patient frame, closed implicitly
+    outline_local: np.ndarray       # (N, 2) the same in the local frame (x, y), counter-clockwise
+    area_mm2: float                 # surface area of the region
+    projected_area_mm2: float       # area inside the outline, on the mean plane
+    concavity_mm: float             # deepest gap below a ruler resting on the endplate
+    apex: np.ndarray                # deepest point (patient frame)
+    centroid: np.ndarray            # area centroid of the region (patient frame)
+    normal: np.ndarray              # unit mean normal, out of the bone
+    frame: Frame
+    height: HeightField
+    fit_rms_mm: float               # rms of the height field's residuals at the region's vertices
+    info: dict = field(default_factory=dict)
+
+    @property
+    def apex_local(self) -> np.ndarray:
+        return self.frame.to_local(self.apex[None])[0]
+
+    @cached_property
+    def size_mm(self) -> tuple[float, float]:
+        """Extent of the outline along local x (AP depth) and y (ML width)."""
+        return float(np.ptp(self.outline_local[:, 0])), float(np.ptp(self.outline_local[:, 1]))
+
+    def height_patient(self, x, y) -> np.ndarray:
+        """Patient z of the endplate surface above patient (x, y) (fixed-point steps along patient z)."""
+        x, y = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float))
+        pts = np.column_stack([x.ravel(), y.ravel(), np.full(x.size, self.centroid[2])])
+        up_local = self.frame.axes[:, 2]  # patient +z in local coordinates
+        for _ in range(8):
+            loc = self.frame.to_local(pts)
+            pts[:, 2] += (self.height(loc[:, 0], loc[:, 1]) - loc[:, 2]) / up_local[2]
+        return pts[:, 2].reshape(x.shape)
+
+    def bspline_face(self, margin_mm: float = 2.0, samples: int = 21) -> "cq.Face":
+        """Degree-3 B-spline face of the height field over the outline's box (+ margin), placed
+        in the patient frame (for congruent cage surfaces)."""
+        import cadquery as cq
+
+        from ..geometry.solids import height_field_face
+
+        lo = self.outline_local.min(axis=0) - margin_mm
+        hi = self.outline_local.max(axis=0) + margin_mm
+        face = height_field_face(self.height, (lo[0], hi[0]), (lo[1], hi[1]), samples, method="interpolate")
+        from OCP.BRepBuilderAPI import BRepBuilderAPI_Transform
+        from OCP.gp import gp_Trsf
+
+        trsf = gp_Trsf()
+        trsf.SetValues(*(float(v) for v in self.frame.matrix[:3].ravel()))
+        return cq.Face(BRepBuilderAPI_Transform(face.wrapped, trsf, True).Shape())
+
+    def summary(self) -> dict:
+        return {"side": self.side, "area_mm2": round(self.area_mm2, 1),
+                "projected_area_mm2": round(self.projected_area_mm2, 1),
+                "concavity_mm": round(self.concavity_mm, 2), "apex": [round(v, 2) for v in self.apex],
+                "apex_local": [round(v, 2) for v in self.apex_local],
+                "size_mm": [round(v, 1) for v in self.size_mm], "fit_rms_mm": round(self.fit_rms_mm, 3),
+                "normal": [round(v, 4) for v in self.normal]}
+
+
+def _components(mesh: trimesh.Trimesh, mask: np.ndarray, crease_deg: float) -> np.ndarray:
+    """Labels of the edge-connected components of the faces in ``mask`` (−1 outside it)."""
+    adj = mesh.face_adjacency
+    ok = mask[adj[:, 0]] & mask[adj[:, 1]] & (mesh.face_adjacency_angles < np.radians(crease_deg))
+    a = adj[ok]
+    n = len(mesh.faces)
+    graph = coo_matrix((np.ones(len(a)), (a[:, 0], a[:, 1])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return np.where(mask, labels, -1)
+
+
+def _seed_patch(mesh: trimesh.Trimesh, up: np.ndarray) -> np.ndarray:
+    """Boolean face mask of the body's end patch facing ``up`` (steps 1–2)."""
+    normals, areas, centres = mesh.face_normals, mesh.area_faces, mesh.triangles_center
+    labels = _components(mesh, normals @ up > np.cos(np.radians(CANDIDATE_ANGLE_DEG)), PATCH_CREASE_DEG)
+    valid = labels >= 0
+    count = labels.max() + 1 if valid.any() else 0
+    if count == 0:
+        raise ParameterError(f"endplate: no surface of the vertebra faces {'up' if up[2] > 0 else 'down'}")
+    patch_area = np.bincount(labels[valid], weights=areas[valid], minlength=count)
+    weighted = np.zeros((count, 3))
+    np.add.at(weighted, labels[valid], centres[valid] * areas[valid, None])
+    patch_centre = weighted / np.maximum(patch_area, 1e-12)[:, None]
+    y_lo, y_hi = mesh.bounds[:, 1]
+    mid, half = (y_lo + y_hi) / 2, (y_hi - y_lo) / 2
+    midline = np.abs(patch_centre[:, 1] - mid) < 0.4 * half
+    if not midline.any():
+        raise ParameterError("endplate: no surface near the midline faces the disc (is the mesh in the patient frame?)")
+    big = midline & (patch_area >= 0.3 * patch_area[midline].max())
+    best = np.flatnonzero(big)[np.argmax(patch_centre[big, 0])]
+    return labels == best
+
+
+def _grow(mesh: trimesh.Trimesh, seed: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """Faces edge-connected to ``seed`` whose normals are within RIM_ANGLE_DEG of ``normal``."""
+    ok = mesh.face_normals @ normal > np.cos(np.radians(RIM_ANGLE_DEG))
+    labels = _components(mesh, ok | seed, 89.0)
+    keep = np.unique(labels[seed & ok])
+    keep = keep[keep >= 0]
+    if len(keep) == 0:
+        return seed
+    # the component(s) holding most of the seed's area
+    seed_area = np.array([mesh.area_faces[seed & (labels == k)].sum() for k in keep])
+    return np.isin(labels, keep[seed_area >= 0.1 * seed_area.max()])
+
+
+def _open_region(mesh: trimesh.Trimesh, region: np.ndarray, seed: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """Keep the faces of ``region`` inside its 2D morphological opening (projected on the plane
+    normal to ``normal``) that overlaps the seed patch most: narrow bridges and the structures
+    beyond them (pedicle tops, transverse processes, lateral masses) are dropped."""
+    seed_area = mesh.area_faces[seed].sum()
+    radius = OPENING_FRACTION * np.sqrt(seed_area)
+    cell = radius / 8.0
+    frame = _frame(mesh.triangles_center[seed].mean(axis=0), normal)
+    tri = frame.to_local(mesh.triangles[region].reshape(-1, 3)).reshape(-1, 3, 3)[:, :, :2]
+    longest = np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=2).max()
+    k = int(min(np.ceil(longest / cell) + 1, 40))
+    u, v = np.meshgrid(np.linspace(0, 1, k + 1), np.linspace(0, 1, k + 1))
+    keep = (u + v) <= 1.0
+    bary = np.column_stack([1 - u[keep] - v[keep], u[keep], v[keep]])
+    pts = np.einsum("bk,nkd->nbd", bary, tri).reshape(-1, 2)
+    lo = pts.min(axis=0) - 2 * radius
+    shape = np.ceil((pts.max(axis=0) + 2 * radius - lo) / cell).astype(int) + 1
+    grid = np.zeros(shape, bool)
+    ij = np.floor((pts - lo) / cell).astype(int)
+    grid[ij[:, 0], ij[:, 1]] = True
+    grid = ndimage.binary_fill_holes(ndimage.binary_closing(grid, iterations=2))
+    r = int(round(radius / cell))
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    opened = ndimage.binary_opening(grid, structure=(xx * xx + yy * yy) <= r * r)
+    labels, count = ndimage.label(opened)
+    if count == 0:
+        return region
+    centres = frame.to_local(mesh.triangles_center)[:, :2]
+    cij = np.clip(np.floor((centres - lo) / cell).astype(int), 0, np.array(shape) - 1)
+    face_label = labels[cij[:, 0], cij[:, 1]]
+    overlap = np.bincount(face_label[seed & region], weights=mesh.area_faces[seed & region], minlength=count + 1)
+    overlap[0] = 0.0
+    if overlap.max() <= 0:
+        return region
+    return region & (face_label == int(np.argmax(overlap)))
+
+
+def _mean_normal(mesh: trimesh.Trimesh, mask: np.ndarray) -> np.ndarray:
+    n = (mesh.face_normals[mask] * mesh.area_faces[mask, None]).sum(axis=0)
+    return n / np.linalg.norm(n)
+
+
+def _frame(centroid: np.ndarray, normal: np.ndarray) -> Frame:
+    ez = normal if normal[2] >= 0 else -normal
+    ex = np.array([1.0, 0.0, 0.0]) - ez[0] * ez
+    ex /= np.linalg.norm(ex)
+    return Frame(centroid, np.array([ex, np.cross(ez, ex), ez]))
+
+
+def _outer_loop(sub: trimesh.Trimesh, frame: Frame) -> np.ndarray:
+    """The boundary loop of ``sub`` enclosing the largest area on the local plane (local 2D)."""
+    edges = sub.edges_sorted
+    boundary = edges[trimesh.grouping.group_rows(edges, require_count=1)]
+    if len(boundary) < 3:
+        raise ParameterError("endplate: the endplate region has no rim (is the vertebra mesh closed?)")
+    best, best_area = None, -1.0
+    for loop in _loops(boundary):
+        pts = frame.to_local(sub.vertices[loop])[:, :2]
+        area = outlines.polygon_area(pts)
+        if area > best_area:
+            best, best_area = pts, area
+    return best
+
+
+def _loops(edges: np.ndarray) -> list[np.ndarray]:
+    """Chain boundary edges into vertex loops (pinch vertices split greedily)."""
+    neighbours: dict[int, list[int]] = {}
+    for a, b in edges:
+        neighbours.setdefault(int(a), []).append(int(b))
+        neighbours.setdefault(int(b), []).append(int(a))
+    used: set[tuple[int, int]] = set()
+    loops = []
+    for a, b in edges:
+        key = (min(a, b), max(a, b))
+        if key in used:
+            continue
+        used.add(key)
+        loop, prev, cur = [int(a)], int(a), int(b)
+        while cur != loop[0]:
+            loop.append(cur)
+            nxt = [n for n in neighbours[cur] if (min(cur, n), max(cur, n)) not in used]
+            if not nxt:
+                break
+            used.add((min(cur, nxt[0]), max(cur, nxt[0])))
+            prev, cur = cur, nxt[0]
+        if len(loop) >= 3:
+            loops.append(np.array(loop))
+    return loops
+
+
+def _resample(poly: np.ndarray, n: int) -> np.ndarray:
+    """Closed polygon resampled to ``n`` points evenly spaced by arc length, counter-clockwise."""
+    if np.dot(poly[:, 0], np.roll(poly[:, 1], -1)) - np.dot(poly[:, 1], np.roll(poly[:, 0], -1)) < 0:
+        poly = poly[::-1]
+    closed = np.vstack([poly, poly[:1]])
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(closed, axis=0), axis=1))])
+    t = np.linspace(0.0, s[-1], n, endpoint=False)
+    return np.column_stack([np.interp(t, s, closed[:, 0]), np.interp(t, s, closed[:, 1])])
+
+
+def _ruler_gap(xyz: np.ndarray) -> np.ndarray:
+    """Gap (≥ 0) of each point below the upper convex hull of the points (z up)."""
+    hull = ConvexHull(xyz)
+    eq = hull.equations[hull.equations[:, 2] > 1e-9]  # upper facets: a x + b y + c z + d = 0, c > 0
+    top = -(xyz[:, :2] @ eq[:, :2].T + eq[:, 3]) / eq[:, 2]  # z of each upper facet plane over each point
+    return np.clip(top.min(axis=1) - xyz[:, 2], 0.0, None)
+
+
+def _surface_fit(sub: trimesh.Trimesh, local_v: np.ndarray, rim: np.ndarray, frame: Frame,
+                 cell: float) -> HeightField:
+    """Height field of the endplate from its vertices where the surface is within FIT_ANGLE_DEG
+    of the mean plane (the rim roll-off left out), over the rim's box grown by FIELD_MARGIN."""
+    on_plate = np.abs(sub.vertex_normals @ frame.axes[2]) > np.cos(np.radians(FIT_ANGLE_DEG))
+    data = local_v[on_plate] if on_plate.sum() >= 20 else local_v
+    lo, hi = rim.min(axis=0), rim.max(axis=0)
+    grow = FIELD_MARGIN * (hi - lo)
+    return HeightField(data, cell, lo - grow, hi + grow)
+
+
+def extract_endplate(mesh: trimesh.Trimesh, side: str = "superior") -> Endplate:
+    """The ``side`` ("superior" or "inferior") endplate of a vertebra mesh in the patient frame.
+
+    :class:`ParameterError` when no vertebral body end surface is found (e.g. the superior side of
+    C2, whose dens and facets are not an endplate, or C1, which has no body).
+    """
+    if side not in ("superior", "inferior"):
+        raise ParameterError(f"side: {side!r} must be 'superior' or 'inferior'")
+    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
+        raise ParameterError("mesh: expected a non-empty trimesh.Trimesh (use anatomy.meshes.load_mesh)")
+    up = np.array([0.0, 0.0, 1.0 if side == "superior" else -1.0])
+    seed = _seed_patch(mesh, up)
+    region = seed
+    normal = _mean_normal(mesh, region)
+    for _ in range(3):
+        region = _open_region(mesh, _grow(mesh, region, normal), seed, normal)
+        normal = _mean_normal(mesh, region)
+
+    areas = mesh.area_faces
+    centroid = (mesh.triangles_center[region] * areas[region, None]).sum(axis=0) / areas[region].sum()
+    frame = _frame(centroid, normal)
+    sign = 1.0 if side == "superior" else -1.0  # disc side along local z
+    cell = max(0.3, np.sqrt(areas[region].sum()) / 40.0)
+    sub = mesh.submesh([np.flatnonzero(region)], append=True)
+    rim = _outer_loop(sub, frame)
+    fit = _surface_fit(sub, frame.to_local(sub.vertices), rim, frame, cell)
+
+    # fill holes: faces inside the rim, facing the disc, lying on the fitted surface
+    local_c = frame.to_local(mesh.triangles_center)
+    inside = outlines.contains(rim, local_c[:, :2])
+    near = np.zeros(len(mesh.faces), bool)
+    near[inside] = np.abs(fit.residuals(local_c[inside])) < max(1.0, 2 * cell)
+    region = region | (inside & near & (mesh.face_normals @ normal > 0.0))
+    sub = mesh.submesh([np.flatnonzero(region)], append=True)
+    rim = _resample(_outer_loop(sub, frame), OUTLINE_POINTS)
+    local_v = frame.to_local(sub.vertices)
+    fit = _surface_fit(sub, local_v, rim, frame, cell)
+    on_plate = np.abs(sub.vertex_normals @ frame.axes[2]) > np.cos(np.radians(FIT_ANGLE_DEG))
+    rms = float(np.sqrt(np.mean(fit.residuals(local_v[on_plate]) ** 2)))
+
+    area = float(sub.area)
+    projected = outlines.polygon_area(rim)
+    depth, width = np.ptp(rim[:, 0]), np.ptp(rim[:, 1])
+    if area < MIN_AREA_MM2 or min(depth, width) / max(depth, width) < MIN_ASPECT:
+        raise ParameterError(
+            f"endplate: no {side} endplate found (best candidate {area:.0f} mm², {depth:.1f} x {width:.1f} mm; "
+            f"an endplate has at least {MIN_AREA_MM2:.0f} mm² and a short/long extent of at least {MIN_ASPECT})")
+
+    # concavity: ruler resting on the disc side (sign flips the inferior endplate upside down)
+    # measured away from the rim roll-off (a kidney-shaped rim would otherwise bridge its notch)
+    flipped = local_v * [1.0, 1.0, sign]
+    gap = _ruler_gap(flipped)
+    interior = outlines.contains(rim, local_v[:, :2])
+    interior[interior] = outlines.min_distance_to_edges(rim, local_v[interior, :2]) >= RIM_BAND * min(depth, width)
+    if not interior.any():
+        interior[:] = True
+    gap = np.where(interior, gap, 0.0)
+    deepest = gap >= 0.9 * gap.max() if gap.max() > 0 else interior
+    apex_local = local_v[deepest].mean(axis=0)
+    apex_local[2] = fit(apex_local[0], apex_local[1])
+    apex = frame.to_patient(apex_local[None])[0]
+    rim_z = fit(rim[:, 0], rim[:, 1])
+    outline3 = frame.to_patient(np.column_stack([rim, rim_z]))
+    return Endplate(side, sub, outline3, rim, area, projected, float(gap.max()), apex, centroid,
+                    normal * (1.0 if normal @ up > 0 else -1.0), frame, fit, rms,
+                    {"faces": int(region.sum()), "cell_mm": cell})

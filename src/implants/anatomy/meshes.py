@@ -1,0 +1,121 @@
+"""Load vertebra meshes (STL/PLY/OBJ) and place them in the patient frame. trimesh + numpy.
+
+Patient frame: +x anterior, +y patient-left, +z superior (cranial), millimetres.
+
+A mesh stored in another frame is placed by stating its axes, either
+
+* as a three-letter code naming the patient direction each mesh axis *increases towards*
+  (the radiology convention: ``"RAS"`` means +x right, +y anterior, +z superior; DICOM is
+  ``"LPS"``); the patient frame itself is ``"ALS"``. Letters: A/P (anterior/posterior),
+  L/R (left/right), S/I (superior/inferior); each pair exactly once. A left-handed code
+  (a mirror) is accepted: the face winding is flipped so the mesh stays outward-facing;
+* or as a 3×3 matrix whose rows are the mesh's x, y, z axes written in the patient frame
+  (``patient = mesh_point @ matrix``), which must be a rotation or a reflection.
+
+The real meshes in ``shared/anatomy`` (MANIFEST.md): lumbar meshes are ``"ALS"`` (the
+patient frame), cervical meshes ``"LPS"`` (−y anterior, x left–right, +z superior).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import trimesh
+
+from ..errors import ParameterError
+
+#: Mesh formats this module reads.
+FORMATS = (".stl", ".ply", ".obj")
+#: Patient direction (unit vector in the patient frame) for each axis letter.
+_LETTER = {"A": (1, 0, 0), "P": (-1, 0, 0), "L": (0, 1, 0), "R": (0, -1, 0), "S": (0, 0, 1), "I": (0, 0, -1)}
+#: The patient frame's own axis code.
+PATIENT_AXES = "ALS"
+
+
+def axes_matrix(axes: str | np.ndarray) -> np.ndarray:
+    """3×3 matrix whose rows are the mesh axes in the patient frame (``patient = p @ M``).
+
+    ``axes`` is a three-letter code (see the module docstring) or a 3×3 orthogonal matrix.
+    """
+    if isinstance(axes, str):
+        code = axes.strip().upper()
+        if len(code) != 3 or any(c not in _LETTER for c in code):
+            raise ParameterError(f"axes: {axes!r} is not a three-letter code of A/P, L/R, S/I (e.g. 'ALS', 'RAS', 'LPS')")
+        pairs = [{"A": 0, "P": 0, "L": 1, "R": 1, "S": 2, "I": 2}[c] for c in code]
+        if sorted(pairs) != [0, 1, 2]:
+            raise ParameterError(f"axes: {axes!r} must name each of A/P, L/R and S/I exactly once")
+        return np.array([_LETTER[c] for c in code], float)
+    m = np.asarray(axes, float)
+    if m.shape != (3, 3) or not np.all(np.isfinite(m)):
+        raise ParameterError(f"axes: expected a three-letter code or a 3x3 matrix, got shape {m.shape}")
+    if not np.allclose(m @ m.T, np.eye(3), atol=1e-6):
+        raise ParameterError("axes: the 3x3 matrix must be orthonormal (a rotation or a reflection, rows = mesh axes)")
+    return m
+
+
+def to_patient_frame(mesh: trimesh.Trimesh, axes: str | np.ndarray = PATIENT_AXES,
+                     translation: np.ndarray | None = None) -> trimesh.Trimesh:
+    """A copy of ``mesh`` re-expressed in the patient frame (``axes`` as in :func:`axes_matrix`),
+    then moved by ``translation`` (mm, patient frame). Outward winding is kept under a mirror."""
+    m = axes_matrix(axes)
+    t = np.eye(4)
+    t[:3, :3] = m.T
+    if translation is not None:
+        t[:3, 3] = np.asarray(translation, float)
+    out = mesh.copy()
+    out.apply_transform(t)  # trimesh flips the winding when the determinant is negative
+    return out
+
+
+def load_mesh(path: str | Path, axes: str | np.ndarray = PATIENT_AXES, *, translation=None,
+              require_closed: bool = True) -> trimesh.Trimesh:
+    """Read a vertebra mesh (STL/PLY/OBJ, mm) and place it in the patient frame.
+
+    Duplicate vertices are merged (OBJ triangle soup), degenerate and duplicate faces dropped.
+    :class:`ParameterError` for a missing, empty, unreadable or non-mesh file and, when
+    ``require_closed``, for a mesh that is not closed (watertight with consistent winding).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ParameterError(f"mesh file: {str(p)!r} does not exist")
+    if p.suffix.lower() not in FORMATS:
+        raise ParameterError(f"mesh file: {p.name!r} has extension {p.suffix!r}; expected one of {', '.join(FORMATS)}")
+    if p.stat().st_size == 0:
+        raise ParameterError(f"mesh file: {p.name!r} is empty (0 bytes)")
+    try:
+        loaded = trimesh.load(p, file_type=p.suffix.lower()[1:], force="mesh", process=False)
+    except Exception as exc:  # trimesh raises many types for garbage input
+        raise ParameterError(f"mesh file: {p.name!r} could not be read as {p.suffix[1:].upper()}: {exc}") from exc
+    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0 or len(loaded.vertices) == 0:
+        raise ParameterError(f"mesh file: {p.name!r} holds no triangles")
+    mesh = clean(loaded)
+    if len(mesh.faces) == 0:
+        raise ParameterError(f"mesh file: {p.name!r} holds only degenerate triangles")
+    if require_closed:
+        require_closed_mesh(mesh, p.name)
+    return to_patient_frame(mesh, axes, translation)
+
+
+def clean(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    """Merge duplicate vertices (exact up to 1e-6 mm), drop degenerate/duplicate faces, fix winding."""
+    m = trimesh.Trimesh(np.asarray(mesh.vertices, float), np.asarray(mesh.faces), process=False)
+    if not np.all(np.isfinite(m.vertices)):
+        raise ParameterError("mesh: vertices contain NaN or infinite coordinates")
+    m.merge_vertices(digits_vertex=6)
+    m.update_faces(m.nondegenerate_faces(height=1e-9))
+    m.update_faces(m.unique_faces())
+    m.remove_unreferenced_vertices()
+    if len(m.faces) and m.is_watertight:
+        trimesh.repair.fix_normals(m)  # consistent outward winding
+    return m
+
+
+def require_closed_mesh(mesh: trimesh.Trimesh, name: str = "mesh") -> None:
+    """:class:`ParameterError` unless ``mesh`` is watertight, consistently wound, of positive volume."""
+    if not mesh.is_watertight:
+        edges = trimesh.grouping.group_rows(mesh.edges_sorted, require_count=1)
+        raise ParameterError(f"mesh file: {name!r} is not closed ({len(edges)} open edges); "
+                             "repair it (fill holes) before using it as a vertebra")
+    if not mesh.is_winding_consistent or mesh.volume <= 0:
+        raise ParameterError(f"mesh file: {name!r} has inconsistent winding or non-positive volume")
