@@ -179,9 +179,10 @@ def _polydata(item: MeshItem):
     points = vtk.vtkPoints()
     points.SetData(numpy_to_vtk(np.ascontiguousarray(mesh.vertices, dtype=np.float64), deep=True))
     faces = np.asarray(mesh.faces, dtype=np.int64)
-    cells = np.hstack([np.full((len(faces), 1), 3, dtype=np.int64), faces]).ravel()
+    offsets = np.arange(0, 3 * len(faces) + 1, 3, dtype=np.int64)
     cell_array = vtk.vtkCellArray()
-    cell_array.SetCells(len(faces), numpy_to_vtkIdTypeArray(cells, deep=True))
+    cell_array.SetData(numpy_to_vtkIdTypeArray(offsets, deep=True),
+                       numpy_to_vtkIdTypeArray(np.ascontiguousarray(faces.ravel()), deep=True))
     poly = vtk.vtkPolyData()
     poly.SetPoints(points)
     poly.SetPolys(cell_array)
