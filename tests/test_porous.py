@@ -55,7 +55,6 @@ def _check(out, fig, porosity, pore):
 def test_skeletal_gyroid_default_porosity_and_pore():
     out, fig = _run("gyroid-skeletal", 0.65, 0.5)
     _check(out, fig, 0.65, 0.5)
-    assert fig["surface_error_p99_mm"] <= 0.05
 
 
 # (type, porosity, pore) with a printable limit low enough for the request (sheet TPMS at
