@@ -1,7 +1,8 @@
 """Run a sweep: a local pool of persistent worker processes (default) or a Dask cluster.
 
-* Local: one single-process ``ProcessPoolExecutor`` per worker slot ("forkserver" start), so the
-  ~2 s kernel import is paid once per worker (warmed up in parallel before the first variant),
+* Local: one single-process ``ProcessPoolExecutor`` per worker slot, started from a fork server
+  that has imported the kernel, so the ~2 s kernel import is paid once (not once per variant,
+  nor once per worker); workers are warmed up in parallel before the first variant,
   and a variant that overruns the time limit is stopped by killing exactly its worker, which is
   then replaced; the other workers keep running.
 * Dask (``scheduler="tcp://host:8786"`` or a ``distributed.Client``): the same tasks are
@@ -52,10 +53,7 @@ def warm_up() -> int:
     """Import the kernel and the exporter in this worker (once); return the worker's pid."""
     import cadquery  # noqa: F401  (the expensive import, paid once per worker)
 
-    try:
-        from ..export import pipeline  # noqa: F401
-    except ImportError:  # reported by the variant that needs it
-        pass
+    from ..export import pipeline  # noqa: F401
 
     return os.getpid()
 
@@ -63,9 +61,9 @@ def warm_up() -> int:
 def _endplate(path: str):
     key = ("endplate", path)
     if key not in _CACHE:
-        from ..anatomy.meshes import load_mesh
+        from ..checks.report import load_mesh
 
-        _CACHE[key] = load_mesh(path, require_closed=False)
+        _CACHE[key] = load_mesh(path, "endplate")
     return _CACHE[key]
 
 
@@ -79,57 +77,16 @@ def _flatten(prefix: str, data: Any, out: dict[str, Any]) -> None:
 
 
 def _export(implant, out_dir: Path, task: dict[str, Any]):
-    import inspect
+    from ..export.pipeline import export
 
-    try:
-        from ..export.pipeline import export
-    except ImportError:  # TEMPORARY until the export pipeline lands
-        export = _standin_export
-
-    accepted = inspect.signature(export).parameters
     kwargs: dict[str, Any] = {"formats": tuple(task["formats"])}
-    if task.get("deflection_mm") is not None and "deflection_mm" in accepted:
+    if task.get("deflection_mm") is not None:
         kwargs["deflection_mm"] = task["deflection_mm"]
     contact = task.get("contact")
-    if contact and "endplate" in accepted:
+    if contact:
         kwargs["endplate"] = _endplate(contact["endplate"])
-        if "tolerance_mm" in accepted:
-            kwargs["tolerance_mm"] = contact["tolerance_mm"]
-    if "pictures" in accepted:
-        kwargs["pictures"] = bool(task.get("pictures"))
-    return export(implant, out_dir, **kwargs), kwargs
-
-
-def _standin_export(implant, out_dir, formats=("step", "stl")):  # TEMPORARY
-    from types import SimpleNamespace
-
-    from ..checks.mesh import check_mesh
-    from ..export.atomic import write_files
-    from ..export.meshes import stl_bytes
-    from ..export.step import step_bytes
-    from ..export.tessellate import tessellate
-
-    mesh = tessellate(implant.shape).mesh
-    checks = {"mesh": check_mesh(mesh)}
-    checks["ok"] = checks["mesh"]["ok"]
-    files = {}
-    if "step" in formats:
-        files["implant.step"] = step_bytes(implant.shape)
-    if "stl" in formats:
-        files["implant.stl"] = stl_bytes(mesh)
-    manifest = {"type": implant.type_id, "preset": implant.preset, "bodies": implant.bodies,
-                "params": implant.params.model_dump(mode="json"), "mass_g": implant.mass_g(), "checks": checks}
-    files["manifest.json"] = json.dumps(manifest, indent=2, default=str).encode()
-    paths = write_files(out_dir, files)
-    return SimpleNamespace(manifest=manifest, paths={Path(n).suffix[1:]: p for n, p in paths.items()})
-
-
-def _manifest_path(paths: dict[str, Path], out_dir: Path) -> Path | None:
-    for key in ("manifest", "json"):
-        if key in paths:
-            return Path(paths[key])
-    found = sorted(out_dir.glob("*manifest*.json")) or sorted(out_dir.glob("*.json"))
-    return found[0] if found else None
+        kwargs["tolerance_mm"] = contact["tolerance_mm"]
+    return export(implant, out_dir, **kwargs)
 
 
 def run_variant(task: dict[str, Any]) -> dict[str, Any]:
@@ -159,7 +116,7 @@ def run_variant(task: dict[str, Any]) -> dict[str, Any]:
         built = time.perf_counter()
         row["build_s"] = round(built - start, 4)
         stage = "export"
-        result, used = _export(implant, out_dir, task)
+        result = _export(implant, out_dir, task)
         exported = time.perf_counter()
         row["export_s"] = round(exported - built, 4)
         stage = "metrics"
@@ -176,26 +133,20 @@ def run_variant(task: dict[str, Any]) -> dict[str, Any]:
             flat: dict[str, Any] = {}
             _flatten("check", checks, flat)
             metrics.update(flat)
-        contact = task.get("contact")
-        if contact and "endplate" not in used:  # the exporter does not measure contact: do it here
-            from ..checks.contact import contact_area
-            from ..export.tessellate import tessellate
-
-            mesh = tessellate(implant.shape).mesh
-            measured = contact_area(mesh, _endplate(contact["endplate"]), tolerance_mm=contact["tolerance_mm"])
-            _flatten("contact", measured.to_json(), metrics)
+        contact = checks.get("contact")
+        if isinstance(contact, dict):  # the headline contact figures as plain columns
+            for name in ("contact_area_mm2", "pct_footprint", "pct_endplate", "max_penetration_mm"):
+                if name in contact:
+                    metrics[name if name.startswith("contact_") else f"contact_{name}"] = contact[name]
         for name, value in (implant.metrics or {}).items():
             _flatten(f"template.{name}", value, metrics)
-        if task.get("pictures") and "pictures" not in used:
+        if task.get("pictures"):
             from ..render.pictures import picture_for_manifest
 
             row["path_png"] = os.path.relpath(picture_for_manifest(implant, out_dir), root)
         row.update(metrics)
         for ext, path in result.paths.items():
             row[f"path_{ext}"] = os.path.relpath(path, root)
-        manifest_path = _manifest_path(result.paths, out_dir)
-        if manifest_path is not None:
-            row["path_manifest"] = os.path.relpath(manifest_path, root)
         row["metrics_s"] = round(time.perf_counter() - exported, 4)
     except Exception as error:  # recorded, not fatal
         row["status"] = "failed"
@@ -245,6 +196,8 @@ def run_local(tasks: list[dict[str, Any]], workers: int, timeout: float) -> Iter
     from concurrent.futures import FIRST_COMPLETED, wait
 
     context = multiprocessing.get_context("forkserver")
+    # the fork server imports the kernel once; every worker (and every replacement) forks from it
+    context.set_forkserver_preload(["cadquery", "implants.export.pipeline", "implants.sweep.runner"])
     pending = deque(tasks)
     slots = [_Slot(context) for _ in range(max(1, min(workers, len(tasks))))]
     try:
@@ -375,15 +328,13 @@ def _reusable(row: dict[str, Any] | None, variant: Variant, root: Path, retry_fa
     if any(not (root / v).is_file() for k, v in row.items() if k.startswith("path_") and v):
         return False
     try:
-        recorded = json.loads((root / manifest).read_text(encoding="utf-8")).get("params")
+            recorded = json.loads((root / manifest).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if isinstance(recorded, dict) and variant.params is not None:
-        # the manifest's parameters must be this variant's (hash of the same JSON)
-        from .spec import stable_hash
+    # the manifest's parameter hash must be this variant's (ImplantParams.params_hash of the same JSON)
+    from .spec import stable_hash
 
-        return stable_hash(recorded) == stable_hash(variant.params)
-    return True
+    return variant.params is not None and recorded.get("params_hash") == stable_hash(variant.params)
 
 
 def _task(spec: SweepSpec, variant: Variant, root: Path, preset: str) -> dict[str, Any]:
@@ -474,10 +425,10 @@ def run_sweep(spec: str | Path | dict[str, Any] | SweepSpec, out_dir: str | Path
     limit = float(timeout if timeout is not None else spec.timeout_s)
     if not limit > 0:
         raise ParameterError(f"--timeout = {timeout}: must be > 0 s")
+    variants = expand(spec)  # every variant validated before anything is built
     root = Path(out_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     (root / "sweep.json").write_text(json.dumps(spec.model_dump(mode="json"), indent=2))
-    variants = expand(spec)  # every variant validated before anything is built
     preset = spec.preset or resolve_template(spec.type).default_preset
     journal_path = root / RESULTS_JSONL
     previous = read_rows(journal_path)
