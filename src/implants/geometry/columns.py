@@ -147,3 +147,12 @@ def faces_on_field(shape: cq.Shape, field: HeightField, sign: int, *, origin=(0.
         if np.abs(pts[:, 2] - field(pts[:, 0], pts[:, 1])).max() < tol_mm:
             picked.append(face)
     return tuple(picked)
+
+
+def clip_planes(body: cq.Shape, z_lower: float, z_upper: float, slope_x: float = 0.0) -> cq.Shape:
+    """``body`` between two analytic planes z = z_upper + slope_x·x and z = z_lower − slope_x·x
+    (a sagittal wedge; exact planes keep the booleans fast, unlike B-spline height fields)."""
+    top = cq.Face.makePlane(None, None, cq.Vector(0, 0, z_upper), cq.Vector(-slope_x, 0, 1))
+    bottom = cq.Face.makePlane(None, None, cq.Vector(0, 0, z_lower), cq.Vector(slope_x, 0, 1))
+    return body.intersect(solids.half_space(top, (0, 0, z_lower - 1e3))).intersect(
+        solids.half_space(bottom, (0, 0, z_upper + 1e3)))

@@ -416,16 +416,21 @@ def _prism(g: VBRGeometry, p: VBRParams, inset: bool, span: float) -> "cq.Solid"
 
 
 def _column(g: VBRGeometry, p: VBRParams, span: float) -> "cq.Shape":
-    """Column with its end platforms (full footprint for ``platform_thickness_mm``, inset between)."""
-    from ..geometry import solids
+    """Column with its end platforms: the footprint prism between the end faces, minus a ring
+    round the inset column between the platforms (cut by analytic planes: a fast boolean)."""
+    import cadquery as cq
 
+    from ..geometry import columns, solids
+
+    full = solids.clip_between(_prism(g, p, False, span), g.lower, g.upper)
     if p.column_inset_mm == 0:
-        return solids.clip_between(_prism(g, p, False, span), g.lower, g.upper)
+        return full
     t = p.platform_thickness_mm
-    core = solids.clip_between(_prism(g, p, True, span), g.lower, g.upper)
-    top = solids.clip_between(_prism(g, p, False, span), lambda x, y: g.upper_plane(x, y) - t, g.upper)
-    bottom = solids.clip_between(_prism(g, p, False, span), g.lower, lambda x, y: g.lower_plane(x, y) + t)
-    return solids.fuse_all([core, top, bottom])
+    big = 2 * (g.depth + g.width)
+    outside = cq.Solid.makeBox(big, big, 2 * span, cq.Vector(-big / 2, -big / 2, -span)).cut(_prism(g, p, True, span))
+    slope = np.tan(np.radians(g.lordosis_deg) / 2)
+    ring = columns.clip_planes(outside, -g.height_mm / 2 + t, g.height_mm / 2 - t, slope)
+    return solids.single_solid(full.cut(ring).clean(), "column")
 
 
 def _flanges(g: VBRGeometry, p: VBRParams) -> list:
