@@ -20,6 +20,7 @@ TEMPLATE_MODULES: dict[str, str] = {
     "vertebral-body-replacement": "implants.templates.vertebral_body_replacement",
     "anterior-plate": "implants.templates.anterior_plate",
     "bridge-strut": "implants.templates.bridge_strut",
+    "monolithic": "implants.templates.monolithic",
 }
 
 

@@ -319,7 +319,7 @@ def _column(p: BridgeStrutParams, g: BridgeGeometry) -> "cq.Solid":
         s = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(line, axis=0), axis=1))])
         keep = (s > 2 * half) & (s < s[-1] - 2 * half)
         pts = np.vstack([a, line[keep], b])
-        wire = paths.spline_wire(pts, g.inferior.up, g.superior.up)
+        wire = paths.spline_wire(pts)
         centred = line - line.mean(axis=0)
         normal = np.linalg.svd(centred)[2][-1]
         planar = np.abs(centred @ normal).max() < 1e-6
