@@ -144,3 +144,18 @@ def test_cli_render(tmp_path):
         f"interbody-cage_{v}.png" for v in pictures.VIEW_NAMES)
     bad = runner.invoke(app, ["render", "interbody-cage", "--set", "height_mm=99", "--out", str(tmp_path / "x.png")])
     assert bad.exit_code == 3
+
+
+def test_cage_scene_on_real_lumbar_meshes():
+    """Option: the mean-shape L4/L5 from ../shared/anatomy, moved apart so the cage faces touch the endplates."""
+    from pathlib import Path
+
+    from implants.anatomy.endplates import extract_endplate
+
+    anatomy = Path(__file__).resolve().parents[1].parent / "shared" / "anatomy"
+    layout, has_rule = scenes.layout_for(cage("lumbar-alif"), anatomy_dir=anatomy)
+    assert has_rule and "real" in layout.note
+    l4, l5 = layout.bones
+    h = cage("lumbar-alif").params.height_mm
+    assert extract_endplate(l4.mesh, "inferior").centroid[2] == pytest.approx(h / 2, abs=1e-6)
+    assert extract_endplate(l5.mesh, "superior").centroid[2] == pytest.approx(-h / 2, abs=1e-6)

@@ -290,6 +290,8 @@ def render(
     view: str = typer.Option("iso", "--view", help="anterior, lateral, superior, iso or all."),
     highlight: bool = typer.Option(False, "--highlight", help="Colour contact faces, draw screw/guide axes."),
     scene: bool = typer.Option(False, "--scene", help="Render the in-situ scene (implant on its vertebrae) instead."),
+    anatomy: Optional[Path] = typer.Option(None, "--anatomy", help="Folder of real vertebra meshes for --scene "
+                                           "(e.g. ../shared/anatomy; used where a real-mesh rule exists)."),
     width: int = typer.Option(800, "--width", help="Picture width (pixels)."),
     height: int = typer.Option(600, "--height", help="Picture height (pixels)."),
     out: Path = typer.Option(..., "--out", "-o", help="PNG file, or a folder for one PNG per view."),
@@ -311,7 +313,9 @@ def render(
         if scene:
             from .render.scenes import scene_items
 
-            layout, _, items, axes, bones = scene_items(implant, highlight=highlight)
+            if anatomy is not None and not anatomy.is_dir():
+                raise ParameterError(f"--anatomy '{anatomy}' is not a folder")
+            layout, _, items, axes, bones = scene_items(implant, highlight=highlight, anatomy_dir=anatomy)
             views = ["sheet"] if view == "all" and out.suffix.lower() == ".png" else pictures._view_list(view)
             stats = pictures.RenderStats()
             for name in views:

@@ -303,8 +303,40 @@ FIGURES = {
 }
 
 
-def layout_for(implant: "Implant") -> tuple[SceneLayout, bool]:
-    """The scene layout of an implant and whether its type has a rule."""
+def _interbody_cage_real(implant: "Implant", anatomy_dir: Path) -> SceneLayout:
+    """Fig. 6 on real meshes: the mean-shape L4 and L5 (``lumbar_mean_L4_mm.stl``, ``..._L5_mm.stl``, patient
+    frame), moved apart along z so that their endplate centroids touch the cage faces (the cage distracts the
+    disc space; the real L4/L5 gap is ~8.5 mm)."""
+    from ..anatomy.endplates import extract_endplate
+    from ..anatomy.meshes import load_mesh
+
+    p = implant.params
+    if getattr(getattr(p, "region", None), "value", "lumbar") != "lumbar":
+        return _interbody_cage(implant)
+    l4 = load_mesh(Path(anatomy_dir) / "lumbar_mean_L4_mm.stl")
+    l5 = load_mesh(Path(anatomy_dir) / "lumbar_mean_L5_mm.stl")
+    upper = extract_endplate(l4, "inferior").centroid
+    lower = extract_endplate(l5, "superior").centroid
+    centre_xy = (upper[:2] + lower[:2]) / 2
+    l4.apply_translation((-centre_xy[0], -centre_xy[1], p.height_mm / 2 - upper[2]))
+    l5.apply_translation((-centre_xy[0], -centre_xy[1], -p.height_mm / 2 - lower[2]))
+    return SceneLayout([Bone("L4", l4), Bone("L5", l5)], note="L4–L5 disc space (real mean-shape meshes, "
+                       "Clouthier et al. 2023, MIT)", figure="Fig. 6")
+
+
+#: type id → scene rule on real meshes from a folder like ``../shared/anatomy`` (optional).
+REAL_SCENE_RULES: dict[str, Callable[["Implant", Path], SceneLayout]] = {
+    "interbody-cage": _interbody_cage_real,
+}
+
+
+def layout_for(implant: "Implant", anatomy_dir: Path | None = None) -> tuple[SceneLayout, bool]:
+    """The scene layout of an implant and whether its type has a rule; with ``anatomy_dir`` the real
+    meshes are used where a rule for them exists."""
+    if anatomy_dir is not None and implant.type_id in REAL_SCENE_RULES:
+        layout = REAL_SCENE_RULES[implant.type_id](implant, Path(anatomy_dir))
+        layout.figure = layout.figure or FIGURES.get(implant.type_id, "")
+        return layout, True
     rule = SCENE_RULES.get(implant.type_id)
     if rule is None:
         return SceneLayout([], note=f"no in-situ scene rule for {implant.type_id} yet: implant shown alone",
@@ -325,20 +357,21 @@ def _material(rgb, opacity: float = 1.0, metallic: float = 0.0, roughness: float
                        alphaMode="BLEND" if opacity < 1 else "OPAQUE", doubleSided=opacity < 1)
 
 
-def scene_items(implant: "Implant", highlight: bool = False, deflection_mm: float = SCENE_DEFLECTION_MM):
+def scene_items(implant: "Implant", highlight: bool = False, deflection_mm: float = SCENE_DEFLECTION_MM,
+                anatomy_dir: Path | None = None):
     """(layout, has_rule, implant MeshItems, axes, bone MeshItems) of the in-situ scene."""
-    layout, has_rule = layout_for(implant)
+    layout, has_rule = layout_for(implant, anatomy_dir)
     items, axes = implant_items(implant, highlight, transform=layout.implant_transform, deflection_mm=deflection_mm)
     bones = [MeshItem(b.mesh, BONE_COLOUR, opacity=b.opacity) for b in layout.bones]
     return layout, has_rule, items, axes, bones
 
 
-def build_scene(implant: "Implant", deflection_mm: float = SCENE_DEFLECTION_MM):
+def build_scene(implant: "Implant", deflection_mm: float = SCENE_DEFLECTION_MM, anatomy_dir: Path | None = None):
     """(trimesh.Scene, layout, has_rule): implant + bones with PBR materials, ready for GLB."""
     import trimesh
     from trimesh.visual import TextureVisuals
 
-    layout, has_rule, items, _, bones = scene_items(implant, False, deflection_mm)
+    layout, has_rule, items, _, bones = scene_items(implant, False, deflection_mm, anatomy_dir)
     scene = trimesh.Scene()
     for item in items:
         mesh = item.mesh.copy()
@@ -354,17 +387,18 @@ def build_scene(implant: "Implant", deflection_mm: float = SCENE_DEFLECTION_MM):
 
 
 def write_scene(implant: "Implant", out_dir: Path, view: str = "iso", size=(800, 600),
-                png: bool = True, glb: bool = True) -> SceneResult:
-    """Write ``<type>_scene.glb`` and ``<type>_scene.png`` into ``out_dir``."""
+                png: bool = True, glb: bool = True, anatomy_dir: Path | None = None) -> SceneResult:
+    """Write ``<type>_scene.glb`` and ``<type>_scene.png`` into ``out_dir`` (real meshes from
+    ``anatomy_dir`` where a rule exists, see :data:`REAL_SCENE_RULES`)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    scene, layout, has_rule = build_scene(implant)
+    scene, layout, has_rule = build_scene(implant, anatomy_dir=anatomy_dir)
     glb_path = png_path = None
     if glb:
         glb_path = out_dir / f"{implant.type_id}_scene.glb"
         glb_path.write_bytes(scene.export(file_type="glb"))
     if png:
-        _, _, items, axes, bones = scene_items(implant, highlight=True)
+        _, _, items, axes, bones = scene_items(implant, highlight=True, anatomy_dir=anatomy_dir)
         png_path = out_dir / f"{implant.type_id}_scene.png"
         title = f"{implant.type_id} in situ" + (f" ({layout.figure})" if layout.figure else "")
         render_items(bones + items, png_path, view=view, axes=axes, size=size, title=title)
