@@ -146,6 +146,7 @@ def test_cli_render(tmp_path):
     assert bad.exit_code == 3
 
 
+@pytest.mark.slow  # endplate extraction on four 32k-triangle meshes
 def test_cage_scene_on_real_lumbar_meshes():
     """Option: the mean-shape L4/L5 from ../shared/anatomy, moved apart so the cage faces touch the endplates."""
     from pathlib import Path
