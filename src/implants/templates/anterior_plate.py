@@ -14,6 +14,9 @@ angulation set per hole. Layouts:
   bears between the C1 articular surfaces and the C3 body [30];
 - ``subaxial``: a multi-level subaxial plate, two screws per vertebra, ``levels`` vertebrae [38].
 
+Screw angulation per hole, in the surgeon's frame: cranial tilt above the axial plane and medial
+convergence from the sagittal plane (negative: lateral), screws heading posteriorly.
+
 Bone surface (patient frame): x = S(y, z) = −(z²)/(2·R_s) − (y − c(z))²/(2·R_c) + tan(τ(z))·(y − c(z)),
 where c(z) = z²/(2·R_l) is the lateral bend and τ(z) = twist·z/L the axial twist (L the plate length).
 Placement: origin on that surface (x = S(0, 0) = 0) at z = 0: midway between the top and bottom hole rows
@@ -32,7 +35,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from ..geometry import outlines
-from ..geometry.frames import unit
+from ..geometry.frames import direction_from_angles
 from ..model import Implant, Template
 from ..params import ImplantParams, require
 
@@ -69,8 +72,8 @@ class PlateParams(ImplantParams):
     waist_mm: float = Field(11.0, ge=6.0, le=30.0, description="Plate width between levels (subaxial) / along the stem (transoral)")
     head_width_mm: float = Field(42.0, ge=24.0, le=56.0, description="Width of the transoral plate's top across the C1 lateral masses")
     end_margin_mm: float = Field(5.5, ge=3.0, le=10.0, description="Plate length beyond the outermost hole centres")
-    screw_cranial_deg: tuple[Angle, ...] | None = Field(None, description="Cranial tilt of each screw from the plate normal, one per hole (default: outer holes point away from the plate centre by 12)")
-    screw_medial_deg: tuple[Angle, ...] | None = Field(None, description="Medial convergence of each screw from the plate normal, one per hole (default 6; C1 lateral-mass holes -10: lateral)")
+    screw_cranial_deg: tuple[Angle, ...] | None = Field(None, description="Cranial tilt of each screw above the axial plane (deg), one per hole (default: outer rows point 12 away from the plate centre)")
+    screw_medial_deg: tuple[Angle, ...] | None = Field(None, description="Medial convergence of each screw from the sagittal plane (deg), one per hole (default 6; C1 lateral-mass holes -10: lateral)")
     support_depth_mm: float = Field(12.0, ge=6.0, le=20.0, description="AP depth of the supporting element behind the plate (transoral-c1c3-support)")
     support_width_mm: float = Field(12.0, ge=6.0, le=20.0, description="Width of the supporting column (y)")
     support_top_width_mm: float = Field(34.0, ge=12.0, le=50.0, description="Width of the support's top under both C1 articular surfaces")
@@ -166,7 +169,7 @@ def _outline(p: PlateParams, stations) -> np.ndarray:
         q = np.roll(poly, -1, axis=0)
         poly = np.vstack([np.column_stack([0.75 * poly + 0.25 * q]), np.column_stack([0.25 * poly + 0.75 * q])])
         poly = poly.reshape(2, -1, 2).transpose(1, 0, 2).reshape(-1, 2)
-    return poly[::3]
+    return poly[::6]
 
 
 def derive(p: PlateParams) -> PlateGeometry:
@@ -198,8 +201,6 @@ def plate_frame():
 
 def screw_axes(p: PlateParams, g: PlateGeometry):
     """(entry on the outer face, unit direction into bone) per hole, patient frame."""
-    from ..geometry.plates import screw_direction
-
     surface = bone_surface(p, g.length_mm)
     frame = plate_frame()
 
@@ -212,10 +213,10 @@ def screw_axes(p: PlateParams, g: PlateGeometry):
     axes = []
     for (y, z, _), cr, me in zip(g.holes, cranial, medial, strict=True):
         u, v = z, -y
-        side = 1.0 if y - float(_centre_line(p, z)) > 0 else -1.0  # +v is patient-right: medial for a left hole
-        d_local = screw_direction(local, u, v, cr, side * me)
+        side = 1 if y - float(_centre_line(p, z)) > 0 else -1
+        direction = direction_from_angles(cr, me, base=(-1.0, 0.0, 0.0), side=side)
         entry_local = np.array([u, v, float(local(np.array([u]), np.array([v]))[0]) + p.thickness_mm])
-        axes.append((frame.to_patient(entry_local), unit(frame.vector_to_patient(d_local)), cr, me))
+        axes.append((frame.to_patient(entry_local), direction, cr, me))
     return axes, local
 
 
@@ -230,7 +231,7 @@ def build(p: PlateParams) -> Implant:
     axes, local = screw_axes(p, g)
     frame = plate_frame()
     outline_uv = np.column_stack([g.outline_yz[:, 1], -g.outline_yz[:, 0]])
-    plate = plates.contoured_plate(outline_uv, local, p.thickness_mm, frame, smooth=True, samples=25)
+    plate = plates.contoured_plate(outline_uv, local, p.thickness_mm, frame, smooth=False, samples=25)
     parts = [plate]
     if g.support_box is not None:
         z0, z1, depth, width = g.support_box
