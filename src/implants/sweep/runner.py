@@ -58,12 +58,19 @@ def warm_up() -> int:
     return os.getpid()
 
 
-def _endplate(path: str):
-    key = ("endplate", path)
+def _endplate(path: str, transform: list[list[float]] | None = None):
+    """The endplate mesh (loaded once per worker), moved into the implant frame by ``transform``."""
+    key = ("endplate", path, json.dumps(transform))
     if key not in _CACHE:
         from ..checks.report import load_mesh
 
-        _CACHE[key] = load_mesh(path, "endplate")
+        mesh = load_mesh(path, "endplate")
+        if transform is not None:
+            import numpy as np
+
+            mesh = mesh.copy()
+            mesh.apply_transform(np.asarray(transform, float))
+        _CACHE[key] = mesh
     return _CACHE[key]
 
 
@@ -84,7 +91,7 @@ def _export(implant, out_dir: Path, task: dict[str, Any]):
         kwargs["deflection_mm"] = task["deflection_mm"]
     contact = task.get("contact")
     if contact:
-        kwargs["endplate"] = _endplate(contact["endplate"])
+        kwargs["endplate"] = _endplate(contact["endplate"], contact.get("transform"))
         kwargs["tolerance_mm"] = contact["tolerance_mm"]
     return export(implant, out_dir, **kwargs)
 

@@ -82,10 +82,22 @@ class Sample(_Strict):
 
 
 class Contact(_Strict):
-    """Contact area of the implant against an endplate mesh (path relative to the spec file)."""
+    """Contact area of the implant against an endplate mesh (path relative to the spec file).
+
+    ``transform``: optional 4×4 matrix (rows) applied to the mesh to bring it into the implant's
+    frame, e.g. the inverse of a disc-space frame (the cage's origin is the disc-space centre)."""
 
     endplate: str
     tolerance_mm: float = Field(0.25, gt=0, le=5)
+    transform: list[list[float]] | None = None
+
+    @model_validator(mode="after")
+    def _matrix(self) -> "Contact":
+        if self.transform is not None:
+            m = np.asarray(self.transform, float)
+            if m.shape != (4, 4) or not np.allclose(m[3], [0, 0, 0, 1]) or abs(np.linalg.det(m[:3, :3])) < 1e-9:
+                raise ValueError("contact.transform must be a 4x4 affine matrix (last row 0 0 0 1, invertible)")
+        return self
 
 
 class Outputs(_Strict):
