@@ -129,11 +129,10 @@ def test_every_type_in_chromium(tmp_path):
     site = tmp_path / "site"
     entries = build_gallery(site)
     assert [e.type_id for e in entries] == type_ids()
-    assert not [e for e in entries if e.error], [e.error for e in entries if e.error]
+    failures = [f"{e.type_id}: build failed: {e.error}" for e in entries if e.error]
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    failures = []
-    for type_id in type_ids():
+    for type_id in [e.type_id for e in entries if not e.error]:
         try:
             assert_page_ok(check_page(site, type_id, shots, tmp_path), type_id)
         except AssertionError as error:
