@@ -104,6 +104,10 @@ class BridgeStrutParams(ImplantParams):
                 f"{LEVEL_NAMES[-2]}, bridged_to {LEVEL_NAMES[1]} to {LEVEL_NAMES[-2]})")
         require(j - i + 1 <= MAX_BRIDGED_LEVELS,
                 f"bridged_from-bridged_to spans {j - i + 1} levels (allowed 1 to {MAX_BRIDGED_LEVELS})")
+        span = span_length(self)
+        require(self.path_points_mm is not None or span - 2 * self.platform_thickness_mm >= 10.0,
+                f"span_mm = {span:.1f} leaves under 10 mm of column between the platforms "
+                f"(allowed >= 2 x platform_thickness_mm + 10 = {2 * self.platform_thickness_mm + 10:.1f} mm)")
         g = derive(self)
         half_w, half_d = self.section_width_mm / 2, self._depth() / 2
         require(self.section_width_mm <= min(g.platform_sizes[0][1], g.platform_sizes[1][1]) - 2.0
@@ -213,7 +217,7 @@ def derive(p: BridgeStrutParams) -> BridgeGeometry:
     if p.path_points_mm is None:
         # straight through each platform's thickness, a circular arc between the platforms
         t = p.platform_thickness_mm
-        inner = max(span_length(p) - 2 * t, 1.0)
+        inner = span_length(p) - 2 * t
         n = max(9, int(np.ceil(inner / 5.0)) + 1)
         bend = paths.arc_points(p.curve_radius_mm, np.degrees(inner / p.curve_radius_mm), n, start=(0.0, 0.0, t))
         a = inner / p.curve_radius_mm
@@ -232,7 +236,10 @@ def derive(p: BridgeStrutParams) -> BridgeGeometry:
     ant1 = _min_rotation(t0, t1) @ ant0
     inferior = EndFrame(line[0], t0, ant0, +1)
     superior = EndFrame(line[-1], t1, ant1, -1)
-    kyphosis = float(np.degrees(np.arccos(np.clip(np.dot(t0, t1), -1, 1))))
+    if arc:  # the arc's own turn (arccos of the end tangents would wrap beyond 180°)
+        kyphosis = float(np.degrees((span_length(p) - 2 * p.platform_thickness_mm) / p.curve_radius_mm))
+    else:
+        kyphosis = float(np.degrees(np.arccos(np.clip(np.dot(t0, t1), -1, 1))))
     sizes = []
     for level in (inf_level, sup_level):
         _, depth, width, _ = LEVELS[level]
