@@ -16,6 +16,11 @@ MERGE_TOLERANCE_MM = 1e-6
 #: fillets meet break watertightness, lib3mf and slicers (ARCHITECTURE.md pitfalls).
 DEGENERATE_AREA_MM2 = 1e-10
 
+#: Holes left by OCCT's mesher in very thin faces (slivers 0.006 mm wide between serrations
+#: and a rounded corner, measured: loops of 4-10 vertices, perimeter 0.4-1.4 mm) are filled
+#: when their perimeter is under this (mm); larger openings are real defects and fail the checks.
+HOLE_FILL_MAX_PERIMETER_MM = 2.0
+
 #: Default distance under which implant surface counts as touching bone (mm): SPEC.md §4.
 CONTACT_TOLERANCE_MM = 0.25
 

@@ -93,7 +93,8 @@ def build_manifest(implant: "Implant", files: Mapping[str, bytes], checks: Mappi
         "metrics": dict(implant.metrics),
         "tessellation": {"deflection_mm": tessellation["deflection_mm"],
                          "angular_deflection_rad": tolerances.ANGULAR_DEFLECTION_RAD,
-                         "triangles": tessellation.get("triangles"), "vertices": tessellation.get("vertices")},
+                         "triangles": tessellation.get("triangles"), "vertices": tessellation.get("vertices"),
+                         "holes_filled": tessellation.get("holes_filled", 0)},
         "checks": dict(checks),
         "files": {fmt: {"name": f"{stem}.{fmt}", "sha256": sha256(data), "bytes": len(data)}
                   for fmt, data in files.items()},

@@ -165,7 +165,8 @@ def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str
         data["glb"] = glb_bytes(mesh, name)
     data = {fmt: data[fmt] for fmt in chosen}
     manifest = build_manifest(implant, data, checks, {"deflection_mm": float(deflection_mm),
-                                                      "triangles": len(mesh.faces), "vertices": len(mesh.vertices)})
+                                                      "triangles": len(mesh.faces), "vertices": len(mesh.vertices),
+                                                      "holes_filled": tess.holes_filled})
     stem = base_name(implant)
     files = {f"{stem}.{fmt}": payload for fmt, payload in data.items()}
     files[manifest_name(implant)] = manifest_bytes(manifest)

@@ -4,8 +4,9 @@ The shape is copied before meshing (OCCT caches triangulations on the shape, and
 cached mesh made with other settings would be reused silently), meshed with an
 **absolute** chord deflection and :data:`~implants.tolerances.ANGULAR_DEFLECTION_RAD`,
 then read face by face: reversed faces flip their winding, face locations are applied,
-coincident vertices along shared edges are merged and degenerate (zero-area) triangles
-are dropped (ARCHITECTURE.md pitfalls). Every triangle keeps the index of the B-rep
+coincident vertices along shared edges are merged, degenerate (zero-area) triangles
+are dropped (ARCHITECTURE.md pitfalls) and the few tiny holes OCCT leaves in sliver faces
+are closed. Every triangle keeps the index of the B-rep
 face it came from, in ``shape.Faces()`` order, so named surface features can be
 mapped onto the mesh (:func:`feature_mask`).
 """
@@ -30,11 +31,13 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Tessellation:
     """A triangle mesh of a B-rep: ``mesh`` (mm), ``face_index`` (per triangle, the
-    index of its B-rep face in ``shape.Faces()`` order) and the ``deflection_mm`` used."""
+    index of its B-rep face in ``shape.Faces()`` order), the ``deflection_mm`` used and the
+    number of small mesher holes that were closed (``holes_filled``)."""
 
     mesh: "trimesh.Trimesh"
     face_index: np.ndarray
     deflection_mm: float
+    holes_filled: int = 0
 
 
 def _face_map(shape: Any):
@@ -195,6 +198,90 @@ def raw_triangulation(shape: "cq.Shape", deflection_mm: float) -> tuple[np.ndarr
     return np.concatenate(all_vertices), np.concatenate(all_faces), np.concatenate(all_index)
 
 
+def boundary_loops(faces: np.ndarray) -> tuple[list[list[int]], int]:
+    """Closed loops of the directed edges used by one triangle only (the mesh's holes), and
+    the number of such edges that do not form simple loops."""
+    directed = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+
+    key = np.sort(directed, axis=1)
+    _, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    open_mask = counts[inverse.ravel()] == 1
+    open_edges = directed[open_mask]
+    nxt: dict[int, list[int]] = {}
+    for a, b in open_edges.tolist():
+        nxt.setdefault(a, []).append(b)
+    loops, used, stray = [], set(), 0
+    for a, b in open_edges.tolist():
+        if (a, b) in used:
+            continue
+        loop, cur, ok = [a], b, True
+        used.add((a, b))
+        while cur != a:
+            if len(nxt.get(cur, ())) != 1 or cur in loop or len(loop) > 10_000:
+                ok = False
+                break
+            loop.append(cur)
+            step = nxt[cur][0]
+            used.add((cur, step))
+            cur = step
+        if ok:
+            loops.append(loop)
+        else:
+            stray += len(loop)
+
+    return loops, stray
+
+
+def _zip_polygon(points: np.ndarray) -> list[tuple[int, int, int]]:
+    """Triangulate a small closed polygon (n, 3) by repeatedly cutting off the corner whose
+    new diagonal is shortest; triangles follow the polygon's order. For the thin sliver
+    holes this zips the two long sides together (ear clipping in a best-fit plane fails on
+    them: their projection is nearly degenerate)."""
+    remaining = list(range(len(points)))
+    out = []
+    while len(remaining) > 3:
+        m = len(remaining)
+        idx = np.array(remaining)
+        diagonals = np.linalg.norm(points[idx[np.arange(m) - 1]] - points[idx[(np.arange(m) + 1) % m]], axis=1)
+        k = int(np.argmin(diagonals))
+        out.append((remaining[k - 1], remaining[k], remaining[(k + 1) % m]))
+        remaining.pop(k)
+    out.append(tuple(remaining))
+    return out
+
+
+def fill_small_holes(vertices: np.ndarray, faces: np.ndarray, face_index: np.ndarray,
+                     max_perimeter_mm: float = tolerances.HOLE_FILL_MAX_PERIMETER_MM
+                     ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Close the small holes OCCT's mesher leaves in very thin faces (see
+    :data:`~implants.tolerances.HOLE_FILL_MAX_PERIMETER_MM`): each boundary loop shorter than
+    ``max_perimeter_mm`` is triangulated (shortest diagonals first, winding matching its neighbours) and
+    takes the B-rep face index of the triangle along its first edge. Returns the new faces,
+    face indices and the number of holes filled."""
+    loops, _ = boundary_loops(faces)
+    if not loops:
+        return faces, face_index, 0
+    edge_face = {}
+    for t, (a, b, c) in enumerate(faces.tolist()):
+        edge_face[(a, b)] = edge_face[(b, c)] = edge_face[(c, a)] = t
+    new_faces, new_index, filled = [], [], 0
+    for loop in loops:
+        pts = vertices[loop]
+        perimeter = np.linalg.norm(np.roll(pts, -1, axis=0) - pts, axis=1).sum()
+        if perimeter > max_perimeter_mm:
+            continue
+        patch = list(reversed(loop))  # the patch runs each open edge the other way
+        triangles = _zip_polygon(vertices[patch])
+        owner = face_index[edge_face[(loop[0], loop[1])]]
+        new_faces.extend([patch[a], patch[b], patch[c]] for a, b, c in triangles)
+        new_index.extend([owner] * len(triangles))
+        filled += 1
+    if not new_faces:
+        return faces, face_index, 0
+    return (np.vstack([faces, np.asarray(new_faces, dtype=np.int64)]),
+            np.concatenate([face_index, np.asarray(new_index, dtype=np.int64)]), filled)
+
+
 def tessellate(shape: "cq.Shape", deflection_mm: float = tolerances.DEFAULT_DEFLECTION_MM) -> Tessellation:
     """Mesh ``shape`` (a copy of it) with an absolute chord deflection; see the module docstring."""
     import trimesh
@@ -204,6 +291,7 @@ def tessellate(shape: "cq.Shape", deflection_mm: float = tolerances.DEFAULT_DEFL
     faces, face_index = _collapse_slivers(vertices, faces, face_index, tolerances.DEGENERATE_AREA_MM2)
     keep = clean_triangles(vertices, faces)
     faces, face_index = faces[keep], face_index[keep]
+    faces, face_index, holes = fill_small_holes(vertices, faces, face_index)
     # drop vertices no triangle uses, keeping order
     used = np.zeros(len(vertices), dtype=bool)
     used[faces.ravel()] = True
@@ -211,7 +299,7 @@ def tessellate(shape: "cq.Shape", deflection_mm: float = tolerances.DEFAULT_DEFL
     vertices, faces = vertices[used], remap[faces]
     mesh = trimesh.Trimesh(vertices=vertices, faces=faces, process=False, validate=False)
     face_index.setflags(write=False)
-    return Tessellation(mesh=mesh, face_index=face_index, deflection_mm=float(deflection_mm))
+    return Tessellation(mesh=mesh, face_index=face_index, deflection_mm=float(deflection_mm), holes_filled=holes)
 
 
 def face_indices(shape: "cq.Shape", faces: Any) -> np.ndarray:
