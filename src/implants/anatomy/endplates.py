@@ -150,6 +150,38 @@ class HeightField:
         xyz = np.asarray(xyz, float)
         return xyz[:, 2] - self(xyz[:, 0], xyz[:, 1])
 
+    def occ_surface(self):
+        """The field as an OCCT ``Geom_BSplineSurface`` (u = x, v = y, degree 3, exact: the
+        x and y poles sit at the Greville abscissae, the z poles are the spline coefficients)."""
+        from OCP.Geom import Geom_BSplineSurface
+        from OCP.gp import gp_Pnt
+        from OCP.TColgp import TColgp_Array2OfPnt
+        from OCP.TColStd import TColStd_Array1OfInteger, TColStd_Array1OfReal
+
+        full_x, full_y = self._spline.get_knots()  # full knot vectors (end knots repeated 4 times)
+        coeffs = self._spline.get_coeffs()
+        kx = ky = 3
+        nx, ny = len(full_x) - kx - 1, len(full_y) - ky - 1
+        gx = np.array([full_x[i + 1:i + kx + 1].mean() for i in range(nx)])
+        gy = np.array([full_y[j + 1:j + ky + 1].mean() for j in range(ny)])
+        c = coeffs.reshape(nx, ny)
+        poles = TColgp_Array2OfPnt(1, nx, 1, ny)
+        for i in range(nx):
+            for j in range(ny):
+                poles.SetValue(i + 1, j + 1, gp_Pnt(float(gx[i]), float(gy[j]), float(c[i, j])))
+
+        def knots(full):
+            values, counts = np.unique(full, return_counts=True)
+            k = TColStd_Array1OfReal(1, len(values))
+            m = TColStd_Array1OfInteger(1, len(values))
+            for n, (v, cnt) in enumerate(zip(values, counts)):
+                k.SetValue(n + 1, float(v))
+                m.SetValue(n + 1, int(cnt))
+            return k, m
+
+        (ukn, umu), (vkn, vmu) = knots(full_x), knots(full_y)
+        return Geom_BSplineSurface(poles, ukn, vkn, umu, vmu, kx, ky)
+
 
 @dataclass(frozen=True, eq=False)
 class Endplate:
@@ -196,19 +228,28 @@ class Endplate:
             pts[:, 2] += (self.height(loc[:, 0], loc[:, 1]) - loc[:, 2]) / up_local[2]
         return pts[:, 2].reshape(x.shape)
 
-    def bspline_face(self, margin_mm: float = 2.0, samples: int = 21) -> "cq.Face":
-        """Degree-3 B-spline face of the height field over the outline's box (+ margin), placed
-        in the patient frame (for congruent cage surfaces)."""
+    def bspline_face(self, margin_mm: float = 2.0, samples: int = 0) -> "cq.Face":
+        """Degree-3 B-spline face of the height field over the outline's box (+ ``margin_mm``),
+        placed in the patient frame (for congruent cage surfaces).
+
+        By default the face *is* the height field's bicubic spline (same knots, poles at the
+        Greville abscissae: exact); ``samples`` > 0 instead interpolates that many samples per
+        side with ``geometry.solids.height_field_face``.
+        """
         import cadquery as cq
-
-        from ..geometry.solids import height_field_face
-
-        lo = self.outline_local.min(axis=0) - margin_mm
-        hi = self.outline_local.max(axis=0) + margin_mm
-        face = height_field_face(self.height, (lo[0], hi[0]), (lo[1], hi[1]), samples, method="interpolate")
-        from OCP.BRepBuilderAPI import BRepBuilderAPI_Transform
+        from OCP.BRepBuilderAPI import BRepBuilderAPI_MakeFace, BRepBuilderAPI_Transform
         from OCP.gp import gp_Trsf
 
+        lo = np.maximum(self.outline_local.min(axis=0) - margin_mm, self.height.lo)
+        hi = np.minimum(self.outline_local.max(axis=0) + margin_mm, self.height.hi)
+        if samples > 0:
+            from ..geometry.solids import height_field_face
+
+            face = height_field_face(self.height, (lo[0], hi[0]), (lo[1], hi[1]), samples, method="interpolate")
+        else:
+            surface = self.height.occ_surface()
+            face = cq.Face(BRepBuilderAPI_MakeFace(surface, float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]),
+                                                   1e-7).Face())
         trsf = gp_Trsf()
         trsf.SetValues(*(float(v) for v in self.frame.matrix[:3].ravel()))
         return cq.Face(BRepBuilderAPI_Transform(face.wrapped, trsf, True).Shape())

@@ -141,7 +141,7 @@ def _posterior(d: LevelDims, region: str):
         parts.append(_rod(end, sap_top, ped_r * 0.8))
         parts.append(_ellipsoid(sap_top, (ped_r * 1.2, ped_r * 0.6 if region == "lumbar" else ped_r * 1.2, ped_r * 0.5)))
         iap = end + [-canal * 0.55, side * -1.0, -0.75 * h]
-        parts.append(_rod(end + [-canal * 0.4, 0, -0.1 * h], iap, ped_r * 0.75))
+        parts.append(_rod(end, iap, ped_r * 0.75))
         parts.append(_ellipsoid(iap, (ped_r * 1.1, ped_r * 0.6 if region == "lumbar" else ped_r * 1.1, ped_r * 0.5)))
     mid = np.array([-a * 0.85 - ped_len - canal * 1.1, 0.0, z_ped - 0.15 * h])
     if region == "lumbar":
@@ -189,7 +189,12 @@ def _sacrum(d: LevelDims, sup: SyntheticEndplate, inf: SyntheticEndplate):
                                    _ellipsoid((-14.0, side * 30.0, -d.height_mm / 2 - 12), (8, 8, 8))]))  # ala
         parts.append(_rod((-d.depth_mm / 2 - 3, side * 17.0, d.height_mm / 2 - 6),
                           (-d.depth_mm / 2 - 6, side * 19.0, d.height_mm / 2 + 6), 4.0))  # superior facet
-    parts.append(_rod((-d.depth_mm / 2 - 15, 0.0, 0.0), (-d.depth_mm / 2 - 16, 0.0, -d.height_mm / 2 - 20), 3.0))
+    crest = (-d.depth_mm / 2 - 15, 0.0, 0.0)
+    for side in (1, -1):
+        base = (-d.depth_mm / 2 - 3, side * 17.0, d.height_mm / 2 - 6)
+        parts.append(_rod((-d.depth_mm / 2 + 3, side * 12.0, d.height_mm / 2 - 8), base, 4.0))  # pedicle
+        parts.append(_rod(base, crest, 3.5))                                                   # lamina
+    parts.append(_rod(crest, (-d.depth_mm / 2 - 16, 0.0, -d.height_mm / 2 - 20), 3.0))          # median crest
     return m.batch_boolean(parts, mf.OpType.Add)
 
 
@@ -296,8 +301,6 @@ def synthetic_endplate_mesh(endplate: SyntheticEndplate, superior: bool, z0: flo
     tri = Delaunay(xy).simplices
     z = endplate.recess(xy[:, 0], xy[:, 1])
     z = z0 - np.clip(z, 0, None) if superior else z0 + np.clip(z, 0, None)
-    mesh = trimesh.Trimesh(np.column_stack([xy, z]), tri, process=False)
-    up = mesh.face_normals[:, 2].mean() > 0
-    if up != superior:
-        mesh.invert()
-    return mesh
+    vertices = np.column_stack([xy, z])
+    up = trimesh.Trimesh(vertices, tri, process=False).face_normals[:, 2].mean() > 0
+    return trimesh.Trimesh(vertices, tri if up == superior else tri[:, ::-1], process=False)
