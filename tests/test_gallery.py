@@ -10,7 +10,9 @@ also read from Chromium's log (``CONSOLE`` lines). Screenshots stay in the test'
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import shutil
 import subprocess
 from pathlib import Path
@@ -34,7 +36,16 @@ def chromium(url: str, profile: Path, *extra: str) -> subprocess.CompletedProces
             "--no-first-run", "--enable-unsafe-swiftshader", f"--user-data-dir={profile}", "--enable-logging=stderr",
             "--v=0", f"--window-size={WINDOW[0]},{WINDOW[1]}", "--hide-scrollbars", "--virtual-time-budget=12000",
             *extra, url]
-    return subprocess.run(args, capture_output=True, text=True, timeout=150)
+    for attempt in (1, 2):  # one retry: headless Chromium can stall on a heavily loaded machine
+        process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)
+        try:
+            stdout, stderr = process.communicate(timeout=120 * attempt)
+            return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # Chromium and its child processes
+            process.communicate()
+    raise AssertionError(f"Chromium did not finish on {url} (twice)")
 
 
 def console_lines(stderr: str) -> list[str]:
