@@ -24,6 +24,7 @@ from ..anatomy.synthetic_endplate import APEX_FRACTION, CONCAVITY_MM, ENDPLATE_S
 from ..geometry import outlines
 from ..geometry.frames import direction_from_angles
 from ..model import Implant, Template
+from ..errors import ParameterError
 from ..params import ImplantParams, require
 
 if TYPE_CHECKING:
@@ -103,6 +104,9 @@ class CageParams(ImplantParams):
                 f"(allowed -{apex_limit:.1f} to {apex_limit:.1f} mm)")
         require(not (self.flange and self.screw_count),
                 "flange and screw_count are alternatives: set screw_count = 0 for the flange variant")
+        require(self.footprint is not Footprint.KIDNEY or self.width_mm >= 1.2 * self.depth_mm,
+                f"the kidney footprint is wider than deep: width_mm = {self.width_mm} must be at least "
+                f"1.2 x depth_mm = {1.2 * self.depth_mm:.1f} mm")
         require(self.footprint is not Footprint.BANANA or self.graft_windows <= 1,
                 "graft_windows must be 0 or 1 for the banana footprint")
         return self
@@ -274,7 +278,13 @@ def build(p: CageParams) -> Implant:
         tools.append(solids.channel(entry, direction, p.screw_diameter_mm, through))
         features[f"screw.{i}"] = Feature(f"screw.{i}", "channel", tuple(entry), tuple(direction),
                                          diameter_mm=p.screw_diameter_mm, length_mm=through)
-    shape = solids.single_solid(solids.cut_all(body, tools), TYPE_ID)
+    cut = solids.cut_all(body, tools)
+    if len(cut.Solids()) > 1:
+        raise ParameterError(
+            f"graft windows (window_depth_mm = {p.window_depth_mm}, window_width_mm = {p.window_width_mm}) and screw "
+            f"channels (screw_count = {len(screws)}, screw_diameter_mm = {p.screw_diameter_mm}) cut the cage into "
+            f"{len(cut.Solids())} pieces: make the windows or the screws smaller")
+    shape = solids.single_solid(cut, TYPE_ID)
 
     upper_faces = _bearing_faces(shape, g.upper, p.teeth_height_mm, +1)
     lower_faces = _bearing_faces(shape, g.lower, p.teeth_height_mm, -1)
@@ -329,7 +339,7 @@ _ON_SURFACE_MM = 0.01
 def _face_points(face) -> np.ndarray:
     """Points on a B-rep face (its tessellation vertices)."""
     vertices, _ = face.tessellate(0.05, 0.2)
-    return np.array([(v.x, v.y, v.z) for v in vertices])
+    return np.array([(v.x, v.y, v.z) for v in vertices]).reshape(-1, 3)
 
 
 def _offset_from(field, pts: np.ndarray, sign: int) -> np.ndarray:
@@ -345,7 +355,7 @@ def _bearing_faces(shape, field, teeth_mm: float, sign: int) -> tuple:
         if sign * face.normalAt().z < 0.5:
             continue
         offset = _offset_from(field, _face_points(face), sign)
-        if offset.min() > -_ON_SURFACE_MM and offset.max() < teeth_mm + _ON_SURFACE_MM:
+        if offset.size and offset.min() > -_ON_SURFACE_MM and offset.max() < teeth_mm + _ON_SURFACE_MM:
             picked.append(face)
     return tuple(picked)
 
