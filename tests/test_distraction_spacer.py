@@ -153,3 +153,10 @@ def test_bad_choices_are_named(field, value):
 def test_cross_field_rules_name_the_parameters(overrides, field):
     with pytest.raises(ParameterError, match=field):
         implants.get(TYPE).make_params(**overrides)
+
+
+def test_export_of_the_pair_passes_every_check(tmp_path):
+    result = implants.export(built(), tmp_path)
+    assert result.manifest["checks"]["ok"] is True
+    assert result.manifest["bodies"] == 2
+    assert result.manifest["checks"]["mesh"]["volume_mm3"] == pytest.approx(built().volume_mm3(), rel=5e-3)

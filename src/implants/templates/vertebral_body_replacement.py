@@ -165,7 +165,7 @@ class VBRParams(ImplantParams):
     hinge_pin_mm: float = Field(2.0, ge=1.0, le=4.0, description="Hinge pin bore of the clamp knuckle")
     two_piece: bool = Field(False, description="Left/right halves for a posterior approach, joined by a keyed joint")
     joint: Joint = Field(Joint.DOVETAIL, description="Keyed joint between the halves: dovetail (interlocks) or tongue-and-groove")
-    joint_clearance_mm: float = Field(0.0, ge=0.0, le=0.3, description="Gap left round the keys in the right half (0: line-to-line)")
+    joint_clearance_mm: float = Field(0.1, ge=0.0, le=0.3, description="Gap left between the halves and round the keys (0: line-to-line, the halves touch)")
 
     @model_validator(mode="after")
     def _rules(self) -> "VBRParams":
