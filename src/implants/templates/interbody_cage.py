@@ -250,14 +250,19 @@ def _teeth(p: CageParams, g: CageGeometry, top: bool) -> "cq.Solid":
 
 def build(p: CageParams) -> Implant:
     """Build the cage B-rep with its named features."""
+    return build_from_geometry(p, derive(p))
+
+
+def build_from_geometry(p: CageParams, g: CageGeometry, clip_method: str = "approximate") -> Implant:
+    """Build a cage from derived numbers; callers may replace ``g.upper``/``g.lower`` with
+    other height fields (e.g. fitted to real endplates, ``clip_method="interpolate"``)."""
     import cadquery as cq
 
     from ..geometry import solids
     from ..model import Feature
 
-    g = derive(p)
     span = p.height_mm + 40.0
-    body = solids.clip_between(_footprint_prism(p, g, span), g.lower, g.upper)
+    body = solids.clip_between(_footprint_prism(p, g, span), g.lower, g.upper, method=clip_method)
     if p.teeth_height_mm > 0:
         body = solids.single_solid(solids.fuse_all([body, _teeth(p, g, True), _teeth(p, g, False)]), "serrated cage")
 
