@@ -136,11 +136,14 @@ def read_parameter_file(path: Path) -> dict[str, Any]:
             data = tomllib.loads(text)
         else:
             data = yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as error:
+    except (ValueError, RecursionError, yaml.YAMLError) as error:  # RecursionError: absurdly deep nesting
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ParameterError(f"parameter file '{path}' is malformed: {first}") from None
     if not isinstance(data, dict):
         raise ParameterError(f"parameter file '{path}' must hold a mapping of parameter: value")
+    bad_keys = [key for key in data if not isinstance(key, str)]
+    if bad_keys:
+        raise ParameterError(f"parameter file '{path}': parameter names must be text, got {bad_keys[0]!r}")
     return data
 
 

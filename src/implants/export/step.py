@@ -80,11 +80,26 @@ def read_step(path: str | os.PathLike) -> "cq.Shape":
     if not path.is_file():
         raise ParameterError(f"STEP file {str(path)!r} does not exist")
     reader = STEPControl_Reader()
-    if reader.ReadFile(str(path)) != IFSelect_RetDone:
+    if _quiet_read(reader, path) != IFSelect_RetDone:
         raise ParameterError(f"STEP file {str(path)!r} could not be read as STEP")
     if reader.TransferRoots() == 0:
         raise ParameterError(f"STEP file {str(path)!r} holds no shape")
     return cq.Shape.cast(reader.OneShape())
+
+
+def _quiet_read(reader, path: Path):
+    """``reader.ReadFile`` without OCCT's parser messages on stdout (the caller reports one line)."""
+    from OCP.Message import Message
+
+    messenger = Message.DefaultMessenger_s()
+    printers = list(messenger.Printers())
+    for printer in printers:
+        messenger.RemovePrinter(printer)
+    try:
+        return reader.ReadFile(str(path))
+    finally:
+        for printer in printers:
+            messenger.AddPrinter(printer)
 
 
 def read_step_bytes(data: bytes) -> "cq.Shape":
