@@ -34,7 +34,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 120)
 errors = Console(stderr=True)
 
 
@@ -182,6 +182,7 @@ def build(
     formats: str = typer.Option(",".join(FORMATS), "--format", help="Comma-separated formats: step,stl,3mf,glb."),
     deflection: Optional[float] = typer.Option(None, "--deflection", help="Absolute chord deflection of the mesh (mm)."),
     out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder."),
+    picture: bool = typer.Option(True, "--picture/--no-picture", help="Write a PNG picture beside the files."),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
     """Build an implant and export it with its manifest and checks."""
@@ -197,7 +198,8 @@ def build(
 
     with console.status(f"building {type_id}…", spinner="dots") if not as_json else nullcontext():
         implant = _build(template, params, preset)
-        result = export(implant, out, formats=chosen, deflection_mm=deflection or DEFAULT_DEFLECTION_MM)
+        result = export(implant, out, formats=chosen, deflection_mm=deflection or DEFAULT_DEFLECTION_MM,
+                        picture=picture)
     if as_json:
         emit_json(result.manifest)
         return
@@ -225,7 +227,7 @@ def summary_table(manifests: list[dict[str, Any]], title: str) -> Table:
     """One row per built implant: type, preset, volume, masses, bodies, checks."""
     table = Table(title=title)
     for column in ("type", "preset", "volume mm³", "Ti-6Al-4V g", "PEEK g", "bodies", "checks"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("type", "preset"))
     for m in manifests:
         table.add_row(m["type"], str(m.get("preset")), f"{m['checks']['mesh']['volume_mm3']:.0f}",
                       f"{m['mass_g']['ti6al4v']:.2f}", f"{m['mass_g']['peek']:.2f}", str(m["bodies"]),
@@ -271,7 +273,7 @@ def demo(out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folde
         for template in templates():
             progress.update(task, description=f"building {template.type_id}")
             implant = _build(template, template.make_params(), None)
-            manifests.append(export(implant, out / template.type_id).manifest)
+            manifests.append(export(implant, out / template.type_id, picture=True).manifest)
             progress.advance(task)
     if as_json:
         emit_json(manifests)

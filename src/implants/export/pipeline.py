@@ -101,13 +101,26 @@ def _contact(mesh: "trimesh.Trimesh", endplate: Any, tolerance_mm: float, footpr
     return out
 
 
+def _picture_bytes(implant: "Implant") -> bytes:
+    """PNG of the implant (isometric, features highlighted), rendered off-screen."""
+    import tempfile
+
+    from ..render.pictures import render_implant
+
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "picture.png"
+        render_implant(implant, target, view="iso", highlight=True)
+        return target.read_bytes()
+
+
 def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str] = FORMATS,
            deflection_mm: float = tolerances.DEFAULT_DEFLECTION_MM, endplate: Any = None,
-           tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM) -> ExportResult:
+           tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM, picture: bool = False) -> ExportResult:
     """Tessellate once, check, and write ``<type>-<hash>.<ext>`` for each format plus
     ``<type>-<hash>.manifest.json`` into ``out_dir``.
 
-    ``endplate`` (a trimesh mesh or a mesh file) adds the contact-area check against it.
+    ``endplate`` (a trimesh mesh or a mesh file) adds the contact-area check against it;
+    ``picture`` adds ``<type>-<hash>.png`` (isometric view, features highlighted).
     Raises :class:`CheckError` (nothing written) when a required check fails,
     :class:`ExportError` when the folder cannot be written, :class:`GeometryError` when the
     B-rep is invalid.
@@ -164,6 +177,8 @@ def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str
     if "glb" in chosen:
         data["glb"] = glb_bytes(mesh, name)
     data = {fmt: data[fmt] for fmt in chosen}
+    if picture:
+        data["png"] = _picture_bytes(implant)
     manifest = build_manifest(implant, data, checks, {"deflection_mm": float(deflection_mm),
                                                       "triangles": len(mesh.faces), "vertices": len(mesh.vertices),
                                                       "holes_filled": tess.holes_filled})
