@@ -3,8 +3,9 @@
 Every file is first written in full to a hidden temporary file in the target folder
 (same file system, so the final rename is atomic), flushed to disk, and only when all
 of them are written are they renamed into place with ``os.replace``. On any failure
-the temporary files are removed: a failure leaves no partial file and an existing file
-is either untouched or wholly replaced, never truncated.
+the temporary files are removed and the renames already done are rolled back (a file
+that existed before is restored from a hard-link backup): a failure leaves no partial
+file and an existing file is untouched, never truncated.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def write_files(out_dir: str | os.PathLike, files: Mapping[str, bytes]) -> dict[
         if not name or Path(name).name != name or name in (".", ".."):
             raise ExportError(f"invalid output file name {name!r}")
     temps: dict[str, str] = {}
+    backups: dict[str, str] = {}
     try:
         for name, data in files.items():
             fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
@@ -51,18 +53,40 @@ def write_files(out_dir: str | os.PathLike, files: Mapping[str, bytes]) -> dict[
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(temp, 0o644)
+        for name in temps:  # every target checked before the first rename: all files or none
+            if (out / name).is_dir():
+                raise ExportError(f"cannot write {str(out / name)!r}: a folder of that name exists")
         done: dict[str, Path] = {}
-        for name, temp in list(temps.items()):
-            target = out / name
-            if target.is_dir():
-                raise ExportError(f"cannot write {str(target)!r}: a folder of that name exists")
-            os.replace(temp, target)
-            del temps[name]
-            done[name] = target
+        existed: set[str] = set()
+        try:
+            for name, temp in list(temps.items()):
+                target = out / name
+                if target.exists():  # keep the previous file until the whole group is in place
+                    existed.add(name)
+                    try:
+                        os.link(target, f"{temp}.previous")
+                        backups[name] = f"{temp}.previous"
+                    except OSError:  # no hard links here: the previous file is wholly replaced
+                        pass
+                os.replace(temp, target)
+                del temps[name]
+                done[name] = target
+        except OSError:
+            for name, target in done.items():  # roll back: previous files restored, new ones removed
+                if name in backups:
+                    os.replace(backups.pop(name), target)
+                elif name not in existed:
+                    target.unlink(missing_ok=True)
+            raise
         return done
     except OSError as error:
         raise ExportError(f"cannot write into {str(out)!r}: {error.strerror or error}") from None
     finally:
+        for backup in backups.values():
+            try:
+                os.unlink(backup)
+            except OSError:
+                pass
         for temp in temps.values():
             try:
                 os.unlink(temp)
