@@ -183,10 +183,20 @@ def build(
     deflection: Optional[float] = typer.Option(None, "--deflection", help="Absolute chord deflection of the mesh (mm)."),
     out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder."),
     picture: bool = typer.Option(True, "--picture/--no-picture", help="Write a PNG picture beside the files."),
+    lattice: Optional[str] = typer.Option(None, "--lattice", help="Porous lattice type (gyroid, gyroid-skeletal, "
+                                          "diamond, diamond-skeletal, cubic, bcc) in the meshes."),
+    porosity: float = typer.Option(0.65, "--porosity", help="Lattice porosity (0.50-0.80)."),
+    pore: float = typer.Option(0.5, "--pore", help="Lattice pore size (mm, 0.3-0.9)."),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
     """Build an implant and export it with its manifest and checks."""
     template = get(type_id)
+    lattice_params = None
+    if lattice is not None:
+        from .params import validate
+        from .porous.params import LatticeParams
+
+        lattice_params = validate(LatticeParams, {"type": lattice, "porosity": porosity, "pore_mm": pore})
     overrides = read_parameter_file(params_file) if params_file else {}
     overrides.update(parse_assignments(set_))
     chosen = parse_formats(formats)
@@ -199,7 +209,7 @@ def build(
     with console.status(f"building {type_id}…", spinner="dots") if not as_json else nullcontext():
         implant = _build(template, params, preset)
         result = export(implant, out, formats=chosen, deflection_mm=deflection or DEFAULT_DEFLECTION_MM,
-                        picture=picture)
+                        picture=picture, lattice=lattice_params)
     if as_json:
         emit_json(result.manifest)
         return

@@ -52,6 +52,18 @@ def manifold_round_trip(mesh: "trimesh.Trimesh") -> dict[str, Any]:
     }
 
 
+def _shells(mesh: "trimesh.Trimesh") -> tuple[int, int]:
+    """Bodies (closed shells enclosing positive volume) and cavities (inward-facing shells,
+    e.g. sealed pores of a lattice) of a mesh, from its connected components."""
+    from trimesh.graph import connected_component_labels
+
+    labels = connected_component_labels(mesh.face_adjacency, node_count=len(mesh.faces))
+    tris = np.asarray(mesh.triangles)
+    signed = np.einsum("ij,ij->i", tris[:, 0], np.cross(tris[:, 1], tris[:, 2])) / 6.0
+    volumes = np.bincount(labels, weights=signed)
+    return int((volumes > 0).sum()), int((volumes < 0).sum())
+
+
 def check_mesh(mesh: "trimesh.Trimesh", expected_bodies: int | None = 1) -> dict[str, Any]:
     """Watertight, consistently wound, positive volume, ``expected_bodies`` bodies (None: any),
     accepted by manifold3d with the same volume. Returns the measured values and verdicts."""
@@ -67,7 +79,8 @@ def check_mesh(mesh: "trimesh.Trimesh", expected_bodies: int | None = 1) -> dict
         watertight = bool(mesh.is_watertight)
         winding = bool(mesh.is_winding_consistent)
         volume = float(mesh.volume) if watertight and winding else float("nan")
-        bodies = int(mesh.body_count)
+        bodies, cavities = _shells(mesh)
+        result["cavities"] = cavities
     else:
         result["area_mm2"] = 0.0
         result["degenerate_triangles"] = 0

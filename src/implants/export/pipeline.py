@@ -115,12 +115,16 @@ def _picture_bytes(implant: "Implant") -> bytes:
 
 def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str] = FORMATS,
            deflection_mm: float = tolerances.DEFAULT_DEFLECTION_MM, endplate: Any = None,
-           tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM, picture: bool = False) -> ExportResult:
+           tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM, picture: bool = False,
+           lattice: Any = None) -> ExportResult:
     """Tessellate once, check, and write ``<type>-<hash>.<ext>`` for each format plus
     ``<type>-<hash>.manifest.json`` into ``out_dir``.
 
     ``endplate`` (a trimesh mesh or a mesh file) adds the contact-area check against it;
     ``picture`` adds ``<type>-<hash>.png`` (isometric view, features highlighted).
+    ``lattice`` (:class:`implants.porous.LatticeParams`) turns a zone of the meshes into a porous
+    lattice: STL/3MF/GLB carry it and are checked; the STEP stays the solid envelope; the
+    measured porosity and pore size go in the manifest under ``lattice``.
     Raises :class:`CheckError` (nothing written) when a required check fails,
     :class:`ExportError` when the folder cannot be written, :class:`GeometryError` when the
     B-rep is invalid.
@@ -145,9 +149,18 @@ def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str
     mesh = tess.mesh
     brep_volume = implant.volume_mm3()
     checks: dict[str, Any] = {}
+    lattice_figures = None
+    if lattice is not None:
+        from ..porous.lattice import apply_lattice
+
+        envelope = check_mesh(mesh, expected_bodies=implant.bodies)
+        checks["envelope_volume"] = check_mesh_volume(envelope["volume_mm3"], brep_volume, envelope["area_mm2"],
+                                                      deflection_mm)
+        mesh, lattice_figures = apply_lattice(mesh, implant, lattice)
     checks["mesh"] = check_mesh(mesh, expected_bodies=implant.bodies)
-    checks["volume"] = check_mesh_volume(checks["mesh"]["volume_mm3"], brep_volume, checks["mesh"]["area_mm2"],
-                                         deflection_mm)
+    checks["volume"] = (checks.pop("envelope_volume") if lattice is not None else
+                        check_mesh_volume(checks["mesh"]["volume_mm3"], brep_volume, checks["mesh"]["area_mm2"],
+                                          deflection_mm))
     data: dict[str, bytes] = {}
     if "step" in chosen:
         data["step"] = step_bytes(implant.shape, implant.type_id)
@@ -179,9 +192,18 @@ def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str
     data = {fmt: data[fmt] for fmt in chosen}
     if picture:
         data["png"] = _picture_bytes(implant)
+    if lattice_figures is not None:
+        checks["lattice"] = lattice_figures
     manifest = build_manifest(implant, data, checks, {"deflection_mm": float(deflection_mm),
                                                       "triangles": len(mesh.faces), "vertices": len(mesh.vertices),
                                                       "holes_filled": tess.holes_filled})
+    if lattice_figures is not None:  # the porous meshes weigh less than the solid envelope
+        from ..params import Material
+
+        manifest["mass_g"] = {m.value: round(checks["mesh"]["volume_mm3"] * m.density_g_cm3 / 1000.0, 4)
+                              for m in Material}
+        manifest["lattice"] = {"step": "solid envelope (the lattice is in STL/3MF/GLB only)",
+                               "parameters": lattice.model_dump(mode="json")}
     stem = base_name(implant)
     files = {f"{stem}.{fmt}": payload for fmt, payload in data.items()}
     files[manifest_name(implant)] = manifest_bytes(manifest)
