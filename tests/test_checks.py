@@ -78,8 +78,21 @@ def test_inverted_mesh_has_negative_volume():
     inverted = mesh_of("box").copy()
     inverted.invert()
     result = check_mesh(inverted)
-    assert result["failed"] == ["positive_volume"]
+    assert result["failed"] == ["positive_volume", "bodies_ok"]
+    assert (result["bodies"], result["cavities"]) == (0, 1)  # an inside-out shell encloses nothing
     assert result["volume_mm3"] == pytest.approx(-800.0)
+
+
+def test_sealed_cavity_is_not_a_body():
+    outer = mesh_of("box")
+    cavity = outer.copy()
+    cavity.apply_scale(0.5)
+    cavity.apply_translation(outer.centroid - cavity.centroid)
+    cavity.invert()
+    hollow = trimesh.util.concatenate([outer, cavity])
+    result = check_mesh(hollow)
+    assert (result["bodies"], result["cavities"]) == (1, 1)
+    assert result["volume_mm3"] == pytest.approx(800.0 * (1 - 0.125))
 
 
 def test_body_count_against_expectation():
