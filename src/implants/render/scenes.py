@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -29,22 +30,10 @@ if TYPE_CHECKING:
 
     from ..model import Implant
 
-#: level → (body height, endplate depth AP, endplate width ML, disc height below), mm; rounded adult values
-#: (thoracolumbar values as in templates/bridge_strut.LEVELS; C1/C2/S1 approximate).
-LEVELS: dict[str, tuple[float, float, float, float]] = {
-    "C2": (15.0, 15.0, 16.0, 5.0),
-    "C3": (14.0, 16.0, 17.0, 5.0), "C4": (14.0, 16.0, 18.0, 5.0), "C5": (13.5, 16.0, 19.0, 5.0),
-    "C6": (13.5, 17.0, 21.0, 5.0), "C7": (15.0, 17.0, 23.0, 4.5), "T1": (16.0, 17.0, 25.0, 4.0),
-    "T2": (17.0, 18.0, 25.0, 4.0), "T3": (17.5, 20.0, 25.0, 4.0), "T4": (18.0, 22.0, 26.0, 4.5),
-    "T5": (18.5, 24.0, 27.0, 4.5), "T6": (19.0, 25.0, 29.0, 5.0), "T7": (19.5, 27.0, 31.0, 5.0),
-    "T8": (20.0, 28.0, 32.0, 5.0), "T9": (20.5, 29.0, 34.0, 5.5), "T10": (21.5, 30.0, 36.0, 5.5),
-    "T11": (22.5, 31.0, 39.0, 6.0), "T12": (23.5, 32.0, 42.0, 7.0), "L1": (25.0, 33.0, 44.0, 9.0),
-    "L2": (26.0, 34.0, 46.0, 10.0), "L3": (27.0, 35.0, 48.0, 10.0), "L4": (27.0, 35.0, 50.0, 11.0),
-    "L5": (26.0, 35.0, 51.0, 11.0), "S1": (30.0, 36.0, 50.0, 0.0),
-}
-ORDER = tuple(LEVELS)
 RESECTED_OPACITY = 0.35
 SCENE_DEFLECTION_MM = 0.1
+#: coarse tessellation used only to place bones against the implant
+PLACEMENT_DEFLECTION_MM = 0.25
 
 
 @dataclass
@@ -64,6 +53,7 @@ class SceneLayout:
     implant_transform: np.ndarray = field(default_factory=lambda: np.eye(4))
     note: str = ""
     figure: str = ""
+    view: str = "iso"  # default picture view (posterior implants: "posterior-iso")
 
 
 @dataclass
@@ -79,110 +69,17 @@ class SceneResult:
 # ----------------------------------------------------------------------------- bones
 
 
-def _extrude(outline: np.ndarray, z0: float, z1: float):
-    """Closed prism of a star-shaped (about its centroid) counter-clockwise outline."""
-    import trimesh
+@lru_cache(maxsize=None)
+def _vertebra(level: str) -> "trimesh.Trimesh":
+    from ..anatomy import synthetic
 
-    n = len(outline)
-    centre = outline.mean(axis=0)
-    bottom = np.column_stack([outline, np.full(n, z0)])
-    top = np.column_stack([outline, np.full(n, z1)])
-    vertices = np.vstack([bottom, top, [[*centre, z0], [*centre, z1]]])
-    cb, ct = 2 * n, 2 * n + 1
-    faces = []
-    for i in range(n):
-        j = (i + 1) % n
-        faces += [[i, j, n + j], [i, n + j, n + i], [cb, j, i], [ct, n + i, n + j]]
-    mesh = trimesh.Trimesh(vertices, np.asarray(faces), process=True)
-    if mesh.volume < 0:
-        mesh.invert()
-    return mesh
+    return synthetic.vertebra(level)
 
 
-def _body_outline(depth: float, width: float, n: int = 48) -> np.ndarray:
-    """Vertebral body cross-section: an ellipse flattened posteriorly (the spinal canal side)."""
-    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
-    x = 0.5 * depth * np.cos(t)
-    y = 0.5 * width * np.sin(t)
-    x = np.where(x < 0, x * (0.75 + 0.25 * np.abs(np.sin(t)) ** 3), x)
-    return np.column_stack([x, y])
-
-
-def _box(extents, centre, rotation_y_deg: float = 0.0):
-    import trimesh
-
-    transform = trimesh.transformations.rotation_matrix(math.radians(rotation_y_deg), [0, 1, 0])
-    transform[:3, 3] = centre
-    return trimesh.creation.box(extents=extents, transform=transform)
-
-
-def _rod(p0, p1, radius: float):
-    import trimesh
-
-    return trimesh.creation.cylinder(radius=radius, segment=[p0, p1], sections=16)
-
-
-def placeholder_vertebra(level: str) -> "trimesh.Trimesh":
-    """A simple recognisable vertebra (mesh, mm): origin at the centre of the superior endplate, body
-    below it (z from −height to 0), +x anterior, posterior elements at −x."""
-    import trimesh
-
-    if level == "C1":
-        return placeholder_atlas()
-    height, depth, width, _ = LEVELS[level]
-    body = _extrude(_body_outline(depth, width), -height, 0.0)
-    scale = depth / 35.0
-    canal = max(12.0, 0.55 * width)
-    mid = -0.45 * height
-    back = -depth / 2
-    ped_len = 0.35 * depth
-    ped_r = max(2.0, 0.11 * height)
-    parts = [body]
-    for s in (-1, 1):
-        y = s * canal / 2
-        parts.append(_rod((back + 2, y, mid), (back - ped_len, y, mid), ped_r))  # pedicle
-        # lamina towards the midline
-        parts.append(_rod((back - ped_len, y, mid), (back - ped_len - 0.45 * canal, s * 2.0, mid - 0.1 * height),
-                          ped_r * 0.9))
-        # transverse process
-        parts.append(_rod((back - ped_len, y, mid), (back - ped_len - 4 * scale, s * (canal / 2 + 0.45 * width), mid),
-                          ped_r * 0.7))
-    tip = (back - ped_len - 0.45 * canal, 0.0, mid - 0.1 * height)
-    parts.append(_rod(tip, (tip[0] - 0.9 * depth, 0.0, tip[2] - 0.6 * height), ped_r))  # spinous process
-    return trimesh.util.concatenate(parts)
-
-
-def placeholder_atlas() -> "trimesh.Trimesh":
-    """C1: a ring (anterior and posterior arch) with two lateral masses; origin at the centre of the
-    anterior arch, ring behind it (−x)."""
-    import trimesh
-
-    ring_ap, ring_ml, arch_r = 22.0, 28.0, 3.5
-    t = np.linspace(0, 2 * np.pi, 40, endpoint=False)
-    centre = np.array([-ring_ap / 2, 0.0, 0.0])
-    pts = np.column_stack([centre[0] + ring_ap / 2 * np.cos(t), ring_ml / 2 * np.sin(t), np.zeros_like(t)])
-    parts = [_rod(pts[i], pts[(i + 1) % len(pts)], arch_r) for i in range(len(pts))]
-    parts += [trimesh.creation.icosphere(subdivisions=2, radius=arch_r).apply_translation(p) for p in pts]
-    for s in (-1, 1):
-        parts.append(_box((14.0, 10.0, 12.0), (centre[0] + 2.0, s * (ring_ml / 2 + 1.0), -1.0)))
-        parts.append(_rod((centre[0] + 2.0, s * (ring_ml / 2 + 5), 0), (centre[0] - 2.0, s * (ring_ml / 2 + 16), 0),
-                          2.5))  # transverse process
-    return trimesh.util.concatenate(parts)
-
-
-def vertebra_mesh(level: str) -> "trimesh.Trimesh":
-    """The synthetic vertebra of ``level`` if the anatomy package offers one, else a placeholder."""
-    try:
-        from ..anatomy import synthetic  # type: ignore[attr-defined]
-
-        make = getattr(synthetic, "vertebra_mesh", None)
-        if make is not None:
-            mesh = make(level)
-            if mesh is not None and len(mesh.faces):
-                return mesh
-    except (ImportError, KeyError, ValueError):
-        pass
-    return placeholder_vertebra(level)
+def _translation(x: float = 0.0, y: float = 0.0, z: float = 0.0) -> np.ndarray:
+    m = np.eye(4)
+    m[:3, 3] = x, y, z
+    return m
 
 
 def frame_matrix(centre, up, anterior) -> np.ndarray:
@@ -196,23 +93,145 @@ def frame_matrix(centre, up, anterior) -> np.ndarray:
     return m
 
 
-def place(level: str, transform: np.ndarray, opacity: float = 1.0, scale: float = 1.0) -> Bone:
-    """A vertebra whose superior endplate frame is ``transform`` (scaled about its body centre if ``scale`` < 1)."""
-    mesh = vertebra_mesh(level).copy()
+def place(level: str, pose: np.ndarray, opacity: float = 1.0, scale: float = 1.0) -> Bone:
+    """The synthetic vertebra of ``level`` (:func:`implants.anatomy.synthetic.vertebra`, origin at the body
+    centre) moved by the 4×4 ``pose`` (scaled about its body centre by ``scale`` first)."""
+    mesh = _vertebra(level).copy()
     if scale != 1.0:
-        mesh.apply_translation((0, 0, LEVELS.get(level, (20,))[0] / 2))
         mesh.apply_scale(scale)
-        mesh.apply_translation((0, 0, -LEVELS.get(level, (20,))[0] / 2))
-    mesh.apply_transform(transform)
+    mesh.apply_transform(pose)
     return Bone(level, mesh, opacity)
 
 
-def _rot_y(deg: float) -> np.ndarray:
-    a = math.radians(deg)
-    return np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
+def endplate_pose(level: str, frame: np.ndarray, end: str) -> np.ndarray:
+    """Pose of ``level`` whose ``end`` ("superior" or "inferior") endplate rim centre sits at the origin of the
+    4×4 ``frame`` (frame z = the vertebra's axis)."""
+    from ..anatomy.synthetic import dims
+
+    h = dims(level).height_mm
+    return frame @ _translation(z=-h / 2 if end == "superior" else h / 2)
+
+
+def implant_mesh(implant: "Implant") -> "trimesh.Trimesh":
+    """A coarse mesh of the implant for placing bones against it."""
+    from .pictures import mesh_of_shape
+
+    return mesh_of_shape(implant.shape, PLACEMENT_DEFLECTION_MM)[0]
+
+
+def contact_mesh(implant: "Implant", prefix: str = "contact") -> "trimesh.Trimesh":
+    """The triangles of the implant's surface features named ``prefix…`` (coarse; for placing bones)."""
+    from ..export.tessellate import Tessellation, feature_mask
+    from .pictures import mesh_of_shape
+
+    mesh, face_index = mesh_of_shape(implant.shape, PLACEMENT_DEFLECTION_MM)
+    tess = Tessellation(mesh=mesh, face_index=face_index, deflection_mm=PLACEMENT_DEFLECTION_MM)
+    mask = np.zeros(len(mesh.faces), bool)
+    for feature in implant.features.values():
+        if feature.kind == "surface" and feature.faces and feature.name.startswith(prefix):
+            mask |= feature_mask(tess, implant.shape, feature)
+    return mesh.submesh([np.flatnonzero(mask)], append=True)
+
+
+def clear(bone: Bone, fixed: "trimesh.Trimesh", direction) -> float:
+    """Move ``bone`` along ``direction`` by the deepest point of ``fixed`` inside it (a flange lying slightly
+    inside the body's anterior surface); returns the distance."""
+    import trimesh
+
+    inside = fixed.vertices[bone.mesh.contains(fixed.vertices)]
+    t = float(max(trimesh.proximity.signed_distance(bone.mesh, inside).max(), 0.0)) if len(inside) else 0.0
+    if t > 0:
+        bone.mesh.apply_translation(t * np.asarray(direction, float) / np.linalg.norm(direction))
+    return t
+
+
+def settle(moving: "list[trimesh.Trimesh]", fixed: "trimesh.Trimesh", direction, gap_mm: float = 0.0) -> float:
+    """Translate the meshes of ``moving`` together along ``direction`` until they touch ``fixed`` (leaving
+    ``gap_mm``); returns the distance moved (0 when nothing lies ahead). The meshes must start apart."""
+    import trimesh
+
+    d = np.asarray(direction, float)
+    d /= np.linalg.norm(d)
+    mover = trimesh.util.concatenate(list(moving))
+    hits = []
+    for source, target, sign in ((mover, fixed, 1.0), (fixed, mover, -1.0)):
+        origins = source.vertices
+        rays = np.tile(d * sign, (len(origins), 1))
+        locations, index, _ = target.ray.intersects_location(origins, rays, multiple_hits=False)
+        if len(index):
+            hits.append(np.einsum("ij,ij->i", locations - origins[index], rays[index]))
+    if not hits:
+        return 0.0
+    distances = np.concatenate(hits)
+    distances = distances[distances > -1e-9]
+    if not len(distances):
+        return 0.0
+    t = float(distances.min()) - gap_mm
+    for mesh in moving:
+        mesh.apply_translation(t * d)
+    return t
+
+
+def _iliac_wing(side: int) -> "trimesh.Trimesh":
+    """Proxy of one ilium (the anatomy package has no pelvis): a thin curved plate from the posterior superior
+    iliac spine running antero-laterally and flaring, in the frame of the ``monolithic`` template (origin on
+    the dorsal sacral surface at S1, +x anterior). Closed (watertight) sheet mesh."""
+    import trimesh
+
+    psis = np.array([-4.0, side * 42.0, -8.0])          # where the iliac screws enter
+    along = np.array([math.cos(math.radians(35)), side * math.sin(math.radians(35)), 0.0])
+    outward = np.array([-along[1], along[0], 0.0]) * side  # lateral normal of the wing
+    outward *= np.sign(outward[1]) * side
+    nu, nv, thickness = 24, 16, 7.0
+    u = np.linspace(-6.0, 95.0, nu)
+    v = np.linspace(-55.0, 40.0, nv)
+    uu, vv = np.meshgrid(u, v, indexing="ij")
+    crest = 35.0 - 0.004 * (uu - 45.0) ** 2               # rounded iliac crest
+    notch = -50.0 + 0.3 * uu                               # lower edge rising anteriorly (sciatic notch)
+    top = notch + (vv - v[0]) / (v[-1] - v[0]) * (crest - notch)
+    flare = 12.0 * np.sin(np.clip((uu + 6.0) / 101.0, 0, 1) * math.pi) * ((top + 55.0) / 95.0)  # fossa bulge
+    mid = (psis + uu[..., None] * along + top[..., None] * np.array([0.0, 0.0, 1.0])
+           + (flare + 0.25 * np.clip(-top, 0, None))[..., None] * outward)
+    outer = mid + thickness / 2 * outward
+    inner = mid - thickness / 2 * outward
+    n = nu * nv
+    vertices = np.vstack([outer.reshape(-1, 3), inner.reshape(-1, 3)])
+    idx = np.arange(n).reshape(nu, nv)
+    faces = []
+    for i in range(nu - 1):
+        for j in range(nv - 1):
+            a, b, c, e = idx[i, j], idx[i + 1, j], idx[i + 1, j + 1], idx[i, j + 1]
+            faces += [[a, b, c], [a, c, e], [n + a, n + c, n + b], [n + a, n + e, n + c]]
+    ring = list(idx[:, 0]) + list(idx[-1, 1:]) + list(idx[::-1, -1][1:]) + list(idx[0, ::-1][1:-1])
+    for k in range(len(ring)):
+        a, b = ring[k], ring[(k + 1) % len(ring)]
+        faces += [[a, n + b, b], [a, n + a, n + b]]
+    mesh = trimesh.Trimesh(vertices, np.asarray(faces), process=True)
+    trimesh.repair.fix_normals(mesh)
+    return mesh
 
 
 # ----------------------------------------------------------------------------- rules
+
+
+def _lordotic_ups(angle_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) face normals of an implant whose faces open anteriorly by ``angle_deg``."""
+    half = math.radians(angle_deg / 2)
+    return np.array([math.sin(half), 0, math.cos(half)]), np.array([-math.sin(half), 0, math.cos(half)])
+
+
+def _between(implant: "Implant", upper: str, lower: str, height: float, angle_deg: float,
+             fixed: "trimesh.Trimesh | None" = None) -> list[Bone]:
+    """``upper`` and ``lower`` vertebrae tilted by half of ``angle_deg`` each and brought along their axes onto
+    the implant (its faces ``height`` apart at the origin)."""
+    up_lower, up_upper = _lordotic_ups(angle_deg)
+    gap = 4.0
+    lo = place(lower, endplate_pose(lower, frame_matrix((0, 0, -height / 2 - gap), up_lower, (1, 0, 0)), "superior"))
+    hi = place(upper, endplate_pose(upper, frame_matrix((0, 0, height / 2 + gap), up_upper, (1, 0, 0)), "inferior"))
+    fixed = implant_mesh(implant) if fixed is None else fixed
+    settle([lo.mesh], fixed, up_lower)
+    settle([hi.mesh], fixed, -up_upper)
+    return [hi, lo]
 
 
 def _interbody_cage(implant: "Implant") -> SceneLayout:
@@ -220,14 +239,31 @@ def _interbody_cage(implant: "Implant") -> SceneLayout:
     p = implant.params
     region = getattr(getattr(p, "region", None), "value", "lumbar")
     upper, lower = ("C5", "C6") if region == "cervical" else ("L4", "L5")
-    h = p.height_mm
-    half = math.radians(getattr(p, "lordosis_deg", 0.0) / 2)
-    up_lower = np.array([math.sin(half), 0, math.cos(half)])
-    up_upper = np.array([-math.sin(half), 0, math.cos(half)])
-    lower_frame = frame_matrix((0, 0, -h / 2), up_lower, (1, 0, 0))
-    upper_frame = frame_matrix(np.array([0, 0, h / 2]) + LEVELS[upper][0] * up_upper, up_upper, (1, 0, 0))
-    return SceneLayout([place(upper, upper_frame), place(lower, lower_frame)],
-                       note=f"{upper}–{lower} disc space", figure="Fig. 6")
+    bones = _between(implant, upper, lower, p.height_mm, getattr(p, "lordosis_deg", 0.0))
+    return SceneLayout(bones, note=f"{upper}–{lower} disc space", figure="Fig. 6")
+
+
+def _vertebral_body_replacement(implant: "Implant") -> SceneLayout:
+    """Fig. 8: column after corpectomy between the vertebra above and below; the removed bodies are omitted."""
+    from ..anatomy.synthetic import LEVELS as SPINE
+
+    p = implant.params
+    region = getattr(p.region, "value", str(p.region))
+    n = int(p.levels)
+    first = SPINE.index({"cervical": "C5", "thoracic": "T7", "lumbar": "L2"}.get(region, "C5"))
+    first = max(1, min(first, len(SPINE) - 1 - n))
+    removed = SPINE[first:first + n]
+    upper, lower = SPINE[first - 1], SPINE[first + n]
+    height = float(implant.metrics.get("height_mm", p.height_mm or 0.0))
+    angle = float(implant.metrics.get("lordosis_deg", p.lordosis_deg or 0.0))
+    bones = _between(implant, upper, lower, height, angle, fixed=contact_mesh(implant))
+    if getattr(p.screw_fixation, "value", str(p.screw_fixation)) == "flange":
+        whole = implant_mesh(implant)
+        for bone in bones:  # flanges on the anterior surfaces: bodies slide back behind them
+            clear(bone, whole, (-1, 0, 0))
+    gone = removed[0] if n == 1 else f"{removed[0]}–{removed[-1]}"
+    return SceneLayout(bones, note=f"{gone} body removed (corpectomy): column from {upper} to {lower}",
+                       figure="Fig. 8")
 
 
 def _upper_cervical_docking(implant: "Implant") -> SceneLayout:
@@ -236,63 +272,159 @@ def _upper_cervical_docking(implant: "Implant") -> SceneLayout:
     docking = getattr(p.docking, "value", str(p.docking))
     lower = getattr(p.lower_vertebra, "value", str(p.lower_vertebra)).upper()
     seat = float(implant.metrics.get("seat_height_mm", p.height_mm or 20.0))
-    bones = [place(lower, np.eye(4))]
-    note = f"standing on {lower}"
+    mesh = implant_mesh(implant)
+    base = place(lower, endplate_pose(lower, _translation(z=-3.0), "superior"))
+    if docking != "lateral-mass":
+        settle([base.mesh], mesh, (0, 0, 1))
+    bones = [base]
     if docking == "lateral-mass":
-        c1 = frame_matrix((10.0, 0, seat + 2.0), (0, 0, 1), (1, 0, 0))
-        bones.append(place("C1", c1))
+        bones.append(place("C1", _translation(10.0, 0, seat + 6.0)))
         return SceneLayout(bones, note="C1 lateral-mass prosthesis on the C2 facet", figure="Fig. 4")
-    start = ORDER.index(lower) if lower in ORDER else len(ORDER)
-    for level in ORDER[:start]:  # resected levels between C2 and the lower vertebra: faint
-        if level.startswith("C") and level != "C1":
-            break
+    note = f"standing on {lower}"
     if docking == "c0-plate":
         note += "; C1 removed, docking on C0 (skull base not drawn)"
+    elif docking == "t-expansion":
+        bones.append(place("C1", _translation(float(p.saddle_offset_x_mm) - 6.0, 0, seat + p.t_height_mm * 0.6)))
+        note += ", T crossbar on the C1 lateral masses"
     else:
-        arch_x = float(getattr(p, "saddle_offset_x_mm", 0.0))
-        arch_z = seat + float(getattr(p, "arch_radius_mm", 4.5)) - 0.5
-        if docking == "t-expansion":
-            arch_z = seat + float(getattr(p, "t_height_mm", 10.0)) * 0.6
-            arch_x += 4.0
-        bones.append(place("C1", frame_matrix((arch_x, 0, arch_z), (0, 0, 1), (1, 0, 0))))
-        note += ", docked to C1"
-    return SceneLayout(bones, note=note + " (C2 body resected)", figure="Fig. 4")
+        # C1's anterior arch (synthetic atlas: arch centre ~17 mm anterior of the ring centre) over the groove
+        c1 = place("C1", _translation(float(p.saddle_offset_x_mm) - 17.0, 0, seat + 12.0))
+        settle([c1.mesh], mesh, (0, 0, -1))
+        bones.append(c1)
+        note += ", docked under the C1 anterior arch"
+    return SceneLayout(bones, note=note + " (C2 resected)", figure="Fig. 4")
+
+
+def _transarticular_template(implant: "Implant") -> SceneLayout:
+    """Fig. 5: template on the posterior arches of C1 and C2, guide tubes on the C1–C2 transarticular
+    trajectories. C1–C2 stacked as in :func:`~implants.anatomy.synthetic.segment`, C1's posterior arch brought
+    to the template's arch offset, then moved back (−x) until the bone touches the template."""
+    from ..anatomy.synthetic import segment
+
+    p = implant.params
+    seg = segment("C1", "C2")
+    c1_pose, c2_pose = seg.poses
+    # synthetic atlas: posterior surface of the posterior tubercle 30 mm behind the ring centre
+    shift = _translation(p.arch_offset_x_mm + 30.0 + 6.0, 0.0, p.arch_offset_z_mm - c1_pose[2, 3])
+    bones = [place("C1", shift @ c1_pose), place("C2", shift @ c2_pose)]
+    settle([b.mesh for b in bones], implant_mesh(implant), (-1, 0, 0))
+    return SceneLayout(bones, note="on the posterior arch of C1 and C2 (guide tubes on the Magerl trajectories)",
+                       figure="Fig. 5", view="posterior-iso")
+
+
+def _distraction_spacer(implant: "Implant") -> SceneLayout:
+    """Fig. 7: unilateral interbody and facet spacers on the concave side of a cervical level; the upper
+    vertebra tilted by the coronal angle (concave side opened)."""
+    p = implant.params
+    upper, lower = getattr(p.level, "value", str(p.level)).split("-")
+    side = 1.0 if getattr(p.side, "value", str(p.side)) == "left" else -1.0
+    a = math.radians(p.coronal_deg / 2)
+    up_upper = np.array([0.0, -side * math.sin(a), math.cos(a)])
+    up_lower = np.array([0.0, side * math.sin(a), math.cos(a)])
+    gap = 4.0
+    h = p.distraction_height_mm
+    lo = place(lower, endplate_pose(lower, frame_matrix((0, 0, -h / 2 - gap), up_lower, (1, 0, 0)), "superior"))
+    hi = place(upper, endplate_pose(upper, frame_matrix((0, 0, h / 2 + gap), up_upper, (1, 0, 0)), "inferior"))
+    mesh = implant_mesh(implant)
+    settle([lo.mesh], mesh, up_lower)
+    settle([hi.mesh], mesh, -up_upper)
+    return SceneLayout([hi, lo], note=f"{upper}–{lower}, {'left' if side > 0 else 'right'} (concave) side distracted",
+                       figure="Fig. 7")
+
+
+def _anterior_plate(implant: "Implant") -> SceneLayout:
+    """Fig. 9: plate on the anterior surface of the cervical bodies it spans; the stacked segment (with its
+    lordosis) is brought forward (+x) until it touches the plate's bone face."""
+    from ..anatomy.synthetic import LEVELS as SPINE, dims, segment
+
+    p = implant.params
+    layout = getattr(p.layout, "value", str(p.layout))
+    if layout == "subaxial":
+        n = int(p.levels)
+        top = SPINE[max(2, 5 - (n + 1) // 2)]
+        spanned = SPINE[SPINE.index(top):SPINE.index(top) + n]
+        centre_level = spanned[(n - 1) // 2]
+        seg = segment(spanned[0], spanned[-1])
+        ref = seg.poses[spanned.index(centre_level)]
+        z0 = 0.0 if n % 2 else -(dims(centre_level).height_mm + dims(centre_level).disc_below_mm) / 2
+        note = f"on the anterior surface of {spanned[0]}–{spanned[-1]}"
+    else:
+        spanned = ("C1", "C2", "C3")
+        seg = segment("C1", "C3")
+        ref = seg.poses[1]
+        z0 = 10.0 - 2.0  # C2 holes 10 mm below the origin
+        note = "transoral: C1 lateral masses to the C2/C3 body (dens removed not drawn)"
+    depth = dims(spanned[len(spanned) // 2] if layout == "subaxial" else "C2").depth_mm
+    shift = _translation(-depth / 2 - 6.0 - ref[0, 3], -ref[1, 3], z0 - ref[2, 3])
+    bones = [place(level, shift @ pose) for level, pose in zip(seg.levels, seg.poses)]
+    settle([b.mesh for b in bones], implant_mesh(implant), (1, 0, 0))
+    return SceneLayout(bones, note=note, figure="Fig. 9")
 
 
 def _bridge_strut(implant: "Implant") -> SceneLayout:
     """Fig. 10: strut over an osteolytic kyphotic span, platforms on the unaffected vertebrae above and below."""
+    from ..anatomy.synthetic import LEVELS as SPINE, dims
     from ..templates import bridge_strut
 
     p = implant.params
     g = bridge_strut.derive(p)
     inf_level, sup_level = g.fixation_levels
-    bones = [place(inf_level, frame_matrix(g.inferior.centre, g.inferior.up, g.inferior.anterior))]
-    sup_origin = g.superior.centre + LEVELS[sup_level][0] * g.superior.up
-    bones.append(place(sup_level, frame_matrix(sup_origin, g.superior.up, g.superior.anterior)))
-    i, j = ORDER.index(sup_level), ORDER.index(inf_level)
-    bridged = ORDER[i + 1:j]
+    mesh = implant_mesh(implant)
+    gap = 3.0
+    inf = place(inf_level, endplate_pose(inf_level, frame_matrix(g.inferior.centre - gap * g.inferior.up,
+                                                                 g.inferior.up, g.inferior.anterior), "superior"))
+    sup = place(sup_level, endplate_pose(sup_level, frame_matrix(g.superior.centre + gap * g.superior.up,
+                                                                 g.superior.up, g.superior.anterior), "inferior"))
+    settle([inf.mesh], mesh, g.inferior.up)
+    settle([sup.mesh], mesh, -g.superior.up)
+    bones = [sup, inf]
+    i, j = SPINE.index(sup_level), SPINE.index(inf_level)
+    bridged = SPINE[i + 1:j]
     line = g.centre_line
     cum = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(line, axis=0), axis=1))])
-    # walk up from the inferior fixation vertebra: disc, body, disc, ...
-    s = LEVELS[bridged[-1]][3] if bridged else 0.0
+    total = sum(dims(lv).height_mm + dims(lv).disc_below_mm for lv in bridged) + dims(sup_level).disc_below_mm
+    scale_s = cum[-1] / total  # spread the faint bodies evenly along the strut
+    s = dims(bridged[-1]).disc_below_mm * scale_s if bridged else 0.0
     for level in reversed(bridged):
-        height = LEVELS[level][0]
-        s_top = s + height
-        k = int(np.clip(np.searchsorted(cum, s_top), 1, len(line) - 1))
+        mid = s + dims(level).height_mm * scale_s / 2
+        k = int(np.clip(np.searchsorted(cum, mid), 1, len(line) - 1))
         tangent = line[k] - line[k - 1]
-        centre = line[k] - np.array([0.35 * LEVELS[level][1], 0, 0]) * 0.0
+        # the strut runs through the anterior column: the faint body sits just behind it
+        centre = line[k] - 0.15 * dims(level).depth_mm * frame_matrix((0, 0, 0), tangent, (1, 0, 0))[:3, 0]
         bones.append(place(level, frame_matrix(centre, tangent, (1, 0, 0)), opacity=RESECTED_OPACITY, scale=0.75))
-        above = ORDER[ORDER.index(level) - 1]
-        s = s_top + LEVELS[above][3]
+        above = SPINE[SPINE.index(level) - 1]
+        s += (dims(level).height_mm + dims(above).disc_below_mm) * scale_s
     return SceneLayout(bones, note=f"{bridged[0]}–{bridged[-1]} osteolytic (faint), fixed to {sup_level} and {inf_level}"
                        if bridged else f"fixed to {sup_level} and {inf_level}", figure="Fig. 10")
+
+
+def _monolithic(implant: "Implant") -> SceneLayout:
+    """Fig. 11: lumbosacral-iliac construct on L4–S1 with both ilia (proxy wings, the anatomy has no pelvis);
+    the iliac-hook variant on the same pelvis."""
+    from ..anatomy.synthetic import segment
+
+    seg = segment("L4", "S1")
+    # template origin: dorsal surface of the sacrum on the midline at S1 (synthetic S1: median crest 36 mm
+    # behind the body centre)
+    shift = _translation(36.0, 0.0, 0.0)
+    bones = [place(level, shift @ pose) for level, pose in zip(seg.levels, seg.poses)]
+    bones += [Bone(f"ilium.{name}", _iliac_wing(s)) for name, s in (("left", 1), ("right", -1))]
+    variant = getattr(implant.params.variant, "value", str(implant.params.variant))
+    note = "L4–S1 with ilium proxies: " + ("S2 and two iliac screw seats" if variant == "lumbosacral-revision"
+                                            else "hook on the iliac crest")
+    return SceneLayout(bones, note=note, figure="Fig. 11", view="posterior-iso")
 
 
 #: type id → scene rule. Add a line per type; a type without one is shown alone with a note.
 SCENE_RULES: dict[str, Callable[["Implant"], SceneLayout]] = {
     "upper-cervical-docking": _upper_cervical_docking,
+    "c1c2-transarticular-template": _transarticular_template,
+    "distraction-spacer": _distraction_spacer,
     "interbody-cage": _interbody_cage,
+    "vertebral-body-replacement": _vertebral_body_replacement,
+    "anterior-plate": _anterior_plate,
     "bridge-strut": _bridge_strut,
+    "monolithic": _monolithic,
 }
 
 #: the review's figure per type (for captions), SPEC.md order
@@ -386,7 +518,7 @@ def build_scene(implant: "Implant", deflection_mm: float = SCENE_DEFLECTION_MM, 
     return scene, layout, has_rule
 
 
-def write_scene(implant: "Implant", out_dir: Path, view: str = "iso", size=(800, 600),
+def write_scene(implant: "Implant", out_dir: Path, view: str | None = None, size=(800, 600),
                 png: bool = True, glb: bool = True, anatomy_dir: Path | None = None) -> SceneResult:
     """Write ``<type>_scene.glb`` and ``<type>_scene.png`` into ``out_dir`` (real meshes from
     ``anatomy_dir`` where a rule exists, see :data:`REAL_SCENE_RULES`)."""
@@ -401,5 +533,5 @@ def write_scene(implant: "Implant", out_dir: Path, view: str = "iso", size=(800,
         _, _, items, axes, bones = scene_items(implant, highlight=True, anatomy_dir=anatomy_dir)
         png_path = out_dir / f"{implant.type_id}_scene.png"
         title = f"{implant.type_id} in situ" + (f" ({layout.figure})" if layout.figure else "")
-        render_items(bones + items, png_path, view=view, axes=axes, size=size, title=title)
+        render_items(bones + items, png_path, view=view or layout.view, axes=axes, size=size, title=title)
     return SceneResult(implant.type_id, glb_path, png_path, layout.note, layout.figure, has_rule)
