@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 WORKERS ?= 2
 
-.PHONY: demo test test-slow bench install clean
+.PHONY: demo test test-slow bench docs install clean
 
 $(BIN)/implants: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ test-slow: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+docs: install
+	$(BIN)/mkdocs build --strict --site-dir site/docs
 
 clean:
 	rm -rf out site .pytest_cache

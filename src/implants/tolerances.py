@@ -1,7 +1,8 @@
 """Every numeric tolerance of the package, each with the reason it has its value."""
 
-#: Default absolute chord deflection of the tessellation (mm). 0.02 mm keeps the mesh
-#: volume within 0.1 % of the B-rep for implants of 10-60 mm and meshes a cage in < 0.5 s.
+#: Default absolute chord deflection of the tessellation (mm). Measured on the cage presets:
+#: mesh volume within 0.002-0.41 % of the B-rep (inside the area × deflection bound), a few
+#: thousand triangles per implant, meshed in well under a second.
 DEFAULT_DEFLECTION_MM = 0.02
 
 #: Angular deflection of the tessellation (rad): limits facet angle on small radii
