@@ -1,0 +1,87 @@
+"""Robustness table: per registered type, N parameter samples drawn across the declared envelope
+(the strategy and the per-sample check of tests/test_robustness.py, imported, not copied), counted
+as built, rejected (ParameterError naming the fields) or failed (anything else: a bug).
+
+    python benchmarks/bench_robustness.py [--samples 25] [--types a,b]
+
+``run()`` (for benchmarks/run.py) uses the default 25 samples per type.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SAMPLES = 25
+
+
+def _robustness_module():
+    """tests/test_robustness.py, loaded by path (tests/ is not a package)."""
+    path = ROOT / "tests" / "test_robustness.py"
+    spec = importlib.util.spec_from_file_location("_robustness_strategies", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def sample_type(type_id: str, samples: int = DEFAULT_SAMPLES) -> dict:
+    """Draw ``samples`` parameter sets for ``type_id`` (derandomized, as the test's CI tier) and count outcomes."""
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    robustness = _robustness_module()
+    counts = {"tried": 0, "built": 0, "rejected": 0, "failed": 0}
+    failures: list[str] = []
+
+    @settings(max_examples=samples, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+    @given(robustness.parameter_overrides(type_id))
+    def draw(drawn):
+        preset, overrides = drawn
+        counts["tried"] += 1
+        try:
+            counts[robustness.check_sample(type_id, preset, overrides)] += 1
+        except Exception as error:  # noqa: BLE001 - every other outcome is a failure to report
+            counts["failed"] += 1
+            failures.append(f"{preset} {overrides}: {type(error).__name__}: {str(error)[:200]}")
+
+    start = time.perf_counter()
+    draw()
+    return {"benchmark": "robustness", "case": type_id, **counts,
+            "seconds": round(time.perf_counter() - start, 1), "failures": failures}
+
+
+def run(samples: int = DEFAULT_SAMPLES, types: list[str] | None = None) -> list[dict]:
+    import implants
+
+    return [sample_type(type_id, samples) for type_id in (types or implants.type_ids())]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help="samples per type (default 25)")
+    parser.add_argument("--types", default="", help="comma-separated type ids (default: every registered type)")
+    args = parser.parse_args()
+    from rich.console import Console
+    from rich.table import Table
+
+    types = [t.strip() for t in args.types.split(",") if t.strip()] or None
+    rows = run(args.samples, types)
+    table = Table(title=f"Robustness: {args.samples} samples per type")
+    for column in ("type", "tried", "built", "rejected", "failed", "seconds"):
+        table.add_column(column, justify="left" if column == "type" else "right")
+    for row in rows:
+        table.add_row(row["case"], *(str(row[k]) for k in ("tried", "built", "rejected", "failed", "seconds")))
+    total = {k: sum(r[k] for r in rows) for k in ("tried", "built", "rejected", "failed")}
+    table.add_row("total", *(str(total[k]) for k in ("tried", "built", "rejected", "failed")), "")
+    console = Console()
+    console.print(table)
+    for row in rows:
+        for failure in row["failures"]:
+            console.print(f"FAILED {row['case']}: {failure}", markup=False, highlight=False)
+
+
+if __name__ == "__main__":
+    main()
