@@ -370,8 +370,14 @@ def _split_bone(part: Part, frame: np.ndarray, clearance: float) -> list[Part]:
                                                                      p + normal * DOWEL_DEPTH_MM], sections=32))
     cut = meshops.boolean(part.mesh, cut=holes)
     solid = meshops.to_manifold(cut)
-    offset = float(origin @ normal)
-    upper, lower = solid.split_by_plane(tuple(map(float, normal)), offset)
+    # the transverse plane nearest the body's mid-height that leaves each half in one piece
+    centre = float(origin @ normal)
+    height = float(np.ptp(part.mesh.vertices @ normal))
+    upper = lower = None
+    for shift in sorted(np.linspace(-0.35, 0.35, 15) * height, key=abs):
+        upper, lower = solid.split_by_plane(tuple(map(float, normal)), centre + float(shift))
+        if len(upper.decompose()) == 1 and len(lower.decompose()) == 1:
+            break
     halves = []
     for tag, half, down in (("superior", upper, -normal), ("inferior", lower, normal)):
         mesh, dropped = meshops.largest_body(meshops.from_manifold(half))
@@ -427,8 +433,13 @@ def build_demonstrator(implant: "Implant", scale: float = 1.0, vertebrae: Sequen
     for k, bone in enumerate(bones_in):
         synth, frame = _synthetic_bone(bone, implant_centre)
         mesh = _user_bone(vertebrae[k], synth) if vertebrae else synth
-        # imprint: the implant sits in the bone
-        mesh = meshops.boolean(mesh, cut=list(implants.values()))
+        # imprint: the implant sits in the bone; bones of the scene that touch (facet joints) are cut
+        # where they overlap, the bone placed earlier keeps its shape
+        overlap = [m for m in bones.values()
+                   if (meshops.to_manifold(m) ^ meshops.to_manifold(mesh)).volume() > 1e-6]
+        if overlap:
+            notes.append(f"bone.{bone.name}: cut where it overlaps the vertebra above (facet joint)")
+        mesh = meshops.boolean(mesh, cut=list(implants.values()) + overlap)
         mesh, dropped = meshops.largest_body(mesh)
         bones[f"bone.{bone.name}"] = mesh
         frames[f"bone.{bone.name}"] = frame
@@ -559,11 +570,15 @@ def _orient(part: Part, bed_mm, preferred: np.ndarray | None = None) -> None:
     part.overhang_fraction = float(area / part.mesh.area)
 
 
-def _pack(parts: list[Part], bed_mm) -> None:
-    """Shelf packing of the parts' footprints (largest first) with :data:`PLATE_SPACING_MM` gaps;
-    ExportError naming the parts that do not fit."""
-    w, h = bed_mm
-    items = sorted(parts, key=lambda p: -p.print_mesh.extents[1])
+def _turn(part: Part) -> None:
+    """Turn a part's print pose by 90° about z (footprint x ↔ y)."""
+    turn = np.array([[0.0, -1.0, 0, 0], [1.0, 0, 0, 0], [0, 0, 1.0, 0], [0, 0, 0, 1.0]])
+    part.print_transform = turn @ part.print_transform
+
+
+def _shelves(parts: list[Part], w: float, h: float, key) -> str | None:
+    """Shelf packing in the order of ``key``; the name of the first part that does not fit, or None."""
+    items = sorted(parts, key=key)
     x = y = PLATE_SPACING_MM / 2
     shelf = 0.0
     for part in items:
@@ -572,11 +587,33 @@ def _pack(parts: list[Part], bed_mm) -> None:
             x, y = PLATE_SPACING_MM / 2, y + shelf + PLATE_SPACING_MM
             shelf = 0.0
         if x + ex > w + 1e-9 or y + ey > h + 1e-9:
-            raise ExportError(f"demonstrator: {part.name} ({ex:.0f} × {ey:.0f} mm) does not fit on the "
-                              f"{w:g} × {h:g} mm bed with the other parts; use a larger --bed or a smaller --scale")
+            return part.name
         part.plate_xy = (x + ex / 2, y + ey / 2)
         x += ex + PLATE_SPACING_MM
         shelf = max(shelf, ey)
+    return None
+
+
+def _pack(parts: list[Part], bed_mm) -> None:
+    """Shelf packing of the parts' footprints with :data:`PLATE_SPACING_MM` gaps, footprints laid
+    long side along x, then along y; ExportError naming a part that does not fit."""
+    w, h = bed_mm
+    failed = None
+    orders = (lambda p: -p.print_mesh.extents[1], lambda p: -float(np.prod(p.print_mesh.extents[:2])),
+              lambda p: -p.print_mesh.extents[0])
+    for long_along_x in (True, False):
+        for part in parts:
+            ex, ey = part.print_mesh.extents[:2]
+            if (ey > ex) == long_along_x:
+                _turn(part)
+        for order in orders:
+            failed = _shelves(parts, w, h, order)
+            if failed is None:
+                return
+    part = next(p for p in parts if p.name == failed)
+    ex, ey = part.print_mesh.extents[:2]
+    raise ExportError(f"demonstrator: {part.name} ({ex:.0f} × {ey:.0f} mm) does not fit on the "
+                      f"{w:g} × {h:g} mm bed with the other parts; use a larger --bed or a smaller --scale")
 
 
 def plate_overlaps(parts: Sequence[Part]) -> list[tuple[str, str]]:

@@ -1,0 +1,251 @@
+"""Printable demonstrators: parts closed and single-bodied, pegs fit sockets with the clearance, the
+coloured 3MF re-reads in lib3mf's strict mode, the plate fits the bed, printability names features."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from implants.checks.mesh import check_mesh
+from implants.demonstrator import build_demonstrator, printability_check, write_demonstrator
+from implants.demonstrator import meshops
+from implants.demonstrator.build import COLOURS, PEG_D_MM, plate_overlaps
+from implants.errors import ParameterError
+from implants.registry import get, type_ids
+
+
+def _implant(type_id, preset=None):
+    template = get(type_id)
+    implant = template.build(template.make_params(preset))
+    return replace(implant, preset=preset or template.default_preset)
+
+
+@pytest.fixture(scope="module")
+def cage_demo():
+    return build_demonstrator(_implant("interbody-cage"))
+
+
+@pytest.fixture(scope="module")
+def cage_files(cage_demo, tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    return write_demonstrator(cage_demo, out), out
+
+
+def test_parts_are_the_implant_its_vertebrae_and_the_base(cage_demo):
+    names = [p.name for p in cage_demo.parts]
+    assert "implant" in names and "base" in names
+    assert {"bone.L4", "bone.L5"} <= {n.split(".superior")[0].split(".inferior")[0] for n in names}
+    assert {p.role for p in cage_demo.parts} >= {"bone", "implant", "base"}
+
+
+def test_every_part_is_watertight_one_body_and_manifold(cage_demo):
+    for part in cage_demo.parts:
+        result = check_mesh(part.mesh, expected_bodies=1)
+        assert result["ok"], (part.name, result["failed"])
+        printed = check_mesh(part.plate_mesh, expected_bodies=1)
+        assert printed["ok"] and printed["volume_mm3"] == pytest.approx(result["volume_mm3"], rel=1e-9)
+
+
+def test_parts_do_not_interfere_when_assembled(cage_demo):
+    solids = {p.name: meshops.to_manifold(p.mesh) for p in cage_demo.parts if p.role != "pin"}
+    names = list(solids)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert (solids[a] ^ solids[b]).volume() < 1.0, (a, b)
+
+
+def _ray_distance(mesh, origin, direction):
+    locations, _, _ = mesh.ray.intersects_location([origin], [direction])
+    return float(np.min(np.linalg.norm(locations - origin, axis=1)))
+
+
+def test_pegs_fit_sockets_with_the_clearance(cage_demo):
+    base = cage_demo.part("base").mesh
+    assert cage_demo.joints, "no peg"
+    for joint in cage_demo.joints:
+        part = next(p for p in cage_demo.parts if p.name == joint.part)
+        z = joint.peg_top_z - 2.0  # inside the socket, below the peg's end
+        axis = np.array([*joint.xy, z])
+        for angle in np.linspace(0, 2 * np.pi, 8, endpoint=False):
+            d = np.array([np.cos(angle), np.sin(angle), 0.0])
+            peg_r = _ray_distance(base, axis, d)
+            socket_r = _ray_distance(part.mesh, axis, d)
+            assert peg_r == pytest.approx(PEG_D_MM / 2, abs=0.02)
+            assert socket_r - peg_r == pytest.approx(cage_demo.clearance_mm, abs=0.01)
+        # end gap: the socket's roof lies the clearance above the peg's end
+        up = np.array([0.0, 0.0, 1.0])
+        assert _ray_distance(part.mesh, axis, up) - _ray_distance(base, axis, up) == pytest.approx(
+            cage_demo.clearance_mm, abs=1e-6)
+
+
+def test_print_orientation_is_the_least_overhang_candidate(cage_demo):
+    for part in cage_demo.parts:
+        assert part.print_mesh.bounds[0, 2] == pytest.approx(0.0, abs=1e-9)
+        if part.name.endswith((".superior", ".inferior")):
+            continue  # halves prefer the cut face down
+        _, _, table = meshops.orient_for_print(part.mesh, cage_demo.bed_mm)
+        assert part.overhang_mm2 <= min(table.values()) + 0.1
+    assert cage_demo.part("base").overhang_mm2 == pytest.approx(0.0, abs=1e-6)
+
+
+def test_overhang_area_of_a_known_shape():
+    import trimesh
+
+    box = trimesh.creation.box(extents=(10, 20, 5))
+    assert meshops.overhang_area(box) == 0.0            # bottom face rests on the bed
+    tilted = box.copy()
+    tilted.apply_translation((0, 0, 5))
+    bridge = trimesh.util.concatenate([tilted, trimesh.creation.box(extents=(2, 2, 5), transform=np.eye(4))])
+    # a 10 x 20 slab on a 2 x 2 post: the slab's underside minus the post's top is overhang
+    area = meshops.overhang_area(bridge)
+    assert area == pytest.approx(10 * 20, abs=1e-6)
+
+
+def test_plate_fits_the_bed_without_overlaps(cage_demo):
+    w, h = cage_demo.bed_mm
+    assert plate_overlaps(cage_demo.parts) == []
+    for part in cage_demo.parts:
+        lo, hi = part.plate_mesh.bounds
+        assert lo[0] >= 0 and lo[1] >= 0 and hi[0] <= w and hi[1] <= h, part.name
+
+
+def test_small_bed_is_refused_with_a_clear_message():
+    from implants.errors import ExportError
+
+    with pytest.raises(ExportError, match="does not fit on the 60 × 60 mm bed"):
+        build_demonstrator(_implant("interbody-cage"), bed_mm=(60.0, 60.0))
+
+
+def test_3mf_rereads_in_lib3mf_strict_mode_with_coloured_objects(cage_demo, cage_files):
+    lib3mf = pytest.importorskip("lib3mf")  # dev extra
+    paths, out = cage_files
+    threemf = out / "interbody-cage_demonstrator.3mf"
+    wrapper = lib3mf.get_wrapper()
+    model = wrapper.CreateModel()
+    reader = model.QueryReader("3mf")
+    reader.SetStrictModeActive(True)
+    reader.ReadFromFile(str(threemf))
+    assert reader.GetWarningCount() == 0
+    assert model.GetUnit() == lib3mf.ModelUnit.MilliMeter
+    groups = {}
+    iterator = model.GetBaseMaterialGroups()
+    while iterator.MoveNext():
+        group = iterator.GetCurrentBaseMaterialGroup()
+        groups[group.GetUniqueResourceID()] = group
+    found = {}
+    iterator = model.GetMeshObjects()
+    while iterator.MoveNext():
+        obj = iterator.GetCurrentMeshObject()
+        resource, prop, has = obj.GetObjectLevelProperty()
+        assert has and obj.IsManifoldAndOriented()
+        colour = groups[resource].GetDisplayColor(prop)
+        found[obj.GetName()] = (groups[resource].GetName(prop), (colour.Red, colour.Green, colour.Blue))
+    assert set(found) == {p.name for p in cage_demo.parts}
+    for part in cage_demo.parts:
+        assert found[part.name] == (part.role, COLOURS[part.role])
+
+
+def test_files_stl_per_part_pictures_and_summary(cage_demo, cage_files):
+    from implants.export.meshes import load_mesh_bytes
+    from implants.render.pictures import png_pixels
+
+    paths, out = cage_files
+    for part in cage_demo.parts:
+        stl = out / f"interbody-cage_demonstrator_{part.name}.stl"
+        mesh = load_mesh_bytes(stl.read_bytes(), "stl")
+        assert mesh.volume == pytest.approx(part.mesh.volume, rel=1e-4)
+        assert mesh.bounds[0, 2] == pytest.approx(0.0, abs=1e-4)
+    for name in ("assembled.png", "plate.png"):
+        pixels = png_pixels(paths[name])
+        assert pixels.shape[0] > 100 and pixels[..., :3].std() > 5  # not blank
+    summary = json.loads((out / "interbody-cage_demonstrator.json").read_text())
+    assert "NOT A MEDICAL DEVICE" in summary["label"]
+    assert all(p["overhang_mm2"] >= 0 for p in summary["parts"])
+
+
+def test_label_names_type_parameters_and_disclaimer(cage_demo):
+    text = " ".join(cage_demo.label)
+    assert "interbody-cage" in text and "NOT A MEDICAL DEVICE" in text and re.search(r"\d+(\.\d+)? mm", text)
+
+
+def test_bone_split_gives_keyed_halves_and_dowels():
+    demo = build_demonstrator(_implant("interbody-cage"), split=True, bed_mm=(300.0, 300.0))
+    halves = [p for p in demo.parts if p.name.startswith("bone.L5.")]
+    assert {p.name for p in halves} == {"bone.L5.superior", "bone.L5.inferior", "bone.L5.dowel_4mm",
+                                        "bone.L5.dowel_3mm"}
+    whole = build_demonstrator(_implant("interbody-cage"), split=False)
+    bone = whole.part("bone.L5").mesh.volume
+    dowels = sum(p.mesh.volume for p in halves if p.role == "pin")
+    parts = sum(p.mesh.volume for p in halves if p.role == "bone")
+    # halves + dowel holes = the bone; dowels fill the holes less the clearance
+    assert parts < bone and parts + dowels == pytest.approx(bone, rel=0.01)
+    for p in halves:
+        assert check_mesh(p.mesh)["ok"]
+    for tag in ("superior", "inferior"):  # a half prints on its cut face: least possible overhang
+        assert demo.part(f"bone.L5.{tag}").overhang_mm2 < whole.part("bone.L5").overhang_mm2
+
+
+def test_scale_check_names_a_vanishing_hole():
+    implant = _implant("anterior-plate")
+    screws = [f for f in implant.features.values() if f.kind == "channel" and f.diameter_mm]
+    scale = 1.0 / max(f.diameter_mm for f in screws)  # every screw hole prints at 1 mm
+    report = printability_check(implant, scale)
+    assert not report["ok"]
+    assert any(re.search(rf"hole {re.escape(f.name)}: .*vanish", m) for f in screws for m in report["messages"])
+    wall = [m for m in report["messages"] if m.startswith("wall")]
+    assert wall and "0.8 mm" in wall[0]
+
+
+def test_scale_check_passes_at_full_size_holes():
+    report = printability_check(_implant("anterior-plate"), 1.0)
+    assert all(h["ok"] for h in report["holes"])
+
+
+@pytest.mark.parametrize("field, value", [("scale", 0.0), ("scale", 20.0), ("clearance_mm", -0.1)])
+def test_bad_input(field, value):
+    with pytest.raises(ParameterError, match=field.split("_")[0]):
+        build_demonstrator(_implant("interbody-cage"), **{field: value})
+
+
+def test_wrong_number_of_vertebra_meshes(tmp_path):
+    stl = tmp_path / "v.stl"
+    stl.write_bytes(b"")
+    with pytest.raises(ParameterError, match="--vertebrae: interbody-cage fits 2"):
+        build_demonstrator(_implant("interbody-cage"), vertebrae=[stl])
+
+
+# ----------------------------------------------------------------------------- slow tier
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("type_id", type_ids())
+def test_every_type_builds_a_demonstrator(type_id, tmp_path):
+    demo = build_demonstrator(_implant(type_id))
+    assert plate_overlaps(demo.parts) == []
+    for part in demo.parts:
+        assert check_mesh(part.mesh)["ok"], part.name
+    paths = write_demonstrator(demo, tmp_path, pictures=False)
+    assert (tmp_path / f"{type_id}_demonstrator.3mf").is_file() and len(paths) == len(demo.parts) + 2
+
+
+def _info(path: Path) -> dict[str, str]:
+    run = subprocess.run(["prusa-slicer", "--info", str(path)], capture_output=True, text=True, timeout=120)
+    return dict(re.findall(r"^\s*(\w+)\s*=\s*(.+?)\s*$", run.stdout, flags=re.M))
+
+
+@pytest.mark.slow
+def test_prusaslicer_reads_every_part_manifold_with_the_expected_volume(cage_demo, cage_files):
+    if shutil.which("prusa-slicer") is None:
+        pytest.skip("prusa-slicer binary absent (apt-get install prusa-slicer)")
+    _, out = cage_files
+    for part in cage_demo.parts:
+        info = _info(out / f"interbody-cage_demonstrator_{part.name}.stl")
+        assert info.get("manifold") == "yes", (part.name, info)
+        assert float(info["volume"]) == pytest.approx(part.mesh.volume, rel=1e-3), part.name
