@@ -178,8 +178,10 @@ def _synthetic_bone(bone, implant_centre: np.ndarray) -> tuple["trimesh.Trimesh"
 
     if bone.mesh.is_watertight and bone.mesh.body_count == 1:
         frame = _frame_of_synthetic(bone)
-        if frame is not None:
-            return bone.mesh.copy(), frame
+        if frame is None:  # a closed bone that is not a synthetic vertebra (e.g. an ilium proxy)
+            frame = np.eye(4)
+            frame[:3, 3] = bone.mesh.bounds.mean(axis=0)
+        return bone.mesh.copy(), frame
     try:
         from ..render.scenes import LEVELS as SCENE_LEVELS, vertebra_mesh
     except ImportError:
