@@ -167,3 +167,17 @@ def test_parameters_are_frozen_and_round_trip():
     assert CageParams.model_validate_json(params.model_dump_json()) == params
     with pytest.raises(ValidationError, match="frozen"):
         params.height_mm = 3.0
+
+
+def test_regression_thick_banana_is_rejected_not_a_kernel_failure():
+    """Found by the robustness sampling: a banana thicker than half its chord used to give 3 solids."""
+    with pytest.raises(ParameterError, match="depth_mm"):
+        implants.build("interbody-cage", preset="lumbar-plif", footprint="banana", coronal_deg=6.8)
+
+
+def test_public_api_names_survive_subpackage_imports():
+    import implants.export.pipeline  # noqa: F401  binds implants.export to the subpackage
+    import implants.templates.interbody_cage  # noqa: F401  binds implants.templates likewise
+
+    assert [t.type_id for t in implants.templates()] == implants.type_ids()
+    assert callable(implants.export)

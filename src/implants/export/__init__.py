@@ -1,24 +1,19 @@
 """Export of implants: one tessellation, STEP, STL, 3MF, GLB, manifest, atomic writes.
 
-``implants.export(implant, out_dir, ...)`` is the public entry point. Importing any module of
-this package (``implants.export.pipeline``...) makes Python bind the attribute ``export`` of
-the ``implants`` package to this package, hiding the function of the same name; this package
-is therefore callable and delegates to :func:`implants.export.pipeline.export`, so
-``implants.export(...)`` works either way.
+``implants.export(implant, out_dir, ...)`` is the public entry point
+(:func:`implants.export.pipeline.export`); this package is callable for that reason (see
+:mod:`implants._callable`).
 """
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import Any
+from .._callable import make_callable
 
 
-class _CallableModule(types.ModuleType):
-    def __call__(self, implant: Any, out_dir: Any, **options: Any):
-        from .pipeline import export
+def _pipeline_export():
+    from .pipeline import export
 
-        return export(implant, out_dir, **options)
+    return export
 
 
-sys.modules[__name__].__class__ = _CallableModule
+make_callable(__name__, _pipeline_export)

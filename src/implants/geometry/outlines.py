@@ -96,6 +96,7 @@ def min_distance_to_edges(outline: np.ndarray, points: np.ndarray) -> np.ndarray
     b = np.roll(outline, -1, axis=0)[None, :, :]
     p = np.atleast_2d(points)[:, None, :]
     ab = b - a
-    t = np.clip(((p - a) * ab).sum(-1) / (ab * ab).sum(-1), 0, 1)
+    length2 = np.maximum((ab * ab).sum(-1), 1e-300)  # zero-length edges: t = 0, the vertex itself
+    t = np.clip(((p - a) * ab).sum(-1) / length2, 0, 1)
     return np.linalg.norm(a + t[..., None] * ab - p, axis=-1).min(axis=1)
 

@@ -107,6 +107,9 @@ class CageParams(ImplantParams):
         require(self.footprint is not Footprint.KIDNEY or self.width_mm >= 1.2 * self.depth_mm,
                 f"the kidney footprint is wider than deep: width_mm = {self.width_mm} must be at least "
                 f"1.2 x depth_mm = {1.2 * self.depth_mm:.1f} mm")
+        require(self.footprint is not Footprint.BANANA or self.depth_mm <= 0.5 * self.width_mm,
+                f"the banana footprint is a curved strip: depth_mm = {self.depth_mm} (its thickness) must be at "
+                f"most 0.5 x width_mm = {0.5 * self.width_mm:.1f} mm")
         require(self.footprint is not Footprint.BANANA or self.graft_windows <= 1,
                 "graft_windows must be 0 or 1 for the banana footprint")
         return self
@@ -253,16 +256,19 @@ def build(p: CageParams) -> Implant:
     return build_from_geometry(p, derive(p))
 
 
-def build_from_geometry(p: CageParams, g: CageGeometry, clip_method: str = "approximate") -> Implant:
+def build_from_geometry(p: CageParams, g: CageGeometry, clip_method: str = "approximate",
+                        clip_samples: int = 21) -> Implant:
     """Build a cage from derived numbers; callers may replace ``g.upper``/``g.lower`` with
-    other height fields (e.g. fitted to real endplates, ``clip_method="interpolate"``)."""
+    other height fields (e.g. fitted to real endplates, ``clip_method="interpolate"`` with
+    ``clip_samples`` per side dense enough that the B-spline follows the field within 0.01 mm)."""
     import cadquery as cq
 
     from ..geometry import solids
     from ..model import Feature
 
     span = p.height_mm + 40.0
-    body = solids.clip_between(_footprint_prism(p, g, span), g.lower, g.upper, method=clip_method)
+    body = solids.clip_between(_footprint_prism(p, g, span), g.lower, g.upper, method=clip_method,
+                               samples=clip_samples)
     if p.teeth_height_mm > 0:
         body = solids.single_solid(solids.fuse_all([body, _teeth(p, g, True), _teeth(p, g, False)]), "serrated cage")
 
