@@ -212,3 +212,32 @@ def test_export_passes_checks(tmp_path):
     result = implants.export(built("iliac-hook-infant"), tmp_path, formats=("step", "stl"))
     assert result.manifest["checks"]["ok"]
     assert result.paths["stl"].exists()
+
+
+# Robustness regressions (issue 9): samples from tests/test_robustness.py that once failed; each must build a
+# valid, watertight single solid at the export deflection (or be rejected with a ParameterError naming fields).
+ROBUSTNESS_REGRESSIONS = [
+    # clean() (UnifySameDomain) left the S2 seat's spherical cup invalid after a valid cut
+    ("lumbosacral-revision-left",
+     {'side': 'right', 'iliac_dorsal_mm': 21.11, 's2_z_mm': -14.0, 'seat_bore_mm': 3.389, 's2_lateral_mm': 18.12,
+      'iliac_lateral_mm': 54.34, 'crest_lateral_mm': 62.59, 'seat_height_mm': 12.43, 'rod_diameter_mm': 6.717,
+      'branch_rise_mm': 20.92, 'iliac_spacing_mm': 31.32, 'hook_throat_mm': 9.09, 'seat_head_diameter_mm': 9.086,
+      'hook_thickness_mm': 2.0, 's2_caudal_deg': 0, 'branch_diameter_mm': 6.232, 'iliac_lateral_deg': 52.34,
+      'crest_z_mm': 27.84, 'seat_outer_diameter_mm': 12.497, 'variant': 'lumbosacral-revision',
+      'iliac_caudal_deg': 12.18, 'rod_cranial_mm': 65.39, 'hook_leg_mm': 13.98, 'iliac_z_mm': 0,
+      'hook_width_mm': 4.416, 's2_lateral_deg': 14.52}),
+]
+
+
+@pytest.mark.parametrize("preset,overrides", ROBUSTNESS_REGRESSIONS)
+def test_robustness_regressions_build_watertight(preset, overrides):
+    from implants.checks.mesh import check_mesh
+    from implants.export.tessellate import tessellate
+    from implants.tolerances import DEFAULT_DEFLECTION_MM
+
+    implant = TEMPLATE.build(TEMPLATE.make_params(preset, **overrides))
+    assert implant.shape.isValid()
+    assert implant.bodies == 1
+    report = check_mesh(tessellate(implant.shape, DEFAULT_DEFLECTION_MM).mesh, expected_bodies=1)
+    assert report["watertight"] and report["winding_consistent"]
+    assert report["volume_mm3"] > 0

@@ -125,13 +125,23 @@ def fuse_all(shapes: Iterable[cq.Shape]) -> cq.Shape:
     shapes = list(shapes)
     if len(shapes) == 1:
         return shapes[0]
-    return shapes[0].fuse(*shapes[1:]).clean()
+    return clean_valid(shapes[0].fuse(*shapes[1:]))
 
 
 def cut_all(body: cq.Shape, tools: Iterable[cq.Shape]) -> cq.Shape:
     """``body`` minus every tool in one boolean."""
     tools = list(tools)
-    return body.cut(*tools).clean() if tools else body
+    return clean_valid(body.cut(*tools)) if tools else body
+
+
+def clean_valid(shape: cq.Shape) -> cq.Shape:
+    """``shape.clean()`` (faces of one surface merged), unless merging breaks a solid the boolean
+    made valid: ShapeUpgrade_UnifySameDomain can leave an invalid solid where a sphere's seam meets
+    a tube (measured on a monolithic seat cup, issue 9); then the valid, unmerged shape is kept."""
+    cleaned = shape.clean()
+    if all(s.isValid() for s in cleaned.Solids()) or not all(s.isValid() for s in shape.Solids()):
+        return cleaned
+    return shape
 
 
 def single_solid(shape: cq.Shape, what: str) -> cq.Solid:
