@@ -32,6 +32,7 @@ import numpy as np
 
 from ..errors import GeometryError, ParameterError
 from . import calibration, fields
+from . import cell as unitcell
 from .measure import percolation_diameter, rasterise
 from .params import LatticeParams, LatticeType, Zone
 
@@ -52,6 +53,10 @@ WALL_SAMPLES = 2.5
 FRAGMENT_FRACTION = 0.01
 #: Snap lattice vertices onto the exact iso-surface after marching cubes.
 PROJECT = True
+#: Share of the surface-error target given to the unit cell when choosing the grid step.
+ERROR_BUDGET = 0.8
+#: Triangles sampled for the surface-error figure (the error is periodic: a sample suffices).
+ERROR_SAMPLES = 100_000
 
 
 def cell_size(params: LatticeParams) -> tuple[float, float, float]:
@@ -161,11 +166,61 @@ def _marching_cubes(field: np.ndarray, origin: np.ndarray, h: float) -> tuple[np
     return verts, np.ascontiguousarray(faces)
 
 
+def _distance_to_points(points: np.ndarray, lo: np.ndarray, hc: float, shape: tuple[int, ...]) -> np.ndarray:
+    """Distance (mm) of the coarse grid nodes ``lo + i hc`` to a dense point sample of a surface
+    (the nearest node holding a point, exact distance transform: error ≤ ~hc / 2)."""
+    from scipy import ndimage
+
+    idx = np.rint((points - lo) / hc).astype(np.int64)
+    ok = np.all((idx >= 0) & (idx < np.asarray(shape)), axis=1)
+    mask = np.ones(shape, dtype=bool)
+    mask[tuple(idx[ok].T)] = False
+    if mask.all():
+        return np.full(shape, np.float32(1e3))
+    return ndimage.distance_transform_edt(mask).astype(np.float32) * np.float32(hc)
+
+
+def _window_wall_points(mesh: "trimesh.Trimesh", implant: "Implant", spacing: float) -> np.ndarray:
+    """Points on the walls of the graft windows (body-mesh triangles around each
+    ``graft_window.*`` axis whose outward normal is horizontal to the axis and faces it)."""
+    windows = [f for n, f in implant.features.items() if n.startswith("graft_window.") and f.direction is not None]
+    if not windows:
+        return np.zeros((0, 3))
+    verts = np.asarray(mesh.vertices)
+    faces = np.asarray(mesh.faces)
+    tri = verts[faces]
+    centroid = tri.mean(axis=1)
+    normal = np.asarray(mesh.face_normals)
+    chosen = np.zeros(len(faces), dtype=bool)
+    for w in windows:
+        d = np.asarray(w.direction, float)
+        rel = centroid - np.asarray(w.origin, float)
+        radial = rel - np.outer(rel @ d, d)
+        dist = np.linalg.norm(radial, axis=1)
+        depth, width = w.info.get("depth_mm"), w.info.get("width_mm")
+        reach = 0.5 * np.hypot(depth, width) + 0.2 if depth and width else np.inf
+        towards = -np.einsum("ij,ij->i", normal, radial) > 0.5 * dist   # normal points at the axis
+        chosen |= (np.abs(normal @ d) < 0.3) & towards & (dist <= reach)
+    if not chosen.any():
+        return np.zeros((0, 3))
+    sel = tri[chosen]
+    pts = [sel.reshape(-1, 3), sel.mean(axis=1)]
+    edge = np.max(np.linalg.norm(sel - np.roll(sel, 1, axis=1), axis=2), axis=1)
+    k = np.maximum(1, np.ceil(edge / spacing).astype(int))
+    for n in np.unique(k[k > 1]):
+        u, v = np.meshgrid(np.linspace(0, 1, n + 1), np.linspace(0, 1, n + 1))
+        mask = (u + v) <= 1
+        bary = np.stack([1 - u[mask] - v[mask], u[mask], v[mask]], axis=1)
+        pts.append(np.einsum("bk,tkj->tbj", bary, sel[k == n]).reshape(-1, 3))
+    return np.concatenate(pts)
+
+
 def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticeParams
                   ) -> tuple["trimesh.Trimesh", dict[str, Any]]:
     """Replace the body of ``mesh`` (the implant's tessellation) by a lattice zone.
 
     Returns the porous mesh and the measured figures (for the manifest)."""
+    import trimesh
     from scipy import ndimage
 
     t0 = time.perf_counter()
@@ -182,16 +237,19 @@ def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticePa
     if body_volume <= 0:
         raise GeometryError("lattice: the body mesh has no volume")
 
-    # --- grids -----------------------------------------------------------------------
-    h = params.voxel_mm or min(wall_expected / WALL_SAMPLES, cell / 8.0,
-                               0.2 * np.sqrt(cell))  # chord error h²κ/8 ≤ 0.05 with κ ≈ 2.5·2π/L
+    # --- grids: the fine grid is aligned to the cell lattice (step cell / n) ----------------
+    if params.voxel_mm:
+        n = max(4, int(round(cell / params.voxel_mm)))
+    else:
+        n = unitcell.choose_n(kind, porosity, round(cell, 6), ERROR_BUDGET * SURFACE_ERROR_MM)
+    uc = unitcell.unit_cell(kind, porosity, n)
+    h = cell / n
     m = max(1, int(np.floor(COARSE_STEP_MM / h)))
     hc = m * h
-    lo_b, hi_b = (np.asarray(b, float) for b in body.bounding_box()[:3]), None
     bb = np.asarray(body.bounding_box(), float)
     lo_b, hi_b = bb[:3], bb[3:]
     pad = 3 * hc
-    lo = lo_b - pad
+    lo = np.floor((lo_b - pad) / cell) * cell          # a cell corner
     nc = np.ceil((hi_b + pad - lo) / hc).astype(int) + 1
     nf = (nc - 1) * m + 1
     shape_f = tuple(int(v) for v in nf)
@@ -201,58 +259,67 @@ def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticePa
     depth = ndimage.distance_transform_edt(inside).astype(np.float32) * hc - 0.5 * hc      # > 0 inside
     outside_dist = ndimage.distance_transform_edt(~inside).astype(np.float32) * hc - 0.5 * hc
     signed = np.where(inside, depth, -outside_dist)        # signed depth below the surface
+    del depth, outside_dist
     big = np.float32(1e3)
     keep = np.full(inside.shape, big, dtype=np.float32)
-    if params.zone is Zone.CORE:
-        keep = np.minimum(keep, signed - params.wall_mm)
     ax = [lo[i] + hc * np.arange(nc[i]) for i in range(3)]
-    gx, gy, gz = np.meshgrid(*ax, indexing="ij")
-    pts = np.stack([gx.ravel(), gy.ravel(), gz.ravel()], axis=1)
-    near = (signed.ravel() > -2 * hc)
+    near = np.flatnonzero(signed.ravel() > -2 * hc)
+    pts = np.stack(np.meshgrid(*ax, indexing="ij"), axis=-1).reshape(-1, 3)[near]
+    open_names: list[str] = []
+    timings["keep_grid_s"] = time.perf_counter() - t0
+    if params.zone in (Zone.CORE, Zone.BEARING):
+        # solid outer wall, except where the nearest surface is open to bone (contact.* faces,
+        # graft-window walls): there the lattice runs out to the surface
+        contact = [f for nm, f in implant.features.items() if nm.startswith("contact.") and f.faces]
+        open_pts = [_face_points(f.faces, hc * 0.5) for f in contact]
+        window_pts = _window_wall_points(mesh, implant, hc * 0.5)
+        if len(window_pts):
+            open_pts.append(window_pts)
+        open_names = [f.name for f in contact] + sorted(nm for nm in implant.features if nm.startswith("graft_window."))
+        wall = signed.ravel()[near] - params.wall_mm
+        if open_pts and params.wall_mm > 0:
+            d_open = _distance_to_points(np.concatenate(open_pts), lo, hc, keep.shape).ravel()[near]
+            is_open = d_open <= np.maximum(signed.ravel()[near], 0.0) + 0.75 * hc
+            wall[is_open] = big
+        keep.ravel()[near] = np.minimum(keep.ravel()[near], wall)
+    timings["keep_open_s"] = time.perf_counter() - t0 - timings["keep_grid_s"]
     skins = []
     for feature in implant.features.values():
         if feature.kind == "channel" and feature.diameter_mm and feature.direction is not None:
             d = np.asarray(feature.direction)
             length = (feature.length_mm or 1e3) + 2.0
             a = np.asarray(feature.origin) - d * 1.0
-            dist = np.full(len(pts), big, dtype=np.float32)
-            dist[near] = _segment_distance(pts[near], a, d, length)
-            keep = np.minimum(keep, (dist - (feature.diameter_mm / 2 + params.skin_mm)).reshape(keep.shape))
+            dist = _segment_distance(pts, a, d, length) - (feature.diameter_mm / 2 + params.skin_mm)
+            keep.ravel()[near] = np.minimum(keep.ravel()[near], dist)
             skins.append(feature.name)
         elif feature.kind == "surface" and feature.faces and feature.name.split(".")[0] in ("docking", "guide"):
-            from scipy.spatial import cKDTree
-
             fp = _face_points(feature.faces, hc * 0.5)
-            dist = np.full(len(pts), big, dtype=np.float32)
-            dist[near] = cKDTree(fp).query(pts[near], distance_upper_bound=params.skin_mm + 2 * hc)[0]
-            dist[~np.isfinite(dist)] = big
-            keep = np.minimum(keep, (dist - params.skin_mm).reshape(keep.shape))
+            dist = _distance_to_points(fp, lo, hc, keep.shape).ravel()[near]
+            keep.ravel()[near] = np.minimum(keep.ravel()[near], dist - params.skin_mm)
             skins.append(feature.name)
     if params.zone is Zone.BEARING:
-        from scipy.spatial import cKDTree
-
-        contact = [f for n, f in implant.features.items() if n.startswith("contact.") and f.faces]
+        contact = [f for nm, f in implant.features.items() if nm.startswith("contact.") and f.faces]
         if not contact:
             raise ParameterError(f"zone = bearing: {implant.type_id} has no contact.* surfaces (use core or whole)")
         fp = np.concatenate([_face_points(f.faces, hc * 0.5) for f in contact])
-        sel = near & (signed.ravel() < params.bearing_depth_mm + 2 * hc)
-        dist = np.full(len(pts), big, dtype=np.float32)
-        dist[sel] = cKDTree(fp).query(pts[sel], distance_upper_bound=params.bearing_depth_mm + 2 * hc)[0]
-        dist[~np.isfinite(dist)] = big
-        keep = np.minimum(keep, (params.bearing_depth_mm - dist).reshape(keep.shape))
-    del gx, gy, gz, pts
+        dist = _distance_to_points(fp, lo, hc, keep.shape).ravel()[near]
+        keep.ravel()[near] = np.minimum(keep.ravel()[near], params.bearing_depth_mm - dist)
+    del pts
     cut = -signed - 2 * hc                                  # > 0 beyond 2 coarse steps outside the body
+    # coarse nodes whose whole neighbourhood is pure lattice (no keep blend, inside the body):
+    # keep jumps (open surface next to a wall) make single-node tests unreliable
+    pure_node = (ndimage.minimum_filter(keep, size=3) > 2 * hc) & (ndimage.minimum_filter(signed, size=3) > 2 * hc)
     timings["keep_s"] = time.perf_counter() - t0
 
-    # --- fine lattice field, one marching cubes ------------------------------------------
+    # --- fine lattice field: the unit cell's field tiled, one marching cubes --------------------
     t1 = time.perf_counter()
-    axes = [(lo[i] + h * np.arange(shape_f[i])) / cell for i in range(3)]
-    field = fields.solid_field(kind, fields.raw_grid(kind, *axes), iso)
+    cf = unitcell.cell_field(kind, iso, n)
     if kind.is_tpms:  # scale to roughly mm so that min/max with the keep field are balanced
-        grad_scale = np.float32((2 * np.pi / cell) * (2 * iso if kind.is_sheet else 1.0) * 1.2)
-        field /= grad_scale
+        cf /= np.float32((2 * np.pi / cell) * (2 * iso if kind.is_sheet else 1.0) * 1.2)
     else:
-        field *= np.float32(cell)
+        cf *= np.float32(cell)
+    cf[cf == 0.0] = np.float32(1e-6)  # a sample exactly on the level gives coincident vertices
+    field = cf[np.ix_(*(np.arange(k) % n for k in shape_f))]
     np.minimum(field, _upsample(keep, m, shape_f), out=field)
     np.maximum(field, _upsample(cut, m, shape_f), out=field)
     field[[0, -1], :, :] = field[:, [0, -1], :] = field[:, :, [0, -1]] = 1.0
@@ -262,26 +329,35 @@ def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticePa
     del field
     timings["marching_cubes_s"] = time.perf_counter() - t1
 
-    # --- snap lattice vertices onto the exact surface -------------------------------------
+    # --- snap pure-lattice vertices onto the exact surface (looked up on the unit cell) ------
     t1 = time.perf_counter()
-    coords = ((verts - lo) / hc).T
-    keep_v = ndimage.map_coordinates(keep, coords, order=1, mode="nearest")
-    cut_v = ndimage.map_coordinates(cut, coords, order=1, mode="nearest")
-    on_lattice = (keep_v > 1.5 * h) & (cut_v < -1.5 * h)
-    p = verts[on_lattice].T / cell
+    ci = np.clip(np.rint((verts - lo) / hc).astype(np.int64), 0, np.asarray(keep.shape) - 1)
+    flat = np.ravel_multi_index(ci.T, keep.shape)
+    pure = np.flatnonzero(pure_node.ravel()[flat])
+    del ci, flat
     if PROJECT:
-        verts[on_lattice] = (fields.project(kind, p, iso, steps=3, max_step=0.5 * h / cell) * cell).T
+        sub = verts[pure]
+        snapped = uc.snap(sub, lo, cell)
+        verts[pure] = sub
+    else:
+        snapped = 0
     timings["project_s"] = time.perf_counter() - t1
 
     # --- booleans --------------------------------------------------------------------------
     import manifold3d as m3d
 
     t1 = time.perf_counter()
-    lattice = _to_manifold(verts, faces)
+    lattice = _to_manifold(verts, faces).as_original()
+    lattice_id = lattice.original_id()
+    n_lattice_tri = len(faces)
+    del verts, faces
     timings["to_manifold_s"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
     result = body ^ lattice
     result.num_tri()  # forces the lazy boolean
+    del lattice
     timings["intersect_s"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
     pieces = result.decompose()
     volumes = np.array([pc.volume() for pc in pieces])
     # negative pieces are closed pore cavities of the body (sealed by a wall skin), not bodies
@@ -292,14 +368,20 @@ def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticePa
     dropped = [float(volumes[i]) for i in small]
     if dropped and max(dropped) > FRAGMENT_FRACTION * volumes[main]:
         raise GeometryError(f"lattice split the body into {len(positive)} parts (largest extra {max(dropped):.1f} mm³)")
-    final = result - m3d.Manifold.compose([pieces[i] for i in small]) if small else result
-    timings["boolean_s"] = time.perf_counter() - t1
+    final = m3d.Manifold.compose([pieces[i] for i in range(len(pieces)) if i not in small]) if small else result
+    del pieces
+    timings["fragments_s"] = time.perf_counter() - t1
 
     # --- measure -------------------------------------------------------------------------------
     t1 = time.perf_counter()
     final_volume = final.volume()
-    kverts, kfaces = _marching_cubes(np.maximum(keep, cut), lo, hc) if np.any(np.maximum(keep, cut) < 0) else (None, None)
-    forced = (body ^ _to_manifold(kverts, kfaces)).volume() if kverts is not None else 0.0
+    forced_field = np.maximum(keep, cut)
+    if np.any(forced_field < 0):
+        kverts, kfaces = _marching_cubes(forced_field, lo, hc)
+        forced = (body ^ _to_manifold(kverts, kfaces)).volume()
+    else:
+        forced = 0.0
+    del forced_field
     zone_volume = body_volume - forced
     lattice_volume = final_volume - forced
     porosity_measured = 1.0 - lattice_volume / zone_volume if zone_volume > 0 else float("nan")
@@ -318,16 +400,34 @@ def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticePa
     wall_measured, _ = percolation_diameter(solid_img, hm)
     timings["measure_s"] = time.perf_counter() - t1
 
-    # surface error of the lattice triangles (centroids and edge midpoints, mm)
-    out = _from_manifold(final)
-    tri = out.vertices[out.faces]
+    # the output mesh (one conversion) and the surface error of the lattice on a sample of triangles
+    t1 = time.perf_counter()
+    fm = final.to_mesh()
+    out = trimesh.Trimesh(vertices=np.asarray(fm.vert_properties)[:, :3].astype(np.float64),
+                          faces=np.asarray(fm.tri_verts, dtype=np.int64), process=False, validate=False)
+    # triangles that come from the lattice mesh (manifold3d keeps their provenance)
+    runs = np.asarray(fm.run_index, dtype=np.int64) // 3
+    ids = np.asarray(fm.run_original_id)
+    from_lattice = np.zeros(len(out.faces), dtype=bool)
+    for k, rid in enumerate(ids):
+        if rid == lattice_id:
+            from_lattice[runs[k]:runs[k + 1]] = True
+    del fm
+    # ... whose three vertices lie in the pure lattice: nearest coarse node away from the forced
+    # solid and from the body's surface (wall/skin blends and the cut at the surface are not lattice)
+    ci = np.clip(np.rint((out.vertices - lo) / hc).astype(np.int64), 0, np.asarray(keep.shape) - 1)
+    flat = np.ravel_multi_index(ci.T, keep.shape)
+    pure_v = pure_node.ravel()[flat]
+    del ci, flat
+    candidates = np.flatnonzero(from_lattice & pure_v[out.faces].all(axis=1))
+    rng = np.random.default_rng(0)
+    sample = rng.choice(candidates, size=min(len(candidates), ERROR_SAMPLES), replace=False)
+    tri = out.vertices[out.faces[sample]]
     samples = np.concatenate([tri.mean(axis=1), 0.5 * (tri[:, 0] + tri[:, 1])])
-    s_coords = ((samples - lo) / hc).T
-    s_keep = ndimage.map_coordinates(keep, s_coords, order=1, mode="nearest")
-    s_cut = ndimage.map_coordinates(cut, s_coords, order=1, mode="nearest")
-    lattice_samples = samples[(s_keep > 2 * hc) & (s_cut < -2 * hc)]
-    lattice_samples = lattice_samples[fields.surface_distance(kind, lattice_samples.T / cell, iso) * cell < 2 * h]
-    err = fields.surface_distance(kind, lattice_samples.T / cell, iso) * cell if len(lattice_samples) else np.zeros(1)
+    err = fields.surface_distance(kind, samples.T / cell, iso) * cell
+    if len(err) == 0:
+        err = np.zeros(1)
+    timings["output_s"] = time.perf_counter() - t1
 
     figures = {
         "type": kind.value, "zone": params.zone.value,
@@ -336,13 +436,18 @@ def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticePa
         "pore_measured_mm": round(pore_measured, 4),
         "pore_definition": "throat: largest sphere passing through the pores (distance transform of a voxelised sample block)",
         "largest_inscribed_sphere_mm": round(inscribed, 4),
-        "cell_mm": round(cell, 4), "iso": round(iso, 5),
+        "cell_mm": round(cell, 4), "iso": round(iso, 5), "samples_per_cell": n,
         "min_wall_calibrated_mm": round(wall_expected, 4), "wall_throat_measured_mm": round(wall_measured, 4),
-        "min_wall_limit_mm": limit, "skin_mm": params.skin_mm, "wall_mm": params.wall_mm if params.zone is Zone.CORE else 0.0,
+        "min_wall_limit_mm": limit, "skin_mm": params.skin_mm,
+        "wall_mm": params.wall_mm if params.zone in (Zone.CORE, Zone.BEARING) else 0.0,
+        "open_surfaces": open_names,
         "skin_features": skins, "zone_volume_mm3": round(zone_volume, 2), "lattice_volume_mm3": round(lattice_volume, 2),
         "volume_mm3": round(final_volume, 2), "voxel_mm": round(h, 4), "sample_voxel_mm": round(hm, 4),
         "surface_error_max_mm": round(float(err.max()), 4),
         "surface_error_p99_mm": round(float(np.quantile(err, 0.99)), 4),
+        "surface_error_samples": int(len(err)),
+        "unit_cell_surface_error_mm": round(uc.error * cell, 4),
+        "vertices_snapped": snapped, "lattice_triangles": n_lattice_tri,
         "triangles": int(len(out.faces)), "bodies": 1, "fragments_dropped": len(dropped), "closed_cavities": cavities,
         "fragments_dropped_mm3": round(float(sum(dropped)), 3),
         "step": "STEP holds the solid envelope; the lattice is only in STL/3MF/GLB",
