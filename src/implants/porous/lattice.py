@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 #: Target surface error of the lattice (mm): the issue's 0.05 mm.
 SURFACE_ERROR_MM = 0.05
 #: Largest coarse-grid step for the keep field (mm): wall/skin boundaries follow it to ~¼ step.
-COARSE_STEP_MM = 0.25
+COARSE_STEP_MM = 0.3
 #: Fine grid step as a fraction of the thinnest wall: ≥ 2.5 samples across a wall keep
 #: marching cubes from opening holes in it.
 WALL_SAMPLES = 2.5
@@ -244,7 +244,7 @@ def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticePa
         n = unitcell.choose_n(kind, porosity, round(cell, 6), ERROR_BUDGET * SURFACE_ERROR_MM)
     uc = unitcell.unit_cell(kind, porosity, n)
     h = cell / n
-    m = max(1, int(np.floor(COARSE_STEP_MM / h)))
+    m = max(1, int(round(COARSE_STEP_MM / h)))
     hc = m * h
     bb = np.asarray(body.bounding_box(), float)
     lo_b, hi_b = bb[:3], bb[3:]
@@ -358,23 +358,49 @@ def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticePa
     del lattice
     timings["intersect_s"] = time.perf_counter() - t1
     t1 = time.perf_counter()
-    pieces = result.decompose()
-    volumes = np.array([pc.volume() for pc in pieces])
-    # negative pieces are closed pore cavities of the body (sealed by a wall skin), not bodies
+    fm = result.to_mesh()
+    vout = np.asarray(fm.vert_properties)[:, :3].astype(np.float64)
+    fout = np.asarray(fm.tri_verts, dtype=np.int64)
+    # bodies by connected components of the triangle graph (cheaper than Manifold.decompose);
+    # negative ones are closed pore cavities of the body (sealed by a wall skin), not bodies
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    nv = len(vout)
+    graph = coo_matrix((np.ones(2 * len(fout), dtype=np.int8),
+                        (np.concatenate([fout[:, 0], fout[:, 1]]), np.concatenate([fout[:, 1], fout[:, 2]]))),
+                       shape=(nv, nv))
+    n_comp, label = connected_components(graph, directed=False)
+    del graph
+    tri_label = label[fout[:, 0]]
+    tri = vout[fout]
+    tri_vol = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])) / 6.0
+    del tri
+    volumes = np.bincount(tri_label, weights=tri_vol, minlength=n_comp)
     cavities = int((volumes < 0).sum())
     positive = np.flatnonzero(volumes > 0)
     main = positive[np.argmax(volumes[positive])]
-    small = [i for i in positive if i != main]
+    small = [int(i) for i in positive if i != main]
     dropped = [float(volumes[i]) for i in small]
     if dropped and max(dropped) > FRAGMENT_FRACTION * volumes[main]:
         raise GeometryError(f"lattice split the body into {len(positive)} parts (largest extra {max(dropped):.1f} mm³)")
-    final = m3d.Manifold.compose([pieces[i] for i in range(len(pieces)) if i not in small]) if small else result
-    del pieces
+    keep_tri = ~np.isin(tri_label, small) if small else np.ones(len(fout), dtype=bool)
+    final_volume = float(tri_vol[keep_tri].sum())
+    from_lattice = np.zeros(len(fout), dtype=bool)
+    runs = np.asarray(fm.run_index, dtype=np.int64) // 3
+    for k, rid in enumerate(np.asarray(fm.run_original_id)):
+        if rid == lattice_id:
+            from_lattice[runs[k]:runs[k + 1]] = True
+    del fm
+    fout, from_lattice = fout[keep_tri], from_lattice[keep_tri]
+    used = np.zeros(nv, dtype=bool)
+    used[fout.ravel()] = True
+    remap = np.cumsum(used) - 1
+    out = trimesh.Trimesh(vertices=vout[used], faces=remap[fout], process=False, validate=False)
     timings["fragments_s"] = time.perf_counter() - t1
 
     # --- measure -------------------------------------------------------------------------------
     t1 = time.perf_counter()
-    final_volume = final.volume()
     forced_field = np.maximum(keep, cut)
     if np.any(forced_field < 0):
         kverts, kfaces = _marching_cubes(forced_field, lo, hc)
@@ -394,25 +420,16 @@ def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticePa
     hm = min(pore_expected / 16.0, cell / 24.0)
     nb = int(np.ceil(2 * half / hm))
     blo = centre - half
-    block = final ^ m3d.Manifold.cube((nb * hm,) * 3).translate(tuple(blo))
+    # (the pore block is cut from the boolean result: dropped fragments lie at the surface, not here)
+    block = result ^ m3d.Manifold.cube((nb * hm,) * 3).translate(tuple(blo))
     solid_img = rasterise(block, blo, hm, (nb, nb, nb))
     pore_measured, inscribed = percolation_diameter(~solid_img, hm)
     wall_measured, _ = percolation_diameter(solid_img, hm)
     timings["measure_s"] = time.perf_counter() - t1
 
-    # the output mesh (one conversion) and the surface error of the lattice on a sample of triangles
+    # the surface error of the lattice on a sample of triangles that come from the lattice
+    # mesh (manifold3d keeps their provenance) ...
     t1 = time.perf_counter()
-    fm = final.to_mesh()
-    out = trimesh.Trimesh(vertices=np.asarray(fm.vert_properties)[:, :3].astype(np.float64),
-                          faces=np.asarray(fm.tri_verts, dtype=np.int64), process=False, validate=False)
-    # triangles that come from the lattice mesh (manifold3d keeps their provenance)
-    runs = np.asarray(fm.run_index, dtype=np.int64) // 3
-    ids = np.asarray(fm.run_original_id)
-    from_lattice = np.zeros(len(out.faces), dtype=bool)
-    for k, rid in enumerate(ids):
-        if rid == lattice_id:
-            from_lattice[runs[k]:runs[k + 1]] = True
-    del fm
     # ... whose three vertices lie in the pure lattice: nearest coarse node away from the forced
     # solid and from the body's surface (wall/skin blends and the cut at the surface are not lattice)
     ci = np.clip(np.rint((out.vertices - lo) / hc).astype(np.int64), 0, np.asarray(keep.shape) - 1)
