@@ -36,7 +36,7 @@ VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] 
 }
 VIEW_NAMES = tuple(VIEWS)
 #: extra views (not in ``--view all``): in-situ scenes of posterior implants are drawn from behind
-VIEWS["posterior-iso"] = ((-1.0, 0.75, 0.6), (0.0, 0.0, 1.0))
+VIEWS["posterior-iso"] = ((-1.0, 0.45, 0.5), (0.0, 0.0, 1.0))
 
 #: RGB colours (0..1)
 IMPLANT_COLOUR = (0.70, 0.74, 0.80)     # titanium grey-blue

@@ -6,11 +6,13 @@ PNG. Placement per type is a small table, :data:`SCENE_RULES`: type id → funct
 ``(implant) -> SceneLayout`` giving the vertebrae (with their patient-frame placement) and the
 4×4 transform of the implant. A type without a rule is shown alone with a note saying so.
 
-Vertebrae come from :mod:`implants.anatomy.synthetic` when it offers ``vertebra_mesh(level)``
-(a trimesh with the origin at the centre of the superior endplate, +x anterior, +z superior);
-otherwise from simple placeholder vertebrae built here (body + pedicles, lamina, spinous and
-transverse processes). Real meshes in ``../shared/anatomy`` can be used for the lumbar cage
-with ``real_anatomy`` (a folder), only as an option: nothing here needs them.
+Vertebrae are the illustrative ones of :mod:`implants.anatomy.synthetic` (``vertebra(level)``,
+origin at the body centre; stacks from ``segment``). A rule places them roughly from the
+template's documented origin, then :func:`settle` moves them along their axis (ray casting)
+until they touch the implant or its bearing faces, so the contact faces lie on the bone with no
+interpenetration. The monolithic scene adds thin curved ilium proxies (the anatomy has no
+pelvis). Real meshes in ``../shared/anatomy`` can be used for the lumbar cage with
+``anatomy_dir`` (a folder), only as an option: nothing here needs them.
 """
 
 from __future__ import annotations
@@ -172,24 +174,25 @@ def settle(moving: "list[trimesh.Trimesh]", fixed: "trimesh.Trimesh", direction,
     return t
 
 
-def _iliac_wing(side: int) -> "trimesh.Trimesh":
-    """Proxy of one ilium (the anatomy package has no pelvis): a thin curved plate from the posterior superior
-    iliac spine running antero-laterally and flaring, in the frame of the ``monolithic`` template (origin on
-    the dorsal sacral surface at S1, +x anterior). Closed (watertight) sheet mesh."""
+def _iliac_wing(side: int, psis=None) -> "trimesh.Trimesh":
+    """Proxy of one ilium (the anatomy package has no pelvis): a thin curved plate whose posterior edge runs
+    down through ``psis`` (the posterior superior iliac spine, where the iliac screws enter) and which runs
+    antero-laterally and flares, in the frame of the ``monolithic`` template (origin on the dorsal sacral
+    surface at S1, +x anterior). Closed (watertight) sheet mesh."""
     import trimesh
 
-    psis = np.array([-4.0, side * 42.0, -8.0])          # where the iliac screws enter
+    psis = np.array([-5.0, side * 45.0, -8.0]) if psis is None else np.asarray(psis, float)
     along = np.array([math.cos(math.radians(35)), side * math.sin(math.radians(35)), 0.0])
     outward = np.array([-along[1], along[0], 0.0]) * side  # lateral normal of the wing
     outward *= np.sign(outward[1]) * side
     nu, nv, thickness = 24, 16, 7.0
-    u = np.linspace(-6.0, 95.0, nu)
+    u = np.linspace(1.0, 100.0, nu)
     v = np.linspace(-55.0, 40.0, nv)
     uu, vv = np.meshgrid(u, v, indexing="ij")
     crest = 35.0 - 0.004 * (uu - 45.0) ** 2               # rounded iliac crest
     notch = -50.0 + 0.3 * uu                               # lower edge rising anteriorly (sciatic notch)
     top = notch + (vv - v[0]) / (v[-1] - v[0]) * (crest - notch)
-    flare = 12.0 * np.sin(np.clip((uu + 6.0) / 101.0, 0, 1) * math.pi) * ((top + 55.0) / 95.0)  # fossa bulge
+    flare = 8.0 * np.sin(np.clip((uu - 1.0) / 99.0, 0, 1) * math.pi) * ((top + 55.0) / 95.0)  # fossa bulge
     mid = (psis + uu[..., None] * along + top[..., None] * np.array([0.0, 0.0, 1.0])
            + (flare + 0.25 * np.clip(-top, 0, None))[..., None] * outward)
     outer = mid + thickness / 2 * outward
@@ -212,6 +215,11 @@ def _iliac_wing(side: int) -> "trimesh.Trimesh":
 
 
 # ----------------------------------------------------------------------------- rules
+
+
+def _rot_y(deg: float) -> np.ndarray:
+    a = math.radians(deg)
+    return np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
 
 
 def _lordotic_ups(angle_deg: float) -> tuple[np.ndarray, np.ndarray]:
@@ -274,8 +282,8 @@ def _upper_cervical_docking(implant: "Implant") -> SceneLayout:
     seat = float(implant.metrics.get("seat_height_mm", p.height_mm or 20.0))
     mesh = implant_mesh(implant)
     base = place(lower, endplate_pose(lower, _translation(z=-3.0), "superior"))
-    if docking != "lateral-mass":
-        settle([base.mesh], mesh, (0, 0, 1))
+    if docking != "lateral-mass":  # onto the bearing face (C3's uncinate processes touch its lateral edges)
+        settle([base.mesh], contact_mesh(implant, "contact.inferior"), (0, 0, 1))
     bones = [base]
     if docking == "lateral-mass":
         bones.append(place("C1", _translation(10.0, 0, seat + 6.0)))
@@ -355,10 +363,26 @@ def _anterior_plate(implant: "Implant") -> SceneLayout:
         z0 = 10.0 - 2.0  # C2 holes 10 mm below the origin
         note = "transoral: C1 lateral masses to the C2/C3 body (dens removed not drawn)"
     depth = dims(spanned[len(spanned) // 2] if layout == "subaxial" else "C2").depth_mm
+    import trimesh
+
     shift = _translation(-depth / 2 - 6.0 - ref[0, 3], -ref[1, 3], z0 - ref[2, 3])
-    bones = [place(level, shift @ pose) for level, pose in zip(seg.levels, seg.poses)]
-    settle([b.mesh for b in bones], implant_mesh(implant), (1, 0, 0))
-    return SceneLayout(bones, note=note, figure="Fig. 9")
+    mesh, face = implant_mesh(implant), contact_mesh(implant, "contact.posterior")
+    best = None
+    for tilt in np.arange(-12.0, 12.1, 2.0):  # sagittal tilt of the segment that lays the plate on most bodies
+        turn = np.eye(4)
+        turn[:3, :3] = _rot_y(tilt)
+        bones = [place(level, turn @ shift @ pose) for level, pose in zip(seg.levels, seg.poses)]
+        settle([b.mesh for b in bones], mesh, (1, 0, 0))
+        combined = trimesh.util.concatenate([b.mesh for b in bones])
+        origins = face.triangles_center[::4]
+        hits, index, _ = combined.ray.intersects_location(origins, np.tile([-1.0, 0, 0], (len(origins), 1)),
+                                                          multiple_hits=False)
+        gaps = np.full(len(origins), 20.0)  # a point with no bone behind it counts as far
+        gaps[index] = np.minimum(origins[index, 0] - hits[:, 0], 20.0)
+        score = float(np.median(gaps))
+        if best is None or score < best[0]:
+            best = (score, bones)
+    return SceneLayout(best[1], note=note, figure="Fig. 9")
 
 
 def _bridge_strut(implant: "Implant") -> SceneLayout:
@@ -408,8 +432,18 @@ def _monolithic(implant: "Implant") -> SceneLayout:
     # behind the body centre)
     shift = _translation(36.0, 0.0, 0.0)
     bones = [place(level, shift @ pose) for level, pose in zip(seg.levels, seg.poses)]
-    bones += [Bone(f"ilium.{name}", _iliac_wing(s)) for name, s in (("left", 1), ("right", -1))]
-    variant = getattr(implant.params.variant, "value", str(implant.params.variant))
+    p = implant.params
+    variant = getattr(p.variant, "value", str(p.variant))
+    psis = None
+    if variant == "lumbosacral-revision":  # the wing's posterior edge where the iliac screws enter
+        iliac = [f for f in implant.features.values() if f.name.startswith("seat.") and abs(f.origin[1]) > 30]
+        if iliac:
+            f = max(iliac, key=lambda f: f.origin[2])
+            psis = np.asarray(f.origin) + p.seat_height_mm * np.asarray(f.direction)
+            psis[2] = -8.0
+    for name, s in (("left", 1), ("right", -1)):
+        mirrored = None if psis is None else psis * [1, s * np.sign(psis[1]), 1]
+        bones.append(Bone(f"ilium.{name}", _iliac_wing(s, mirrored)))
     note = "L4–S1 with ilium proxies: " + ("S2 and two iliac screw seats" if variant == "lumbosacral-revision"
                                             else "hook on the iliac crest")
     return SceneLayout(bones, note=note, figure="Fig. 11", view="posterior-iso")
