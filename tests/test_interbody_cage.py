@@ -181,3 +181,16 @@ def test_public_api_names_survive_subpackage_imports():
 
     assert [t.type_id for t in implants.templates()] == implants.type_ids()
     assert callable(implants.export)
+
+
+def test_regression_flange_on_an_oblique_footprint_is_one_solid():
+    """Found by the robustness sampling: the flange was centred on y = 0, off a rotated bullet's front."""
+    cage = built("lumbar-alif-flange", footprint="bullet", depth_mm=28.0, width_mm=32.0, graft_windows=0,
+                 footprint_rotation_deg=-17.8, endplate="flat", teeth_height_mm=0.56, teeth_pitch_mm=1.0,
+                 height_mm=6.5, lordosis_deg=3.0, flange_extension_mm=4.0)
+    assert cage.bodies == 1 and cage.shape.isValid()
+
+
+def test_integrated_screws_need_a_straight_cage():
+    with pytest.raises(ParameterError, match="footprint_rotation_deg"):
+        TEMPLATE.make_params("lumbar-alif-screws", footprint_rotation_deg=10.0)

@@ -102,6 +102,9 @@ class CageParams(ImplantParams):
         require(self.apex_x_mm is None or abs(self.apex_x_mm) <= apex_limit,
                 f"apex_x_mm = {self.apex_x_mm} lies outside the dome of a {self.region.value} endplate "
                 f"(allowed -{apex_limit:.1f} to {apex_limit:.1f} mm)")
+        require(self.screw_count == 0 or self.footprint_rotation_deg == 0,
+                f"integrated screws enter through the anterior wall of a cage square to the midline: "
+                f"screw_count = {self.screw_count} needs footprint_rotation_deg = 0 (got {self.footprint_rotation_deg})")
         require(not (self.flange and self.screw_count),
                 "flange and screw_count are alternatives: set screw_count = 0 for the flange variant")
         require(self.footprint is not Footprint.KIDNEY or self.width_mm >= 1.2 * self.depth_mm,
@@ -130,6 +133,7 @@ class CageGeometry:
     min_height_mm: float
     screws: tuple[tuple[np.ndarray, np.ndarray], ...]  # (entry, unit direction)
     front_x_mm: float
+    front_y_mm: float  # y of the most anterior point of the outline: where a flange attaches
 
 
 def _outline(p: CageParams) -> tuple[np.ndarray, bool]:
@@ -198,6 +202,7 @@ def derive(p: CageParams) -> CageGeometry:
 
     heights = upper(outline[:, 0], outline[:, 1]) - lower(outline[:, 0], outline[:, 1])
     front_x = float(outline[:, 0].max())
+    front_y = float(outline[np.argmax(outline[:, 0]), 1])
     screws = []
     for i in range(p.screw_count):
         up = 1 if i % 2 == 0 else -1
@@ -207,7 +212,7 @@ def derive(p: CageParams) -> CageGeometry:
         entry = np.array([front_x, y, up * p.height_mm / 6])
         screws.append((entry, direction))
     return CageGeometry(outline, smooth, centres, _windows_fit(p, outline, centres), upper, lower,
-                        upper_ep, lower_ep, float(heights.min()), tuple(screws), front_x)
+                        upper_ep, lower_ep, float(heights.min()), tuple(screws), front_x, front_y)
 
 
 def measured_angles_deg(points_upper: np.ndarray, points_lower: np.ndarray, geometry: CageGeometry) -> tuple[float, float]:
@@ -329,16 +334,17 @@ def _flange(p: CageParams, g: CageGeometry) -> tuple["cq.Solid", list]:
     from ..geometry import solids
 
     width = 0.5 * p.width_mm
-    top = float(g.upper(np.array([g.front_x_mm]), np.array([0.0]))[0]) + p.flange_extension_mm
-    bottom = float(g.lower(np.array([g.front_x_mm]), np.array([0.0]))[0]) - p.flange_extension_mm
+    at_front = (np.array([g.front_x_mm]), np.array([g.front_y_mm]))
+    top = float(g.upper(*at_front)[0]) + p.flange_extension_mm
+    bottom = float(g.lower(*at_front)[0]) - p.flange_extension_mm
     x0 = g.front_x_mm - 1.0  # embedded 1 mm in the cage's anterior wall so the two fuse
     plate = solids.rounded_box(p.flange_thickness_mm + 1.0, width, 2.0, bottom, top,
-                               centre=(x0 + (p.flange_thickness_mm + 1.0) / 2, 0.0))
+                               centre=(x0 + (p.flange_thickness_mm + 1.0) / 2, g.front_y_mm))
     front = x0 + p.flange_thickness_mm + 1.0
     screws = []
     for z, up in ((top - p.flange_extension_mm / 2, 1), (bottom + p.flange_extension_mm / 2, -1)):
         direction = direction_from_angles(up * 10.0, 0.0, base=(-1, 0, 0))
-        screws.append((np.array([front, 0.0, z]), direction))
+        screws.append((np.array([front, g.front_y_mm, z]), direction))
     return plate, screws
 
 
