@@ -1,0 +1,346 @@
+"""A ``vertebral-body-replacement`` with end platforms fitted to two real vertebrae (corpectomy).
+
+The column spans the corpectomy gap from the **inferior endplate of the vertebra above** the
+removed bodies to the **superior endplate of the vertebra below** (e.g. L3 and L5 with L4
+removed). Meshes in the patient frame (+x anterior, +y left, +z superior, mm).
+
+**Column frame**: the frame of :func:`.disc_space.disc_space` for the two facing endplates
+(z along the bisector of the endplate normals, x anterior; the disc space is only allowed to be
+as tall as the template's ``height_mm`` bound), moved in its x-y plane to the centroid of the
+usable footprint (inside both endplate rims by ``margin_mm``) and along z to the middle of the
+gap there. The column axis is that z: along the corpectomy gap.
+
+**End faces**: the extracted endplates' smooth height fields (:func:`.endplates.extract_endplate`)
+expressed in the column frame (:meth:`.disc_space.DiscSpace.upper_z` / ``lower_z``), each moved
+away from the bone by the deepest point of the real surface (the facing triangles subdivided to
+:data:`DENSE_MM`) that would otherwise penetrate it. The template's ``height_mm`` and
+``lordosis_deg`` are the least-squares planes of the two faces over the footprint (height between
+them at the axis, sagittal angle between them); the rest of each face (dome, coronal tilt) goes
+to the template as the ``superior_recess`` / ``inferior_recess`` of that end, so the built end
+face *is* the fitted field (interpolating degree-3 B-spline, ``clip_between(method="interpolate")``).
+The finished solid is moved into the patient frame, between the meshes.
+
+The report gives per end the contact of the end-platform faces (``contact.superior`` against the
+upper vertebra, ``contact.inferior`` against the lower), measured as the export pipeline does:
+the implant tessellated, the faces' triangles picked by :func:`~implants.export.tessellate.feature_mask`,
+the footprint their area projected on their mean plane (:mod:`implants.checks.footprint`),
+:func:`~implants.checks.contact.contact_area` against the whole vertebra mesh (the end face's
+triangles' share of it) and the deepest penetration of the implant into that vertebra.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+from .. import tolerances
+from ..errors import GeometryError, ParameterError
+from ..geometry import outlines
+from .endplates import Frame
+
+if TYPE_CHECKING:
+    import trimesh
+
+    from ..model import Implant
+    from ..templates.vertebral_body_replacement import VBRParams
+
+Field = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+#: Largest spacing (mm) of the points taken on the vertebra's facing triangles for seating.
+DENSE_MM = 0.25
+#: Triangles whose normal is within this angle (deg) of the column axis face the gap.
+FACING_DEG = 45.0
+#: Surface points within this distance (mm, along the axis) of the endplate field bear on the end.
+SURFACE_BAND_MM = 3.0
+#: Spacing (mm) of the samples the interpolating B-spline end faces go through. On the lumbar
+#: mean L3/L5 fields (cell ~1 mm) the face stays within ~0.01 mm of the field (measured).
+FACE_SPACING_MM = 0.6
+#: Largest distance (mm) between a built end face and its field when the faces are picked.
+FACE_TOL_MM = 0.02
+#: Grid spacing (mm) of the plane fits over the footprint.
+PLANE_GRID_MM = 0.5
+#: Footprint scale steps tried (from the region's default footprint down) until it fits.
+SCALES = np.arange(1.0, 0.39, -0.02)
+
+
+def _mesh(mesh: Any, what: str) -> "trimesh.Trimesh":
+    import trimesh
+
+    from .meshes import load_mesh
+
+    if isinstance(mesh, trimesh.Trimesh):
+        if len(mesh.faces) == 0:
+            raise ParameterError(f"{what}: the mesh has no triangles")
+        return mesh
+    if isinstance(mesh, (str, bytes)) or hasattr(mesh, "__fspath__"):
+        return load_mesh(mesh)
+    raise ParameterError(f"{what}: expected a mesh file path or a trimesh.Trimesh, got {type(mesh).__name__}")
+
+
+def _centroid(poly: np.ndarray) -> np.ndarray:
+    x, y = poly[:, 0], poly[:, 1]
+    xn, yn = np.roll(x, -1), np.roll(y, -1)
+    cross = x * yn - xn * y
+    a = cross.sum() / 2
+    return np.array([((x + xn) * cross).sum() / (6 * a), ((y + yn) * cross).sum() / (6 * a)])
+
+
+def _region(depth_mm: float) -> str:
+    """Template region for an endplate of this antero-posterior depth (mm)."""
+    return "cervical" if depth_mm < 22.0 else "thoracic" if depth_mm < 33.0 else "lumbar"
+
+
+def _params(params: "VBRParams | None", disc, centre: np.ndarray, extra: dict) -> "VBRParams":
+    """The template parameters: the given ones (or the region's defaults with the footprint
+    scaled down until it lies inside the usable footprint) with ``extra`` (height, lordosis)."""
+    from ..params import validate
+    from ..templates.vertebral_body_replacement import REGIONS, VBRParams, _size, derive
+
+    def fits(p: VBRParams) -> bool:
+        return bool(outlines.contains(disc.footprint, derive(p).outline + centre).all())
+
+    if params is not None:
+        if not isinstance(params, VBRParams):
+            raise ParameterError(f"params: expected VBRParams, got {type(params).__name__}")
+        p = validate(VBRParams, {**params.model_dump(), **extra})
+        if not fits(p):
+            d, w = _size(p)
+            size = np.ptp(disc.footprint, axis=0)
+            raise ParameterError(f"depth_mm x width_mm = {d} x {w}: the footprint does not fit inside the usable "
+                                 f"footprint between the endplates ({size[0]:.1f} x {size[1]:.1f} mm, "
+                                 f"{disc.margin_mm} mm inside the rims)")
+        return p
+    region = _region(min(disc.upper.size_mm[0], disc.lower.size_mm[0]))
+    base = validate(VBRParams, {"region": region, **extra})
+    d0, w0 = _size(base)
+    r = REGIONS[region]
+    for scale in SCALES:
+        try:
+            p = validate(VBRParams, {"region": region, "depth_mm": max(8.0, round(d0 * scale * 2) / 2),
+                                     "width_mm": max(8.0, round(w0 * scale * 2) / 2),
+                                     "graft_channel_mm": round(r.graft_channel * min(1.0, scale * 1.1), 1), **extra})
+        except ParameterError:
+            continue
+        if fits(p):
+            return p
+    raise ParameterError(f"the usable footprint between the endplates ({disc.footprint_area_mm2:.0f} mm²) holds no "
+                         f"{region} column footprint of depth_mm/width_mm >= 8 mm")
+
+
+def _surface_points(mesh: "trimesh.Trimesh", frame: Frame, field: Field, outline: np.ndarray) -> np.ndarray:
+    """Points (column frame) on the vertebra's surface facing the gap over the outline's box:
+    the facing triangles near the field, subdivided to DENSE_MM (not only their corners)."""
+    import trimesh
+
+    v = frame.to_local(mesh.vertices)
+    tri = v[mesh.faces]
+    c = tri.mean(axis=1)
+    lo, hi = outline.min(axis=0) - 1.0, outline.max(axis=0) + 1.0
+    in_box = np.all((tri[:, :, :2].max(axis=1) > lo) & (tri[:, :, :2].min(axis=1) < hi), axis=1)
+    facing = np.abs(mesh.face_normals @ frame.axes[2]) > np.cos(np.radians(FACING_DEG))
+    keep = np.flatnonzero(in_box & facing)
+    edge = float(np.median(mesh.edges_unique_length))
+    keep = keep[np.abs(c[keep, 2] - field(c[keep, 0], c[keep, 1])) < SURFACE_BAND_MM + edge]
+    if not len(keep):
+        return np.zeros((0, 3))
+    used, inverse = np.unique(mesh.faces[keep], return_inverse=True)
+    pts, _ = trimesh.remesh.subdivide_to_size(v[used], inverse.reshape(-1, 3), max_edge=DENSE_MM, max_iter=20)
+    return pts[outlines.contains(outline, pts[:, :2])]
+
+
+def _seat(field: Field, points: np.ndarray, sign: int) -> tuple[float, np.ndarray]:
+    """Depth (mm) by which ``field`` cuts into the surface points (``sign`` +1: bone above the
+    field, −1: below) and the gaps left at the points once it is moved back by that depth."""
+    if len(points) < 16:
+        raise ParameterError("vertebra mesh: too few surface points over the column footprint to fit an end face")
+    gap = sign * (points[:, 2] - field(points[:, 0], points[:, 1]))
+    depth = float(max(0.0, -gap.min()))
+    return depth, gap + depth
+
+
+def _grid(outline: np.ndarray, spacing: float = PLANE_GRID_MM) -> np.ndarray:
+    xs = np.arange(outline[:, 0].min() + spacing / 2, outline[:, 0].max(), spacing)
+    ys = np.arange(outline[:, 1].min() + spacing / 2, outline[:, 1].max(), spacing)
+    pts = np.stack(np.meshgrid(xs, ys, indexing="ij"), -1).reshape(-1, 2)
+    return pts[outlines.contains(outline, pts)]
+
+
+def _plane(field: Field, pts: np.ndarray) -> np.ndarray:
+    """Least-squares plane (a, b, c) of z = field over ``pts``: z ≈ a + b·x + c·y."""
+    z = field(pts[:, 0], pts[:, 1])
+    coef, *_ = np.linalg.lstsq(np.column_stack([np.ones(len(pts)), pts]), z, rcond=None)
+    return coef
+
+
+def _to_patient(local: "Implant", frame: Frame) -> tuple[Any, dict]:
+    """Shape and features moved from the column frame into the patient frame."""
+    import cadquery as cq
+    from OCP.BRepBuilderAPI import BRepBuilderAPI_Transform
+    from OCP.gp import gp_Trsf
+
+    from ..model import Feature
+
+    trsf = gp_Trsf()
+    trsf.SetValues(*(float(v) for v in frame.matrix[:3].ravel()))
+    moved = cq.Shape.cast(BRepBuilderAPI_Transform(local.shape.wrapped, trsf, True).Shape())
+    before, after = local.shape.Faces(), moved.Faces()
+    if len(before) != len(after):
+        raise GeometryError("fitted column: the transform into the patient frame changed the faces")
+    features = {}
+    for name, f in local.features.items():
+        faces = tuple(after[next(i for i, b in enumerate(before) if b.isSame(face))] for face in f.faces)
+        origin = frame.to_patient(np.array([f.origin], float))[0]
+        direction = None if f.direction is None else tuple(float(v) for v in np.asarray(f.direction) @ frame.axes)
+        features[name] = Feature(f.name, f.kind, tuple(float(v) for v in origin), direction, f.diameter_mm,
+                                 f.length_mm, faces, dict(f.info))
+    return moved, features
+
+
+def end_contact(implant: "Implant", upper_mesh: "trimesh.Trimesh", lower_mesh: "trimesh.Trimesh",
+                tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM,
+                deflection_mm: float = tolerances.DEFAULT_DEFLECTION_MM) -> dict:
+    """Per end: end-platform face area within ``tolerance_mm`` of its vertebra (mm², % of the
+    face's surface area) and that contact projected on the face's mean plane (% of the
+    footprint, computed as the export pipeline does), and the deepest penetration of the
+    implant into that vertebra (mm)."""
+    from ..checks.contact import contact_area
+    from ..export.pipeline import _footprints
+    from ..export.tessellate import tessellate
+
+    tess = tessellate(implant.shape, deflection_mm)
+    footprints, masks = _footprints(implant, tess)
+    out = {}
+    for end, mesh in (("superior", upper_mesh), ("inferior", lower_mesh)):
+        name = f"contact.{end}"
+        if name not in masks:
+            raise GeometryError(f"fitted column: no triangles for {name}")
+        mask = masks[name]
+        result = contact_area(tess.mesh, mesh, tolerance_mm=tolerance_mm)
+        touching = float(result.triangle_area_mm2[mask].sum())
+        # the same contact projected on the face's mean plane, like the footprint itself
+        cosines = tess.mesh.face_normals[mask] @ np.asarray(footprints[name]["normal"])
+        projected = float((result.triangle_area_mm2[mask] * cosines).sum())
+        face = footprints[name]["surface_area_mm2"]
+        foot = footprints[name]["area_mm2"]
+        out[end] = {"contact_mm2": round(touching, 2), "face_area_mm2": round(face, 2),
+                    "pct_face": round(100.0 * touching / face, 2),
+                    "contact_projected_mm2": round(projected, 2), "footprint_mm2": round(foot, 2),
+                    "pct_footprint": round(100.0 * projected / foot, 2),
+                    "max_penetration_mm": None if result.max_penetration_mm is None
+                    else round(float(result.max_penetration_mm), 4),
+                    "tolerance_mm": tolerance_mm}
+    return out
+
+
+def fit_body_replacement(upper_mesh: Any, lower_mesh: Any, params: "VBRParams | None" = None, *,
+                         margin_mm: float = 2.0, measure: bool = True,
+                         tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM) -> tuple["Implant", dict]:
+    """A ``vertebral-body-replacement`` between ``upper_mesh`` (the vertebra above the defect:
+    its inferior endplate) and ``lower_mesh`` (below: its superior endplate), meshes or mesh
+    files in the patient frame, with end platforms fitted to both endplates.
+
+    ``params``: template parameters (footprint, levels, graft channel, fixation options ...);
+    ``height_mm`` and ``lordosis_deg`` are replaced by the gap's. Default: the region's
+    defaults with the footprint scaled to the usable footprint. Returns the implant in the
+    patient frame and a report (column frame, height, angles, seating, per-end contact when
+    ``measure``, timings in s).
+    """
+    from ..templates.vertebral_body_replacement import TYPE_ID, build, derive
+    from .disc_space import disc_space
+    from .endplates import extract_endplate
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    up_mesh, lo_mesh = _mesh(upper_mesh, "upper vertebra"), _mesh(lower_mesh, "lower vertebra")
+    up_ep, lo_ep = extract_endplate(up_mesh, "inferior"), extract_endplate(lo_mesh, "superior")
+    disc = disc_space(up_ep, lo_ep, margin_mm=margin_mm, max_height_mm=200.0)
+    timings["endplates_s"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    centre = _centroid(disc.footprint)
+    zc = 0.5 * float(disc.upper_z(centre[0], centre[1]) + disc.lower_z(centre[0], centre[1]))
+    frame = Frame(disc.frame.to_patient(np.array([[centre[0], centre[1], zc]]))[0], disc.frame.axes)
+
+    def upper0(x, y):
+        return disc.upper_z(np.asarray(x) + centre[0], np.asarray(y) + centre[1]) - zc
+
+    def lower0(x, y):
+        return disc.lower_z(np.asarray(x) + centre[0], np.asarray(y) + centre[1]) - zc
+
+    # footprint first (height and lordosis do not change it), then the fields over it
+    gap = float(upper0(0.0, 0.0) - lower0(0.0, 0.0))
+    trial = _params(params, disc, centre, {"height_mm": float(np.clip(gap, 10.0, 200.0)), "lordosis_deg": 0.0})
+    outline = derive(trial).outline
+    pu = _surface_points(up_mesh, frame, upper0, outline)
+    pl = _surface_points(lo_mesh, frame, lower0, outline)
+    du, gaps_u = _seat(upper0, pu, +1)
+    dl, gaps_l = _seat(lower0, pl, -1)
+
+    def upper(x, y):
+        return upper0(x, y) - du
+
+    def lower(x, y):
+        return lower0(x, y) + dl
+
+    grid = _grid(outline)
+    au, bu, _ = _plane(upper, grid)
+    al, bl, _ = _plane(lower, grid)
+    height = au - al
+    lordosis = float(np.degrees(np.arctan(bu) - np.arctan(bl)))
+    shift = (au + al) / 2  # centre the planes on the origin: the template's end planes are ±height/2
+    frame = Frame(frame.to_patient(np.array([[0.0, 0.0, shift]]))[0], frame.axes)
+    if not 10.0 <= height <= 200.0 or abs(lordosis) > 40.0:
+        raise ParameterError(f"the gap between the endplates is {height:.1f} mm at the axis with a sagittal angle of "
+                             f"{lordosis:.1f} deg: the column allows height_mm 10 to 200 and lordosis_deg -40 to 40")
+    p = _params(params, disc, centre, {"height_mm": round(float(height), 6), "lordosis_deg": round(lordosis, 6)})
+    g = derive(p)
+    ts = np.tan(np.radians(g.lordosis_deg) / 2)
+
+    def sup_recess(x, y):  # the template adds it to its upper plane height/2 + ts·x
+        return upper(x, y) - shift - (g.height_mm / 2 + ts * np.asarray(x, float))
+
+    def inf_recess(x, y):  # the template subtracts it from its lower plane −height/2 − ts·x
+        return (-g.height_mm / 2 - ts * np.asarray(x, float)) - (lower(x, y) - shift)
+
+    span = float(np.ptp(g.outline, axis=0).max()) + 4.0
+    samples = int(np.clip(np.ceil(span / FACE_SPACING_MM) + 1, 21, 101))
+    timings["fit_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    try:
+        local = build(p, sup_recess, inf_recess, clip_method="interpolate", clip_samples=samples,
+                      face_tol_mm=FACE_TOL_MM)
+    except (ParameterError, GeometryError):
+        raise
+    except Exception as error:  # the kernel failing on accepted input is a geometry failure
+        raise GeometryError(f"fitted column: the CAD kernel failed ({type(error).__name__}: {error})") from error
+    shape, features = _to_patient(local, frame)
+    timings["build_s"] = time.perf_counter() - t
+
+    from ..model import Implant
+
+    report: dict[str, Any] = {
+        "height_mm": round(g.height_mm, 3), "lordosis_deg": round(g.lordosis_deg, 3),
+        "gap_at_axis_mm": round(float(upper(0.0, 0.0) - lower(0.0, 0.0)), 3),
+        "footprint_mm": [p.depth_mm, p.width_mm], "region": p.region.value, "levels": p.levels,
+        "column_frame_matrix": [[round(float(v), 6) for v in row] for row in frame.matrix],
+        "axis": [round(float(v), 6) for v in frame.axes[2]],
+        "seat_shift_mm": {"superior": round(du, 4), "inferior": round(dl, 4)},
+        "fit_gap_p95_mm": {"superior": round(float(np.percentile(gaps_u, 95)), 4),
+                           "inferior": round(float(np.percentile(gaps_l, 95)), 4)},
+        "surface_points": {"superior": int(len(pu)), "inferior": int(len(pl))},
+        "face_samples": samples,
+        "disc_space": disc.summary(),
+    }
+    metrics = {**local.metrics, **{k: report[k] for k in ("gap_at_axis_mm", "seat_shift_mm", "axis")},
+               "column_frame_matrix": report["column_frame_matrix"]}
+    implant = Implant(TYPE_ID, p, shape, features, preset="anatomy-fitted", metrics=metrics, parts={})
+    if measure:
+        t = time.perf_counter()
+        report["ends"] = end_contact(implant, up_mesh, lo_mesh, tolerance_mm)
+        timings["contact_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - t0
+    report["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
+    return implant, report
