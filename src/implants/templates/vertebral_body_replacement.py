@@ -413,14 +413,15 @@ def _prism(g: VBRGeometry, p: VBRParams, inset: bool, span: float) -> "cq.Solid"
     return solids.prism(g.inset_outline if inset else g.outline, -span, span, g.smooth)
 
 
-def _column(g: VBRGeometry, p: VBRParams, span: float) -> "cq.Shape":
+def _column(g: VBRGeometry, p: VBRParams, span: float, clip_method: str = "approx",
+            clip_samples: int = 21) -> "cq.Shape":
     """Column with its end platforms: the footprint prism between the end faces, minus a ring
     round the inset column between the platforms (cut by analytic planes: a fast boolean)."""
     import cadquery as cq
 
     from ..geometry import columns, solids
 
-    full = solids.clip_between(_prism(g, p, False, span), g.lower, g.upper)
+    full = solids.clip_between(_prism(g, p, False, span), g.lower, g.upper, samples=clip_samples, method=clip_method)
     if p.column_inset_mm == 0:
         return full
     t = p.platform_thickness_mm
@@ -478,9 +479,13 @@ def _clamp(g: VBRGeometry, p: VBRParams, side: int, knuckle, rod) -> tuple[list,
     return [knuckle_body, arm, ring, lug], [ring_tool, clamp_screw, pin], data
 
 
-def build(p: VBRParams, superior_recess: Recess | None = None, inferior_recess: Recess | None = None) -> Implant:
+def build(p: VBRParams, superior_recess: Recess | None = None, inferior_recess: Recess | None = None, *,
+          clip_method: str = "approx", clip_samples: int = 21, face_tol_mm: float = 0.01) -> Implant:
     """Build the body replacement. ``superior_recess`` / ``inferior_recess``: optional end-face
-    height fields (signature of ``SyntheticEndplate.recess``) replacing the synthetic domes."""
+    height fields (signature of ``SyntheticEndplate.recess``) replacing the synthetic domes.
+    ``clip_method`` / ``clip_samples``: how the end faces are made (``solids.clip_between``;
+    ``"interpolate"`` for fields fitted to real endplates); ``face_tol_mm``: largest distance
+    of a bearing face from its field when the ``contact.*`` faces are picked."""
     import cadquery as cq
 
     from ..geometry import columns, solids
@@ -488,7 +493,7 @@ def build(p: VBRParams, superior_recess: Recess | None = None, inferior_recess: 
 
     g = derive(p, superior_recess, inferior_recess)
     span = g.height_mm / 2 + abs(np.tan(np.radians(g.lordosis_deg) / 2)) * g.depth + 20.0
-    bodies = [_column(g, p, span)]
+    bodies = [_column(g, p, span, clip_method, clip_samples)]
     tools, features = [], {}
 
     if p.screw_fixation is ScrewFixation.FLANGE:
@@ -560,8 +565,8 @@ def build(p: VBRParams, superior_recess: Recess | None = None, inferior_recess: 
                                                        "depth_mm": round(depth, 3),
                                                        "clearance_mm": p.joint_clearance_mm})
 
-    top = columns.faces_on_field(shape, g.upper, +1)
-    bottom = columns.faces_on_field(shape, g.lower, -1)
+    top = columns.faces_on_field(shape, g.upper, +1, tol_mm=face_tol_mm)
+    bottom = columns.faces_on_field(shape, g.lower, -1, tol_mm=face_tol_mm)
     if not top or not bottom:
         raise GeometryError(f"{TYPE_ID}: end platform faces not found after the booleans")
     ts = np.tan(np.radians(g.lordosis_deg) / 2)
