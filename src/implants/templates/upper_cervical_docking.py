@@ -293,17 +293,27 @@ def _tilted_up(posterior_deg: float, lateral_deg: float) -> np.ndarray:
                 + np.tan(np.radians(lateral_deg)) * np.array([0, 1.0, 0]))
 
 
-def build(p: DockingParams) -> Implant:
-    """Build the docking implant B-rep with its named features."""
+def build(p: DockingParams, lower_field: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None, *,
+          clip_method: str = "approx", clip_samples: int = 21, face_tol_mm: float = 0.01) -> Implant:
+    """Build the docking implant B-rep with its named features. ``lower_field``: optional lower face
+    z = f(x, y) (e.g. a real endplate's height field, see ``anatomy.fit_cervical``) replacing the flat
+    or synthetic one; ``clip_method`` / ``clip_samples``: how that face is made (``solids.clip_between``;
+    ``"interpolate"`` for fitted fields); ``face_tol_mm``: largest distance of the picked
+    ``contact.inferior`` faces from the field."""
+    import dataclasses
+
     import cadquery as cq
 
     from ..geometry import plates, solids
     from ..model import Feature
 
     g = derive(p)
+    if lower_field is not None:
+        g = dataclasses.replace(g, lower=lower_field, endplate=None)
     span = g.top_z_mm + 20.0
     body = solids.prism(g.outline, -20.0, span, False)
-    body = solids.clip_between(body, g.lower, lambda x, y: g.top_z_mm + 0.0 * np.asarray(x, float))
+    body = solids.clip_between(body, g.lower, lambda x, y: g.top_z_mm + 0.0 * np.asarray(x, float),
+                               samples=clip_samples, method=clip_method)
     parts, tools, features = [body], [], {}
     seat = g.seat_z_mm
     front = p.depth_mm / 2
@@ -348,7 +358,7 @@ def build(p: DockingParams) -> Implant:
     shape = solids.single_solid(solids.cut_all(shape, tools), TYPE_ID)
 
     lower_faces = tuple(f for f in shape.Faces() if f.normalAt().z < -0.5
-                        and np.all(np.abs(_pts(f)[:, 2] - g.lower(_pts(f)[:, 0], _pts(f)[:, 1])) < 0.01))
+                        and np.all(np.abs(_pts(f)[:, 2] - g.lower(_pts(f)[:, 0], _pts(f)[:, 1])) < face_tol_mm))
     features["contact.inferior"] = Feature("contact.inferior", "surface",
                                            (0.0, g.centre_y_mm, float(g.lower(np.array([0.0]), np.array([g.centre_y_mm]))[0])),
                                            (0, 0, -1), faces=lower_faces,
