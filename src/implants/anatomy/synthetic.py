@@ -136,11 +136,13 @@ def _posterior(d: LevelDims, region: str):
         else:
             tp = end + [4.0, side * 7.5, -1.0]
         parts.append(_rod(end, tp, ped_r * 0.7, ped_r * 0.5))
-        # superior and inferior articular processes with a facet pad
-        sap_top = end + [-1.0, side * 1.0, 0.55 * h]
+        # superior and inferior articular processes with a facet pad; cervical ones stand on the
+        # lateral masses, about 15 mm from the midline (articular pillars lateral to the pedicles)
+        pillar = side * (7.0 if region == "cervical" else 0.0)
+        sap_top = end + [-1.0, side * 1.0 + pillar, 0.55 * h]
         parts.append(_rod(end, sap_top, ped_r * 0.8))
         parts.append(_ellipsoid(sap_top, (ped_r * 1.2, ped_r * 0.6 if region == "lumbar" else ped_r * 1.2, ped_r * 0.5)))
-        iap = end + [-canal * 0.55, side * -1.0, -0.75 * h]
+        iap = end + [-canal * 0.55, side * -1.0 + pillar, -0.75 * h]
         parts.append(_rod(end, iap, ped_r * 0.75))
         parts.append(_ellipsoid(iap, (ped_r * 1.1, ped_r * 0.6 if region == "lumbar" else ped_r * 1.1, ped_r * 0.5)))
     mid = np.array([-a * 0.85 - ped_len - canal * 1.1, 0.0, z_ped - 0.15 * h])

@@ -315,7 +315,8 @@ def _transarticular_template(implant: "Implant") -> SceneLayout:
     # synthetic atlas: posterior surface of the posterior tubercle 30 mm behind the ring centre
     shift = _translation(p.arch_offset_x_mm + 30.0 + 6.0, 0.0, p.arch_offset_z_mm - c1_pose[2, 3])
     bones = [place("C1", shift @ c1_pose), place("C2", shift @ c2_pose)]
-    settle([b.mesh for b in bones], implant_mesh(implant), (-1, 0, 0))
+    moved = settle([bones[0].mesh], implant_mesh(implant), (-1, 0, 0))  # the frame rests on C1's arch
+    bones[1].mesh.apply_translation((-moved, 0.0, 0.0))                  # C2 keeps its place below C1
     return SceneLayout(bones, note="on the posterior arch of C1 and C2 (guide tubes on the Magerl trajectories)",
                        figure="Fig. 5", view="posterior-iso")
 
