@@ -501,3 +501,151 @@ def _samples(outline: np.ndarray, cell: float) -> int:
     (measured on L4/L5: 0.007 mm at 0.68 × cell; 0.07 mm at 1.4 × cell)."""
     span = float(max(np.ptp(outline[:, 0]), np.ptp(outline[:, 1]))) + 4.0
     return int(np.clip(np.ceil(span / (FACE_SPACING * cell)) + 1, 21, 81))
+
+
+# --- contact comparison -------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class CageContact:
+    """One cage's contact with both vertebrae (patient frame meshes, per-triangle contact)."""
+
+    implant: "Implant"
+    mesh: "trimesh.Trimesh"
+    masks: dict                      # "superior"/"inferior" → bool mask of bearing triangles
+    results: dict                    # "superior"/"inferior" → ContactResult against the vertebra
+    figures: dict                    # "superior"/"inferior" → dict of figures
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """Congruent vs flat cage in one disc space."""
+
+    anatomy: Anatomy
+    congruent: CageContact
+    flat: CageContact
+    tolerance_mm: float
+    frame: Frame                     # the cage frame (for the map)
+
+    def to_json(self) -> dict:
+        def ratio(a: float, b: float) -> float | None:
+            return None if b <= 0 else round(a / b, 2)
+
+        out: dict[str, Any] = {
+            "tolerance_mm": self.tolerance_mm,
+            "disc_space": self.anatomy.disc.summary(),
+            "params": self.congruent.implant.params.model_dump(mode="json"),
+            "endplate_area_mm2": {"superior": round(self.anatomy.disc.upper.area_mm2, 1),
+                                  "inferior": round(self.anatomy.disc.lower.area_mm2, 1)},
+        }
+        for name, cage in (("congruent", self.congruent), ("flat", self.flat)):
+            total = sum(f["contact_area_mm2"] for f in cage.figures.values())
+            out[name] = {**cage.figures, "contact_area_mm2": round(total, 2),
+                         "segmental_angle_deg": cage.implant.metrics["segmental_angle_deg"],
+                         "height_at_centre_mm": cage.implant.metrics["height_at_centre_mm"],
+                         "build_s": cage.implant.metrics["build_s"], "measure_s": cage.figures["superior"]["measure_s"]}
+        out["ratio_congruent_to_flat"] = {
+            side: ratio(self.congruent.figures[side]["contact_area_mm2"], self.flat.figures[side]["contact_area_mm2"])
+            for side in ("superior", "inferior")}
+        out["ratio_congruent_to_flat"]["total"] = ratio(out["congruent"]["contact_area_mm2"],
+                                                        out["flat"]["contact_area_mm2"])
+        out["note"] = ("contact = bearing-face area within tolerance_mm of the vertebra mesh; cadaver reference "
+                       "(Sci Rep 2022;12:12505): ~100 mm² patient-specific vs ~55-58 mm² stock lumbar cages")
+        return out
+
+
+def cage_contact(implant: "Implant", anat: Anatomy, tolerance_mm: float = 0.25,
+                 deflection_mm: float = CONTACT_DEFLECTION_MM) -> CageContact:
+    """Contact of a cage (patient frame) with the upper and lower vertebra: area of each bearing
+    face within ``tolerance_mm`` (mm², % of its footprint, % of the endplate) and penetration."""
+    from ..checks.contact import contact_area
+    from ..checks.footprint import footprint_area
+    from ..export.tessellate import feature_mask, tessellate
+
+    tess = tessellate(implant.shape, deflection_mm)
+    mesh = tess.mesh
+    masks, results, figures = {}, {}, {}
+    for side, feature, vertebra, endplate in (("superior", "contact.superior", anat.upper_mesh, anat.disc.upper),
+                                             ("inferior", "contact.inferior", anat.lower_mesh, anat.disc.lower)):
+        started = time.perf_counter()
+        mask = feature_mask(tess, implant.shape, implant.features[feature])
+        result = contact_area(mesh, vertebra, tolerance_mm)
+        area = float(result.triangle_area_mm2[mask].sum())
+        bearing = float(mesh.area_faces[mask].sum())
+        foot = footprint_area(mesh, mask)
+        masks[side], results[side] = mask, result
+        figures[side] = {
+            "contact_area_mm2": round(area, 2), "bearing_area_mm2": round(bearing, 2),
+            "pct_bearing": round(100 * area / bearing, 2), "footprint_mm2": round(foot, 2),
+            "pct_footprint": round(100 * area / foot, 2), "endplate_area_mm2": round(endplate.area_mm2, 1),
+            "pct_endplate": round(100 * area / endplate.area_mm2, 2),
+            "max_penetration_mm": round(float(result.max_penetration_mm or 0.0), 4),
+            "contact_all_surfaces_mm2": round(result.area_mm2, 2),
+            "measure_s": round(time.perf_counter() - started, 2)}
+    return CageContact(implant, mesh, masks, results, figures)
+
+
+def measure_contact(upper: Any, lower: Any = None, params: "CageParams | None" = None, tolerance_mm: float = 0.25,
+                    *, axes: str | np.ndarray = "ALS", margin_mm: float = 2.0) -> Comparison:
+    """Build the congruent and the flat cage of the same footprint and measure their contact."""
+    if not 0.0 < tolerance_mm <= 5.0:
+        raise ParameterError(f"tolerance_mm = {tolerance_mm}: allowed 0 to 5 mm")
+    anat = upper if isinstance(upper, Anatomy) else anatomy(upper, lower, axes, margin_mm)
+    if params is None:
+        params = default_params(anat.disc)
+    congruent = congruent_cage(anat, params=params)
+    flat = flat_cage(anat, params=params)
+    _, _, _, _, frame, _, _ = _prepare(anat, None, params, axes, margin_mm)
+    return Comparison(anat, cage_contact(congruent, anat, tolerance_mm), cage_contact(flat, anat, tolerance_mm),
+                      tolerance_mm, frame)
+
+
+def compare_contact(upper: Any, lower: Any = None, params: "CageParams | None" = None, tolerance_mm: float = 0.25,
+                    *, axes: str | np.ndarray = "ALS", margin_mm: float = 2.0) -> dict:
+    """JSON-ready comparison of the congruent and the flat cage (see :class:`Comparison`)."""
+    return measure_contact(upper, lower, params, tolerance_mm, axes=axes, margin_mm=margin_mm).to_json()
+
+
+def contact_map_png(comparison: Comparison, path: str | Path) -> Path:
+    """Top view (cage frame, anterior up) of where each cage's bearing faces touch bone:
+    rows congruent / flat, columns upper vertebra (superior face) / lower vertebra (inferior face)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+
+    from ..export.atomic import write_files
+
+    fig, axes = plt.subplots(2, 2, figsize=(10, 10 * 0.95))
+    disc = comparison.anatomy.disc
+    centre = comparison.frame.to_local(disc.frame.origin[None])[0, :2]
+    for row, (name, cage) in enumerate((("congruent", comparison.congruent), ("flat", comparison.flat))):
+        local = comparison.frame.to_local(cage.mesh.vertices)
+        for col, side in enumerate(("superior", "inferior")):
+            ax = axes[row, col]
+            mask = cage.masks[side]
+            tris = local[cage.mesh.faces[mask]][:, :, :2]
+            frac = cage.results[side].triangle_area_mm2[mask] / np.maximum(cage.mesh.area_faces[mask], 1e-12)
+            # plot with anterior (+x) up and patient-left (+y) to the left: (u, v) = (-y, x)
+            polys = tris[:, :, ::-1] * [-1, 1]
+            ax.add_collection(PolyCollection(polys, array=np.clip(frac, 0, 1), cmap="RdYlGn", clim=(0, 1),
+                                             edgecolors="none"))
+            foot = disc.footprint - centre
+            ax.plot(np.append(-foot[:, 1], -foot[0, 1]), np.append(foot[:, 0], foot[0, 0]), "k--", lw=0.8,
+                    label="usable footprint")
+            f = cage.figures[side]
+            ax.set_title(f"{name}, {side} face: {f['contact_area_mm2']:.0f} mm² "
+                         f"({f['pct_footprint']:.0f} % of footprint)", fontsize=10)
+            ax.set_aspect("equal")
+            ax.autoscale_view()
+            ax.set_xlabel("← patient left   (mm)   patient right →")
+            ax.set_ylabel("anterior ↑ x (mm)")
+    fig.suptitle(f"Contact within {comparison.tolerance_mm} mm (green) — not a medical device", fontsize=11)
+    fig.tight_layout()
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    target = Path(path)
+    return write_files(target.parent, {target.name: buffer.getvalue()})[target.name]
