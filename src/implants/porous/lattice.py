@@ -1,24 +1,28 @@
-"""Lattice zones on the mesh side: marching cubes of a vectorised field + manifold3d booleans.
+"""Lattice zones on the mesh side: one meshed unit cell tiled over the zone + manifold3d booleans.
 
 Pipeline of :func:`apply_lattice` (all lengths mm):
 
 1. cell size from the requested pore (or cell) size and porosity through the measured
    calibration (:mod:`.calibration`); the thinnest wall is checked against the printable
    limit (``min_wall_mm`` or the material's) and a :class:`ParameterError` names the fields;
-2. a coarse voxel image of the body (``Manifold.slice`` rasterised) gives the depth below the
+2. samples per cell ``n`` from the unit cell (:mod:`.cell`): the coarsest grid whose periodic
+   marching cubes has the exact surface's topology and a snapped surface error within budget;
+3. a coarse voxel image of the body (``Manifold.slice`` rasterised) gives the depth below the
    outer surface (Euclidean distance transform); with the channel axes and the contact faces it
-   makes the *keep* field, negative where the body stays solid (outer wall of a core zone, skin
-   around screw/guide/docking features, everything but the bearing layer for zone=bearing);
-3. the lattice field (separable sines for TPMS, distances to strut axes) is evaluated on a
-   fine grid spanning the body's bounding box only, combined with the keep field
-   (``min``) and cut off just outside the body, then meshed once by marching cubes
-   (scikit-image); vertices on the lattice surface take two Newton steps onto the exact
-   iso-surface;
-4. one manifold3d intersection with the body mesh keeps its exact outer surfaces; loose
-   fragments cut off at the boundary are dropped (counted in the figures);
-5. porosity (1 − lattice volume / zone volume) and pore size (throat diameter from a
-   distance transform of a voxelised sample block of the final mesh, see :mod:`.measure`)
-   are measured on the result.
+   makes the *keep* field, negative where the body stays solid: the outer wall of a core zone
+   except where the nearest surface is open to bone (``contact.*`` faces, graft-window walls),
+   the skin around screw/guide/docking features, everything but the bearing layer for
+   zone=bearing (distances to faces by distance transforms of rasterised face samples);
+4. the fine grid is aligned to the cell lattice, so its field is the unit cell's field tiled
+   (an index gather), combined with the keep field (``min``) and cut off just outside the
+   body, then meshed once by marching cubes (scikit-image); pure-lattice vertices take the
+   Newton snap computed once on the unit cell (a key lookup);
+5. one manifold3d intersection with the body mesh keeps its exact outer surfaces; loose
+   fragments cut off at the boundary are dropped (connected components of the triangle graph);
+6. porosity (1 − lattice volume / zone volume) and pore size (throat diameter from a
+   distance transform of a voxelised sample block of the result, see :mod:`.measure`) are
+   measured; the surface error is measured on a sample of the triangles that come from the
+   lattice mesh (manifold3d provenance) away from blends.
 
 The STEP export stays the solid envelope; only STL/3MF/GLB carry the lattice.
 """
