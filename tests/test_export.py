@@ -102,7 +102,8 @@ def test_box_has_reversed_faces_so_the_winding_test_means_something():
 
 
 def test_filleted_box_raw_mesh_has_zero_area_triangles_and_the_cleaned_one_none():
-    vertices, faces, _ = raw_triangulation(filleted_box(), 0.02)
+    vertices, faces, _, used = raw_triangulation(filleted_box(), 0.02)
+    assert used == 0.02
     merged_v, merged_f = merge_vertices(vertices, faces)
     assert (~clean_triangles(merged_v, merged_f)).sum() > 0  # the pitfall is real here
     mesh = tessellate(filleted_box(), 0.02).mesh

@@ -194,3 +194,17 @@ def test_regression_flange_on_an_oblique_footprint_is_one_solid():
 def test_integrated_screws_need_a_straight_cage():
     with pytest.raises(ParameterError, match="footprint_rotation_deg"):
         TEMPLATE.make_params("lumbar-alif-screws", footprint_rotation_deg=10.0)
+
+
+def test_regression_serrations_on_a_tilted_oblique_box_mesh_watertight():
+    """Found by the robustness sampling: OCCT left sub-mm² serration slivers unmeshed."""
+    from implants.checks.mesh import check_mesh
+    from implants.export.tessellate import tessellate
+
+    cage = built("lumbar-plif", corner_radius_mm=2.5, coronal_deg=9.4, footprint_rotation_deg=10.7)
+    assert check_mesh(tessellate(cage.shape).mesh)["ok"]
+
+
+def test_corner_radius_must_leave_straight_sides():
+    with pytest.raises(ParameterError, match="corner_radius_mm"):
+        TEMPLATE.make_params("lumbar-plif", corner_radius_mm=4.5)

@@ -142,12 +142,11 @@ def _collapse_slivers(vertices: np.ndarray, faces: np.ndarray, face_index: np.nd
     return np.asarray(faces, dtype=np.int64)[mask], np.asarray(face_index, dtype=np.int64)[mask]
 
 
-def raw_triangulation(shape: "cq.Shape", deflection_mm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def raw_triangulation(shape: "cq.Shape", deflection_mm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """OCCT's triangulation of a copy of ``shape``, face by face, before any cleaning:
-    (vertices, triangles, face index). Reversed faces are flipped, locations applied."""
+    (vertices, triangles, face index, deflection used). Reversed faces are flipped, locations applied."""
     from OCP.BRep import BRep_Tool
     from OCP.BRepBuilderAPI import BRepBuilderAPI_Copy
-    from OCP.BRepMesh import BRepMesh_IncrementalMesh
     from OCP.TopAbs import TopAbs_REVERSED
     from OCP.TopLoc import TopLoc_Location
     from OCP.TopoDS import TopoDS
@@ -160,10 +159,7 @@ def raw_triangulation(shape: "cq.Shape", deflection_mm: float) -> tuple[np.ndarr
     if original is None or original.IsNull():
         raise GeometryError("tessellation: the shape is empty")
     copy = BRepBuilderAPI_Copy(original, True, False).Shape()
-    mesher = BRepMesh_IncrementalMesh(copy, float(deflection_mm), False,
-                                      float(tolerances.ANGULAR_DEFLECTION_RAD), False)
-    if not mesher.IsDone():
-        raise GeometryError(f"tessellation failed (deflection {deflection_mm} mm)")
+    deflection_mm = _mesh_every_face(copy, float(deflection_mm))
     face_map = _face_map(copy)
     if face_map.Extent() != _face_map(original).Extent():
         raise GeometryError("tessellation: copied shape has a different number of faces")
@@ -195,7 +191,7 @@ def raw_triangulation(shape: "cq.Shape", deflection_mm: float) -> tuple[np.ndarr
         offset += len(nodes)
     if not all_faces or offset == 0:
         raise GeometryError("tessellation produced no triangles")
-    return np.concatenate(all_vertices), np.concatenate(all_faces), np.concatenate(all_index)
+    return np.concatenate(all_vertices), np.concatenate(all_faces), np.concatenate(all_index), deflection_mm
 
 
 def boundary_loops(faces: np.ndarray) -> tuple[list[list[int]], int]:
@@ -282,11 +278,39 @@ def fill_small_holes(vertices: np.ndarray, faces: np.ndarray, face_index: np.nda
             np.concatenate([face_index, np.asarray(new_index, dtype=np.int64)]), filled)
 
 
+#: Finer deflections (fractions of the requested one) tried when OCCT's mesher leaves a face
+#: without triangles: it gives up on some sub-mm² B-spline slivers (serrations meeting a
+#: filleted corner) at one deflection and meshes them at a finer one. The whole shape is
+#: re-meshed, so shared edges stay conforming; the deflection used is recorded.
+_RETRY_FRACTIONS = (1.0, 0.25, 0.05)
+
+
+def _mesh_every_face(shape, deflection_mm: float) -> float:
+    """Mesh ``shape`` in place; returns the deflection (mm) at which every face got triangles."""
+    from OCP.BRep import BRep_Tool
+    from OCP.BRepMesh import BRepMesh_IncrementalMesh
+    from OCP.BRepTools import BRepTools
+    from OCP.TopLoc import TopLoc_Location
+    from OCP.TopoDS import TopoDS
+
+    face_map = _face_map(shape)
+    for fraction in _RETRY_FRACTIONS:
+        used = deflection_mm * fraction
+        BRepTools.Clean_s(shape)
+        mesher = BRepMesh_IncrementalMesh(shape, used, False, float(tolerances.ANGULAR_DEFLECTION_RAD), False)
+        if not mesher.IsDone():
+            raise GeometryError(f"tessellation failed (deflection {used} mm)")
+        if all(BRep_Tool.Triangulation_s(TopoDS.Face_s(face_map.FindKey(i)), TopLoc_Location()) is not None
+               for i in range(1, face_map.Extent() + 1)):
+            return used
+    return used
+
+
 def tessellate(shape: "cq.Shape", deflection_mm: float = tolerances.DEFAULT_DEFLECTION_MM) -> Tessellation:
     """Mesh ``shape`` (a copy of it) with an absolute chord deflection; see the module docstring."""
     import trimesh
 
-    vertices, faces, face_index = raw_triangulation(shape, deflection_mm)
+    vertices, faces, face_index, deflection_mm = raw_triangulation(shape, deflection_mm)
     vertices, faces = merge_vertices(vertices, faces)
     faces, face_index = _collapse_slivers(vertices, faces, face_index, tolerances.DEGENERATE_AREA_MM2)
     keep = clean_triangles(vertices, faces)

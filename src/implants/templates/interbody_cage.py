@@ -107,6 +107,9 @@ class CageParams(ImplantParams):
                 f"screw_count = {self.screw_count} needs footprint_rotation_deg = 0 (got {self.footprint_rotation_deg})")
         require(not (self.flange and self.screw_count),
                 "flange and screw_count are alternatives: set screw_count = 0 for the flange variant")
+        require(self.footprint is not Footprint.BOX or self.corner_radius_mm <= 0.4 * min(self.depth_mm, self.width_mm),
+                f"corner_radius_mm = {self.corner_radius_mm} leaves no straight side on a {self.depth_mm} x "
+                f"{self.width_mm} mm box (allowed 0 to {0.4 * min(self.depth_mm, self.width_mm):.1f} mm)")
         require(self.footprint is not Footprint.KIDNEY or self.width_mm >= 1.2 * self.depth_mm,
                 f"the kidney footprint is wider than deep: width_mm = {self.width_mm} must be at least "
                 f"1.2 x depth_mm = {1.2 * self.depth_mm:.1f} mm")
