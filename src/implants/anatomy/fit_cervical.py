@@ -1,0 +1,395 @@
+"""Upper-cervical implants fitted to real C1, C2 and C3 meshes (patient frame, mm).
+
+:func:`fit_docking_implant` — ``upper-cervical-docking`` (saddle) between C3 and C1, C2 resected:
+
+* **Implant frame**: the frame of the extracted C3 superior endplate (:func:`.endplates.extract_endplate`:
+  z along its mean normal, x anterior) moved in its plane to the centroid of the endplate outline. The
+  body stands perpendicular on the endplate; the saddle's torus axis is that z.
+* **Lower face**: the endplate's smooth height field over the footprint, moved off the bone by the
+  deepest point of the real surface (C3's facing triangles subdivided to 0.25 mm) that would otherwise
+  penetrate it, and built as an interpolating B-spline (``build(lower_field=...)``).
+* **Saddle**: the C1 surface above the footprint (subdivided to 0.25 mm) in the implant frame; a grid
+  search over the groove radius ``arch_radius_mm`` (2.5–7), the arch's axial curvature
+  ``arch_curve_radius_mm``, the groove depth and its AP position ``saddle_offset_x_mm``: for each, the
+  seat height is the highest at which no arch point lies inside the implant (closed form per point:
+  the material surface under the torus), and the candidate with the smallest mean gap between the
+  groove and the arch over the whole groove wins (ties: largest gap across the groove at the midline).
+  ``height_mm`` is that seat.
+* **Report**: C3 contact of ``contact.inferior`` (mm², % of its face area, % of its projected
+  footprint), the saddle-to-arch gap (exact distances from points on the built groove faces to the C1
+  mesh: over the groove's width at the midline and over the whole groove), the deepest penetration
+  of the implant into C3 and into C1 (``checks.contact``, closed meshes) with the screw channels'
+  walls left out, timings.
+
+:func:`fit_transarticular_template` — ``c1c2-transarticular-template`` on C1 and C2:
+
+* the C1–C2 joints (C1 inferior / C2 superior articular surfaces closer than 3 mm), one per side;
+* the screw entries: from each joint centre back along the Magerl trajectory to where the line leaves
+  C2's posterior surface; the template origin is their midpoint and ``entry_spacing_mm`` their distance;
+* the arch plate: C1's posterior arch at the midline (posterior-most surface), its axial curvature
+  fitted over the plate's width, the plate moved onto the bone along x until no arch point lies
+  inside it (it rests on the arch); the C2 spinous pad likewise dropped onto the spinous process;
+  the tube stand-off grown until the tubes clear C2;
+* report: contact of ``contact.arch`` with C1 (mm²), the deepest penetration into C1 and into C2,
+  how far each guide axis passes from its joint centre, timings.
+
+Approximate: the C1 mesh is coarse (~5k triangles, edges ~1.5 mm), so the arch's cross-section near
+its lowest point is a polygon, and the circular groove only approximates it; the gap figures are
+distances to that polygonal surface.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import tolerances
+from ..errors import GeometryError, ParameterError
+from .endplates import Frame
+from .fit_column import _centroid, _mesh, _seat, _surface_points
+
+if TYPE_CHECKING:
+    import trimesh
+
+    from ..model import Implant
+
+#: Spacing (mm) of the points taken on a bone surface for seating.
+DENSE_MM = 0.25
+#: Spacing (mm) of the samples the interpolating B-spline lower face goes through.
+FACE_SPACING_MM = 0.6
+#: Largest distance (mm) between the built lower face and its field when the faces are picked
+#: (measured on the real C3: the interpolated face stays within 0.07 mm of the field).
+FACE_TOL_MM = 0.1
+#: Implant triangles closer than this (mm) to a screw axis (beyond its radius) are screw path.
+SCREW_MARGIN_MM = 0.5
+#: Distance (mm) under which the C1 and C2 articular surfaces belong to the C1–C2 joint.
+JOINT_GAP_MM = 3.0
+
+
+def _dense(mesh: "trimesh.Trimesh", frame: Frame, keep) -> np.ndarray:
+    """Points of the mesh's surface (frame coordinates) subdivided to DENSE_MM, on the triangles
+    for which ``keep(triangle_vertices_local)`` is true."""
+    import trimesh
+
+    v = frame.to_local(mesh.vertices)
+    tri = v[mesh.faces]
+    sel = np.flatnonzero(keep(tri))
+    if not len(sel):
+        return np.zeros((0, 3))
+    used, inverse = np.unique(mesh.faces[sel], return_inverse=True)
+    pts, _ = trimesh.remesh.subdivide_to_size(v[used], inverse.reshape(-1, 3), max_edge=DENSE_MM, max_iter=20)
+    return pts
+
+
+def _move(shape, features: dict, frame: Frame):
+    """Shape and features moved from ``frame`` into the patient frame."""
+    import cadquery as cq
+    from OCP.BRepBuilderAPI import BRepBuilderAPI_Transform
+    from OCP.gp import gp_Trsf
+
+    from ..model import Feature
+
+    trsf = gp_Trsf()
+    trsf.SetValues(*(float(v) for v in frame.matrix[:3].ravel()))
+    moved = cq.Shape.cast(BRepBuilderAPI_Transform(shape.wrapped, trsf, True).Shape())
+    before, after = shape.Faces(), moved.Faces()
+    if len(before) != len(after):
+        raise GeometryError("fitted implant: the transform into the patient frame changed the faces")
+    out = {}
+    for name, f in features.items():
+        faces = tuple(after[next(i for i, b in enumerate(before) if b.isSame(face))] for face in f.faces)
+        origin = frame.to_patient(np.array([f.origin], float))[0]
+        direction = None if f.direction is None else tuple(float(v) for v in np.asarray(f.direction, float) @ frame.axes)
+        out[name] = Feature(f.name, f.kind, tuple(float(v) for v in origin), direction, f.diameter_mm,
+                            f.length_mm, faces, dict(f.info))
+    return moved, out
+
+
+def _screw_mask(mesh: "trimesh.Trimesh", implant: "Implant") -> np.ndarray:
+    """Triangles of the tessellated implant lying on a screw path (channel walls)."""
+    c = mesh.triangles_center
+    mask = np.zeros(len(c), bool)
+    for f in implant.features.values():
+        if f.kind != "channel" or f.diameter_mm is None:
+            continue
+        o, d = np.asarray(f.origin, float), np.asarray(f.direction, float)
+        rel = c - o
+        radial = np.linalg.norm(rel - np.outer(rel @ d, d), axis=1)
+        mask |= radial <= f.diameter_mm / 2 + SCREW_MARGIN_MM
+    return mask
+
+
+def _bone_contact(tess_mesh: "trimesh.Trimesh", bone: "trimesh.Trimesh", exclude: np.ndarray,
+                  tolerance_mm: float):
+    """contact_area of the implant mesh against a bone, screw-path triangles left out of the
+    penetration (they are removed from the mesh, which is then open: the penetration is taken from
+    the sampled contact pass and from a containment test of the remaining vertices)."""
+    from ..checks.contact import contact_area
+
+    result = contact_area(tess_mesh, bone, tolerance_mm=tolerance_mm)
+    depth = float(result.max_penetration_mm or 0.0)
+    if exclude.any() and depth > 0:
+        kept = tess_mesh.submesh([np.flatnonzero(~exclude)], append=True)
+        depth = float(contact_area(kept, bone, tolerance_mm=tolerance_mm).max_penetration_mm or 0.0)
+    return result, depth
+
+
+# ----------------------------------------------------------------------------------------------
+# docking implant
+# ----------------------------------------------------------------------------------------------
+
+def _material_height(h: np.ndarray, r: float, d: float) -> np.ndarray:
+    """Height of the saddle's material surface above the groove bottom at horizontal distance
+    ``h`` from the torus' tube centre circle: the groove (circle of radius r) up to the horns at d."""
+    inside = np.abs(h) < r
+    z = np.where(inside, r - np.sqrt(np.maximum(r * r - h * h, 0.0)), d)
+    return np.minimum(z, d)
+
+
+def _torus_h(pts: np.ndarray, x0: float, rc: float) -> np.ndarray:
+    """Signed horizontal distance of points from the tube centre circle of a groove whose bottom is
+    at x = x0 (on y = 0) and whose ring (radius rc, vertical axis) lies behind it (positive: anterior)."""
+    cx = x0 - rc
+    return np.hypot(pts[:, 0] - cx, pts[:, 1]) - rc
+
+
+def _saddle_search(arch: np.ndarray, outline: np.ndarray, depth_mm: float, width_mm: float):
+    """Grid search of the saddle (see the module docstring). ``arch``: C1 points (implant frame) above
+    the footprint. Returns dict(r, rc, d, x0, seat, gap_mid_max, gap_mean)."""
+    from scipy.spatial import cKDTree
+
+    from ..geometry import outlines
+    from ..templates.upper_cervical_docking import MIN_WALL_MM
+
+    over = arch[outlines.contains(outline, arch[:, :2])]
+    if len(over) < 16:
+        raise ParameterError("C1 mesh: no anterior arch above the docking body's footprint")
+    tree = cKDTree(arch)
+    best = None
+    hw = width_mm / 2
+    # the arch's lowest line: per slice across y, the x of the lowest point; x = a + b·y² gives the
+    # axial-plane curvature radius 1 / (2|b|) and the bottom's AP position a
+    rows = []
+    for y in np.linspace(-hw + 0.5, hw - 0.5, 9):
+        sl = over[np.abs(over[:, 1] - y) < 0.5]
+        if len(sl):
+            rows.append((y, sl[np.argmin(sl[:, 2]), 0]))
+    rows = np.array(rows)
+    (a, b), *_ = np.linalg.lstsq(np.column_stack([np.ones(len(rows)), rows[:, 0] ** 2]), rows[:, 1], rcond=None)
+    rc0 = float(np.clip(1.0 / (2 * max(-b, 1e-6)), 10.0, 60.0))
+    for rc in sorted({float(np.clip(rc0 * k, 10.0, 60.0)) for k in (0.7, 1.0, 1.4)}):
+        sag = rc - np.sqrt(max(rc * rc - hw * hw, 0.0))
+        for r in np.arange(2.5, 7.01, 0.25):
+            for d in np.arange(1.0, min(r, 4.0) + 1e-9, 0.5):
+                chord = 2 * np.sqrt(max(r * r - (r - d) ** 2, 0.0))
+                for x0 in np.clip(np.round(a * 4) / 4 + np.arange(-1.5, 1.51, 0.25), -4.0, 4.0):
+                    if x0 + chord / 2 > depth_mm / 2 - MIN_WALL_MM or x0 - chord / 2 - sag < -depth_mm / 2 + MIN_WALL_MM:
+                        continue
+                    h = _torus_h(over, x0, rc)
+                    seat = float(np.min(over[:, 2] - _material_height(h, r, d)))
+                    # groove surface samples across the chord at the midline and over the whole groove
+                    t = np.linspace(-chord / 2, chord / 2, 9)
+                    mid = np.column_stack([x0 + t, np.zeros_like(t), seat + r - np.sqrt(r * r - t * t)])
+                    gm, _ = tree.query(mid)
+                    ys = np.linspace(-hw + 1.0, hw - 1.0, 7)
+                    tt, yy = np.meshgrid(t, ys)
+                    ang = yy / rc
+                    rad = rc + tt
+                    allp = np.column_stack([(x0 - rc + rad * np.cos(ang)).ravel(), (rad * np.sin(ang)).ravel(),
+                                            (seat + r - np.sqrt(r * r - tt * tt)).ravel()])
+                    ga, _ = tree.query(allp)
+                    key = (round(float(ga.mean()), 3), float(gm.max()))
+                    if best is None or key < best["key"]:
+                        best = dict(key=key, r=float(r), rc=rc, d=float(d), x0=float(x0), seat=seat,
+                                    gap_mid_max=float(gm.max()), gap_mean=float(ga.mean()))
+    return best
+
+
+def _footprint(rim: np.ndarray, base: dict, user: bool):
+    """Docking parameters whose body footprint lies inside the endplate rim (``rim``: outline in the
+    implant frame) and the AP shift of the body centre. Given parameters are kept (only the body is
+    moved AP, -2 to +1 mm); otherwise the default body is shrunk (corner radius first, then depth and
+    width) until it fits."""
+    from ..geometry import outlines
+    from ..params import validate
+    from ..templates.upper_cervical_docking import DockingParams, derive
+
+    fixed = {"docking": "saddle", "lower_vertebra": "c3", "height_mm": None, "endplate": "flat"}
+    shifts = np.arange(0.0, -2.01, -0.25).tolist() + [0.25, 0.5, 0.75, 1.0]
+    if user:
+        candidates = [base]
+    else:
+        candidates = [{**base, "depth_mm": d, "width_mm": w, "corner_radius_mm": r}
+                      for d in np.arange(14.0, 9.99, -0.5) for w in np.arange(16.0, 13.49, -0.5)
+                      for r in (2.5, 3.5, 4.5, 5.5, 6.0)]
+        candidates.sort(key=lambda c: -(c["depth_mm"] * c["width_mm"] - (4 - np.pi) * c["corner_radius_mm"] ** 2))
+    for cand in candidates:
+        try:
+            p = validate(DockingParams, {**cand, **fixed})
+        except ParameterError:
+            if user:
+                raise
+            continue
+        outline = derive(p).outline
+        for dx in shifts:
+            if outlines.contains(rim, outline + [dx, 0.0]).all():
+                return p, dx
+    size = np.ptp(rim, axis=0)
+    raise ParameterError(f"the docking body's footprint (depth_mm, width_mm, corner_radius_mm) does not fit inside the "
+                         f"C3 superior endplate ({size[0]:.1f} x {size[1]:.1f} mm)")
+
+
+def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: bool = True,
+                        tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM) -> tuple["Implant", dict]:
+    """An ``upper-cervical-docking`` saddle implant standing on the real C3 superior endplate and
+    seating under the real C1 anterior arch (C2 resected). Meshes (or mesh files) in the patient
+    frame. ``params``: optional :class:`DockingParams` (footprint, screws ...; docking must be
+    ``saddle`` on ``c3``); the lower face, ``height_mm`` and the saddle's ``arch_radius_mm``,
+    ``arch_curve_radius_mm``, ``saddle_depth_mm``, ``saddle_offset_x_mm`` are fitted. Returns the
+    implant in the patient frame and a report (see the module docstring)."""
+    from ..geometry import outlines
+    from ..model import Implant
+    from ..params import validate
+    from ..templates.upper_cervical_docking import DockingParams, build, derive
+    from .endplates import extract_endplate
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    c3, c1 = _mesh(c3_mesh, "C3 mesh"), _mesh(c1_mesh, "C1 mesh")
+    if params is not None and not isinstance(params, DockingParams):
+        raise ParameterError(f"params: expected DockingParams, got {type(params).__name__}")
+    base = params.model_dump() if params is not None else {}
+    if params is not None and params.docking.value != "saddle":
+        raise ParameterError(f"docking = {params.docking.value}: the anatomy fit seats the saddle variant")
+    if params is not None and params.lower_vertebra.value != "c3":
+        raise ParameterError(f"lower_vertebra = {params.lower_vertebra.value}: the anatomy fit stands on c3")
+    ep = extract_endplate(c3, "superior")
+    centre = _centroid(ep.outline_local)
+    frame = Frame(ep.frame.to_patient(np.array([[centre[0], centre[1], 0.0]]))[0], ep.frame.axes)
+    timings["endplate_s"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    trial, shift_x = _footprint(ep.outline_local - centre, base, user=params is not None)
+    centre = centre + [shift_x, 0.0]
+    frame = Frame(ep.frame.to_patient(np.array([[centre[0], centre[1], 0.0]]))[0], ep.frame.axes)
+    outline = derive(trial).outline
+
+    def field0(x, y):
+        return ep.height(np.asarray(x, float) + centre[0], np.asarray(y, float) + centre[1])
+
+    pts = _surface_points(c3, frame, field0, outline)
+    shift, gaps = _seat(field0, pts, -1)
+
+    def lower(x, y):
+        return field0(x, y) + shift
+
+    lo, hi = outline.min(axis=0) - 1.0, outline.max(axis=0) + 1.0
+    arch = _dense(c1, frame, lambda tri: np.all((tri[:, :, :2].max(axis=1) > lo) & (tri[:, :, :2].min(axis=1) < hi),
+                                                 axis=1))
+    fit = _saddle_search(arch, outline, trial.depth_mm, trial.width_mm)
+    timings["fit_s"] = time.perf_counter() - t
+
+    over = {"docking": "saddle", "lower_vertebra": "c3", "endplate": "flat", "height_mm": round(fit["seat"], 6),
+            "arch_radius_mm": fit["r"], "arch_curve_radius_mm": fit["rc"], "saddle_depth_mm": fit["d"],
+            "saddle_offset_x_mm": fit["x0"]}
+    try:
+        p = validate(DockingParams, {**base, **over})
+    except ParameterError as error:
+        raise ParameterError(f"the C1 arch is {fit['seat']:.1f} mm above the C3 endplate: {error}") from error
+    span = float(np.ptp(outline, axis=0).max()) + 4.0
+    samples = int(np.clip(np.ceil(span / FACE_SPACING_MM) + 1, 21, 101))
+    t = time.perf_counter()
+    try:
+        local = build(p, lower, clip_method="interpolate", clip_samples=samples, face_tol_mm=FACE_TOL_MM)
+    except (ParameterError, GeometryError):
+        raise
+    except Exception as error:  # the kernel failing on accepted input is a geometry failure
+        raise GeometryError(f"fitted docking implant: the CAD kernel failed ({type(error).__name__}: {error})") from error
+    shape, features = _move(local.shape, local.features, frame)
+    timings["build_s"] = time.perf_counter() - t
+
+    report: dict[str, Any] = {
+        "frame_matrix": [[round(float(v), 6) for v in row] for row in frame.matrix],
+        "axis": [round(float(v), 6) for v in frame.axes[2]],
+        "seat_height_mm": round(fit["seat"], 3),
+        "lower_face_shift_mm": round(shift, 4),
+        "lower_fit_gap_p95_mm": round(float(np.percentile(gaps, 95)), 4),
+        "saddle": {"arch_radius_mm": fit["r"], "arch_curve_radius_mm": fit["rc"], "saddle_depth_mm": fit["d"],
+                   "saddle_offset_x_mm": fit["x0"], "search_gap_mid_max_mm": round(fit["gap_mid_max"], 3),
+                   "search_gap_mean_mm": round(fit["gap_mean"], 3)},
+        "footprint_mm": [p.depth_mm, p.width_mm], "face_samples": samples,
+        "endplate": ep.summary(),
+    }
+    metrics = {**local.metrics, "frame_matrix": report["frame_matrix"]}
+    implant = Implant(local.type_id, p, shape, features, preset="anatomy-fitted", metrics=metrics, parts={})
+    if measure:
+        t = time.perf_counter()
+        report.update(_docking_measures(implant, c3, c1, tolerance_mm))
+        timings["measure_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - t0
+    report["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
+    return implant, report
+
+
+def _face_points(faces, deflection: float = 0.02) -> np.ndarray:
+    pts = []
+    for f in faces:
+        vertices, _ = f.tessellate(deflection, 0.1)
+        pts += [(v.x, v.y, v.z) for v in vertices]
+    return np.array(pts, float)
+
+
+def _docking_measures(implant: "Implant", c3: "trimesh.Trimesh", c1: "trimesh.Trimesh", tolerance_mm: float) -> dict:
+    """C3 contact of the lower face, saddle-to-arch gaps, penetrations outside the screw paths."""
+    import trimesh
+
+    from ..export.pipeline import _footprints
+    from ..export.tessellate import tessellate
+
+    tess = tessellate(implant.shape, tolerances.DEFAULT_DEFLECTION_MM)
+    mesh = tess.mesh
+    footprints, masks = _footprints(implant, tess)
+    if "contact.inferior" not in masks:
+        raise GeometryError("fitted docking implant: no triangles for contact.inferior")
+    screws = _screw_mask(mesh, implant)
+    res3, pen3 = _bone_contact(mesh, c3, screws, tolerance_mm)
+    res1, pen1 = _bone_contact(mesh, c1, screws, tolerance_mm)
+    mask = masks["contact.inferior"]
+    fp = footprints["contact.inferior"]
+    touching = float(res3.triangle_area_mm2[mask].sum())
+    projected = float((res3.triangle_area_mm2[mask] * (mesh.face_normals[mask] @ np.asarray(fp["normal"]))).sum())
+    # saddle: exact distances from points on the built groove faces to the C1 mesh
+    groove = _face_points(implant.features["docking.c1"].faces)
+    axes = np.asarray(implant.metrics["frame_matrix"], float)[:3, :3]
+    origin = np.asarray(implant.metrics["frame_matrix"], float)[:3, 3]
+    local = (groove - origin) @ axes
+    p = implant.params
+    x0 = p.saddle_offset_x_mm
+    # the groove's width at the midline: points within 0.5 mm of y = 0
+    mid = np.abs(local[:, 1]) < 0.5
+    inner = np.abs(local[:, 1]) <= p.width_mm / 2 - 1.0
+    _, dist, _ = trimesh.proximity.closest_point(c1, groove)
+    inside = c1.contains(groove)
+    signed = np.where(inside, -dist, dist)
+    return {
+        "c3": {"contact_mm2": round(touching, 2), "face_area_mm2": round(fp["surface_area_mm2"], 2),
+               "pct_face": round(100 * touching / fp["surface_area_mm2"], 2),
+               "contact_projected_mm2": round(projected, 2), "footprint_mm2": round(fp["area_mm2"], 2),
+               "pct_footprint": round(100 * projected / fp["area_mm2"], 2),
+               "contact_all_faces_mm2": round(res3.area_mm2, 2), "max_penetration_mm": round(pen3, 4),
+               "max_penetration_incl_screw_paths_mm": round(float(res3.max_penetration_mm or 0.0), 4)},
+        "c1": {"contact_mm2": round(res1.area_mm2, 2), "max_penetration_mm": round(pen1, 4)},
+        "saddle_gap_mm": {"midline_max": round(float(signed[mid].max()), 4),
+                          "midline_mean": round(float(signed[mid].mean()), 4),
+                          "midline_min": round(float(signed[mid].min()), 4),
+                          "groove_mean": round(float(signed[inner].mean()), 4),
+                          "groove_p90": round(float(np.percentile(signed[inner], 90)), 4),
+                          "groove_max": round(float(signed[inner].max()), 4),
+                          "midline_points": int(mid.sum()), "groove_points": int(inner.sum()),
+                          "groove_chord_mm": round(2 * float(np.sqrt(p.arch_radius_mm ** 2 - (p.arch_radius_mm - p.saddle_depth_mm) ** 2)), 3)},
+        "max_penetration_mm": round(max(pen3, pen1), 4),
+        "tolerance_mm": tolerance_mm,
+        "groove_centre_x_mm": x0,
+    }
