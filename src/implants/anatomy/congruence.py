@@ -457,7 +457,8 @@ def _face_angles(local: "Implant", region: np.ndarray) -> tuple[float, float]:
             tris.append(v[np.asarray(triangles)])
         t = np.concatenate(tris)
         c = t.mean(axis=1)
-        w = 0.5 * np.abs(np.cross(t[:, 1, :2] - t[:, 0, :2], t[:, 2, :2] - t[:, 0, :2]))
+        e1, e2 = t[:, 1, :2] - t[:, 0, :2], t[:, 2, :2] - t[:, 0, :2]
+        w = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
         sw = np.sqrt(w)
         a = np.column_stack([np.ones(len(c)), c[:, 0], c[:, 1]]) * sw[:, None]
         coef, *_ = np.linalg.lstsq(a, c[:, 2] * sw, rcond=None)
