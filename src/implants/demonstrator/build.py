@@ -55,6 +55,10 @@ DOWEL_DEPTH_MM = 5.0
 COLOURS = {"bone": (237, 227, 199), "implant": (179, 189, 204), "base": (70, 90, 120), "pin": (70, 90, 120)}
 
 
+class _DoesNotFit(ExportError):
+    """The parts do not fit the bed (the builder may leave a bone out and try again)."""
+
+
 @dataclass
 class Part:
     """One printed part: ``mesh`` in the assembled pose, ``print_mesh`` oriented for printing (on z = 0,
@@ -88,14 +92,18 @@ class Part:
 
 @dataclass
 class Joint:
-    """A peg in a socket: axis point (x, y), the peg's top z, socket radius/top, peg radius (mm)."""
+    """A peg in a socket: the point on the peg's axis at its end (``peg_top``), the unit axis (up into
+    the part), the peg and socket radii (mm); the socket's roof lies ``clearance`` further along."""
 
     part: str
-    xy: tuple[float, float]
+    peg_top: tuple[float, float, float]
+    axis: tuple[float, float, float]
     peg_radius_mm: float
     socket_radius_mm: float
-    peg_top_z: float
-    socket_top_z: float
+
+    @property
+    def tilt_deg(self) -> float:
+        return float(np.degrees(np.arccos(np.clip(self.axis[2], -1.0, 1.0))))
 
 
 @dataclass
@@ -231,82 +239,211 @@ def implant_meshes(implant: "Implant", deflection_mm: float = 0.1) -> dict[str, 
 
 # ----------------------------------------------------------------------------- posts
 
+#: post axis tilts tried (degrees from vertical) when no vertical line reaches a part; ≤ 40° keeps the
+#: post's underside printable (overhang limit 45°)
+POST_TILTS_DEG = (0.0, 20.0, 32.0, 40.0)
+POST_AZIMUTHS = 12
+#: a part found only one post site gets two pegs of this diameter, this far apart, on the post's top
+#: (a keyed joint: the part cannot spin about the post)
+TWIN_PEG_D_MM = 3.0
+TWIN_PEG_OFFSET_MM = 2.0
 
-def _post_sites(part: "trimesh.Trimesh", others: Sequence["trimesh.Trimesh"], z_start: float,
-                passable: Sequence["trimesh.Trimesh"] = (), avoid: Sequence[tuple[float, float]] = ()
-                ) -> list[dict[str, float]]:
-    """Up to two post sites under ``part``: vertical rays from the base reach ``part`` first (over the
-    post's disc; ``passable`` parts may be crossed, through a hole, at a cost), and the bone above is
-    thick enough for the peg's socket; far apart for stability and away from ``avoid`` (other posts)."""
-    lo, hi = part.bounds
+
+def post_directions() -> list[np.ndarray]:
+    """Unit post axes (pointing up into the part): vertical first, then more and more tilted."""
+    out = [np.array([0.0, 0.0, 1.0])]
+    for tilt in POST_TILTS_DEG[1:]:
+        t = math.radians(tilt)
+        for k in range(POST_AZIMUTHS):
+            a = 2 * math.pi * k / POST_AZIMUTHS
+            out.append(np.array([math.sin(t) * math.cos(a), math.sin(t) * math.sin(a), math.cos(t)]))
+    return out
+
+
+def _frame_along(direction: np.ndarray) -> np.ndarray:
+    """3×3 rotation whose rows are (u, v, d): world → a frame whose z is ``direction``."""
+    d = np.asarray(direction, float) / np.linalg.norm(direction)
+    helper = np.array([1.0, 0.0, 0.0]) if abs(d[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    u = np.cross(helper, d)
+    u /= np.linalg.norm(u)
+    return np.vstack([u, np.cross(d, u), d])
+
+
+def _segment_distance(a0, a1, b0, b1, n: int = 24) -> float:
+    """Approximate distance between two segments (sampled)."""
+    t = np.linspace(0, 1, n)[:, None]
+    pa = a0 + t * (a1 - a0)
+    pb = b0 + t * (b1 - b0)
+    return float(np.min(np.linalg.norm(pa[:, None, :] - pb[None, :, :], axis=2)))
+
+
+def _post_sites(part: "trimesh.Trimesh", others: Sequence["trimesh.Trimesh"], base_top: float,
+                direction=(0.0, 0.0, 1.0), passable: Sequence["trimesh.Trimesh"] = (),
+                posts: Sequence[tuple[np.ndarray, np.ndarray]] = ()) -> list[dict[str, Any]]:
+    """Up to two post sites under ``part`` along the unit axis ``direction`` (up, into the part): lines
+    along it from the base reach ``part`` first over the post's disc (``passable`` parts may be crossed,
+    through a hole, at a cost), the bone is thick enough for the peg's socket, the post keeps clear of
+    the existing ``posts`` (segments); far apart for stability."""
+    rot = _frame_along(direction)
+    d = rot[2]
+    local = lambda m: (m.vertices @ rot.T)  # noqa: E731
+    pv = local(part)
+    lo, hi = pv.min(axis=0), pv.max(axis=0)
     step = max(1.5, max(hi[0] - lo[0], hi[1] - lo[1]) / 28)
     gx, gy = np.meshgrid(np.arange(lo[0] + step / 2, hi[0], step), np.arange(lo[1] + step / 2, hi[1], step))
     centres = np.column_stack([gx.ravel(), gy.ravel()])
-    if len(avoid):
-        far = np.min(np.linalg.norm(centres[:, None, :] - np.asarray(avoid, float)[None], axis=2), axis=1)
-        centres = centres[far > POST_D_MM + 4.0]
     ring = POST_D_MM / 2 + 1.0
     offsets = np.vstack([[0, 0], [[ring * math.cos(a), ring * math.sin(a)] for a in np.linspace(0, 2 * np.pi, 8, endpoint=False)],
                          [[0.5 * ring * math.cos(a), 0.5 * ring * math.sin(a)] for a in (0, np.pi / 2, np.pi, 1.5 * np.pi)]])
     n_off = len(offsets)
-    samples = (centres[:, None, :] + offsets[None, :, :]).reshape(-1, 2)
-    own = meshops.vertical_hits(part, samples, z_start)
-    mine = np.array([zs[0] if len(zs) else np.inf for zs in own])
-    blocked = np.zeros(len(samples), bool)
-    crossing = np.zeros(len(samples))
+    # rays start on the base plane's side: below everything in the rotated frame
+    z_start = min([float(pv[:, 2].min())] + [float(local(o)[:, 2].min()) for o in [*others, *passable]]) - 1.0
+    relevant = []
     for other in others:
-        for k, zs in enumerate(meshops.vertical_hits(other, samples, z_start)):
-            if len(zs) and zs[0] < mine[k]:
-                blocked[k] = True
-    for other in passable:
-        for k, zs in enumerate(meshops.vertical_hits(other, samples, z_start)):
-            below = zs[zs < mine[k]]
-            if len(below) % 2 == 1:   # the part would sit inside or touch the other one
-                blocked[k] = True
-            elif len(below):
-                crossing[k] += float(np.sum(below[1::2] - below[0::2]))
+        olo, ohi = local(other).min(axis=0), local(other).max(axis=0)
+        if not (np.any(olo[:2] > hi[:2] + ring) or np.any(ohi[:2] < lo[:2] - ring) or olo[2] > hi[2]):
+            relevant.append(other)
+
+    def hits(mesh, uv):
+        origins = np.column_stack([uv, np.full(len(uv), z_start)]) @ rot
+        return [z_start + t for t in meshops.line_hits(mesh, origins, d)]
+
+    def clear(uv):
+        """(own hits, blocked, crossing) of lines at ``uv``."""
+        own = hits(part, uv)
+        mine = np.array([zs[0] if len(zs) else np.inf for zs in own])
+        blocked = np.array([len(zs) < 2 for zs in own])
+        crossing = np.zeros(len(uv))
+        for other in relevant:
+            for k, zs in enumerate(hits(other, uv)):
+                if len(zs) and zs[0] < mine[k]:
+                    blocked[k] = True
+        for other in passable:
+            for k, zs in enumerate(hits(other, uv)):
+                below = zs[zs < mine[k]]
+                if len(below) % 2 == 1:   # the part would sit inside or touch the other one
+                    blocked[k] = True
+                elif len(below):
+                    crossing[k] += float(np.sum(below[1::2] - below[0::2]))
+        return own, blocked, crossing
+
+    # centre lines first; the post's disc only where the centre line is clear
+    own_c, blocked_c, _ = clear(centres)
+    ok = ~blocked_c & np.array([len(zs) >= 2 and zs[1] - zs[0] >= PEG_LENGTH_MM + 1.5 for zs in own_c], bool)
+    centres = centres[ok]
+    if not len(centres):
+        return []
+    samples = (centres[:, None, :] + offsets[None, :, :]).reshape(-1, 2)
+    own, blocked, crossing = clear(samples)
+    inner_idx = [i for i in range(n_off) if np.hypot(*offsets[i]) < ring * 0.6]
     sites = []
     for c in range(len(centres)):
         idx = range(c * n_off, (c + 1) * n_off)
         if any(blocked[k] or len(own[k]) < 2 for k in idx):
             continue
         entry = own[c * n_off][0]
-        thick = own[c * n_off][1] - entry
-        if thick < PEG_LENGTH_MM + 2.0:
+        exit_inner = min(own[c * n_off + i][1] for i in inner_idx)
+        if exit_inner - entry < PEG_LENGTH_MM + 1.5:
             continue
         contact = min(own[k][0] for k in idx)
-        inner = [own[k][1] - own[k][0] for k in idx if np.hypot(*offsets[k - c * n_off]) < ring * 0.6]
-        if min(inner) < PEG_LENGTH_MM + 1.0:
+        axis_point = lambda z: rot.T @ np.array([centres[c, 0], centres[c, 1], z])  # noqa: E731
+        # where the post's axis meets the base's top (a vertical post: straight below)
+        foot = axis_point(contact)
+        t_base = (foot[2] - base_top) / d[2]
+        bottom = foot - t_base * d
+        if any(_segment_distance(bottom, foot, p0, p1) < POST_D_MM + 2.0 for p0, p1 in posts):
             continue
-        sites.append({"x": float(centres[c, 0]), "y": float(centres[c, 1]), "entry": float(entry),
-                      "contact": float(contact), "thick": float(thick),
-                      "crossing": float(max(crossing[k] for k in idx))})
+        sites.append({"u": float(centres[c, 0]), "v": float(centres[c, 1]), "entry": float(entry),
+                      "contact": float(contact), "thick": float(exit_inner - entry),
+                      "crossing": float(max(crossing[k] for k in idx)), "rot": rot,
+                      "bottom": bottom, "foot": foot, "length": float(np.linalg.norm(foot - bottom))})
     if not sites:
         return []
-    xy = np.array([[s["x"], s["y"]] for s in sites])
-    centroid = part.centroid[:2]
+    uv = np.array([[s["u"], s["v"]] for s in sites])
+    centroid = (rot @ part.centroid)[:2]
     cost = np.array([s["crossing"] for s in sites])
     # first post: near the part's centre of mass, where the bone is thick and little else is crossed;
-    # second: farthest from it among the cheap ones
-    score = np.linalg.norm(xy - centroid, axis=1) - 0.2 * np.array([s["thick"] for s in sites]) + 2.0 * cost
+    # second: farthest from it among the cheap ones (and not near the other posts)
+    score = np.linalg.norm(uv - centroid, axis=1) - 0.2 * np.array([s["thick"] for s in sites]) + 2.0 * cost
     first = int(np.argmin(score))
-    dist = np.linalg.norm(xy - xy[first], axis=1)
     chosen = [sites[first]]
-    if dist.max() >= POST_D_MM + 3.0:
-        chosen.append(sites[int(np.argmax(dist - 2.0 * cost))])
+    dist = np.linalg.norm(uv - uv[first], axis=1)
+    f = sites[first]
+    clear = np.array([_segment_distance(f["bottom"], f["foot"], s["bottom"], s["foot"]) >= POST_D_MM + 2.0
+                      for s in sites])
+    if np.any(clear & (dist >= POST_D_MM + 3.0)):
+        chosen.append(sites[int(np.argmax(np.where(clear, dist - 2.0 * cost, -np.inf)))])
     return chosen
 
 
-def _post_and_socket(site: dict[str, float], base_top: float, clearance: float):
-    """(post + peg mesh for the base, socket cutting tool for the part, Joint numbers)."""
-    x, y = site["x"], site["y"]
+def _elbow(site: dict[str, Any], meshes: Sequence["trimesh.Trimesh"], base_top: float,
+           posts: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
+    """Shorten a tilted post into a dogleg: the tilted arm from the part only as long as needed for a
+    vertical column from its lower end down to the base to clear every part and post (keeps the base
+    small under tall scenes). Sets ``site["elbow"]`` and ``site["segments"]``."""
+    d = site["rot"][2]
+    site["segments"] = [(site["bottom"], site["foot"])]
+    if d[2] > 0.999:
+        return
+    ring = POST_D_MM / 2 + 1.0
+    disc = np.vstack([[0, 0], [[ring * math.cos(a), ring * math.sin(a)] for a in np.linspace(0, 2 * np.pi, 12, endpoint=False)]])
+    for arm in (12.0, 20.0, 30.0, 45.0, 65.0, 90.0):
+        if arm >= site["length"] - 5.0:
+            return
+        elbow = site["foot"] - arm * d
+        z_start = base_top - 1.0
+        xy = elbow[:2] + disc
+        clear = True
+        for mesh in meshes:
+            for zs in meshops.vertical_hits(mesh, xy, z_start):
+                if len(zs) and zs[0] < elbow[2] + ring:
+                    clear = False
+                    break
+            if not clear:
+                break
+        column = (np.array([elbow[0], elbow[1], base_top]), elbow)
+        if clear and all(_segment_distance(*column, p0, p1) >= POST_D_MM + 2.0 for p0, p1 in posts):
+            site["elbow"] = elbow
+            site["segments"] = [column, (elbow, site["foot"])]
+            site["bottom"] = column[0]
+            return
+
+
+def _post_and_socket(site: dict[str, Any], base_top: float, clearance: float, twin: bool = False):
+    """(post + peg meshes for the base, socket cutting tools for the part, Joints' numbers) of a site:
+    the post runs along the site's axis from under the base's top to ``clearance`` below the part;
+    one peg (Ø :data:`PEG_D_MM`) or, ``twin``, two keyed pegs (Ø :data:`TWIN_PEG_D_MM`)."""
+    import trimesh
+
+    rot = site["rot"]
+    d = rot[2]
+    at = lambda du, dv, z: rot.T @ np.array([site["u"] + du, site["v"] + dv, z])  # noqa: E731
+
+    def cyl(r, z0, z1, du=0.0, dv=0.0):
+        return trimesh.creation.cylinder(radius=r, segment=[at(du, dv, z0), at(du, dv, z1)], sections=32)
+
     shoulder = site["contact"] - clearance
     peg_top = site["entry"] + PEG_LENGTH_MM
-    post = meshops.cylinder(POST_D_MM / 2, base_top - 1.0, shoulder, x, y)
-    peg = meshops.cylinder(PEG_D_MM / 2, shoulder - 0.5, peg_top, x, y)
-    socket = meshops.cylinder(PEG_D_MM / 2 + clearance, shoulder - 2.0, peg_top + clearance, x, y)
-    shaft = meshops.cylinder(POST_D_MM / 2 + clearance, shoulder - 20.0, shoulder, x, y)
-    return (post, peg), (socket, shaft), (peg_top, peg_top + clearance)
+    # the post's foot goes below the base's top (excess under the base is trimmed with the base)
+    below = site["length"] + 1.0 + POST_D_MM
+    pegs = [(0.0, PEG_D_MM / 2)] if not twin else [(-TWIN_PEG_OFFSET_MM, TWIN_PEG_D_MM / 2),
+                                                     (TWIN_PEG_OFFSET_MM, TWIN_PEG_D_MM / 2)]
+    if "elbow" in site:  # dogleg: vertical column, a ball at the elbow, the tilted arm
+        e = site["elbow"]
+        z_top = rot @ e
+        add = [cyl(POST_D_MM / 2, z_top[2], shoulder),
+               trimesh.creation.icosphere(subdivisions=3, radius=POST_D_MM / 2).apply_translation(e),
+               trimesh.creation.cylinder(radius=POST_D_MM / 2, segment=[(e[0], e[1], base_top - 2.0), e],
+                                         sections=32)]
+    else:
+        add = [cyl(POST_D_MM / 2, shoulder - below, shoulder)]
+    cut = [cyl(POST_D_MM / 2 + clearance, shoulder - 20.0, shoulder)]
+    joints = []
+    for du, r in pegs:
+        add.append(cyl(r, shoulder - 0.5, peg_top, du))
+        cut.append(cyl(r + clearance, shoulder - 2.0, peg_top + clearance, du))
+        joints.append((at(du, 0.0, peg_top), d, r))
+    return add, cut, joints
 
 
 # ----------------------------------------------------------------------------- label
@@ -454,101 +591,159 @@ def build_demonstrator(implant: "Implant", scale: float = 1.0, vertebrae: Sequen
         mesh.apply_transform(s)
     for name in frames:
         frames[name] = s @ frames[name]
-    t1 = time.perf_counter()
-    everything = list(implants.values()) + list(bones.values())
-    z_low = min(m.bounds[0, 2] for m in everything)
-    base_top = z_low - BASE_GAP_MM
-    # posts: under each bone, or under the implant(s) when there is no bone
-    supported = dict(bones) if bones else dict(implants)
-    add: list = []
-    cuts: dict[str, list] = {name: [] for name in supported}
-    joints: list[Joint] = []
-    # lowest part first, so that a part above can pass its posts through the ones below
-    for name in sorted(supported, key=lambda n: supported[n].bounds[0, 2]):
-        mesh = supported[name]
-        others = [m for n, m in {**implants, **bones}.items() if n != name]
-        sites = _post_sites(mesh, others, base_top - 1.0)
-        crossed: list[str] = []
-        if not sites and bones:  # pass through the bones below, through a clearance hole
-            passable = {n: m for n, m in bones.items() if n != name}
-            sites = _post_sites(mesh, list(implants.values()), base_top - 1.0, list(passable.values()),
-                                avoid=[j.xy for j in joints])
-            crossed = list(passable)
-        if not sites:
-            raise ExportError(f"demonstrator: no place for a post under {name} (every vertical line to the base "
-                              f"is blocked by another part)")
-        if len(sites) < 2:
-            notes.append(f"{name}: one post only (no second site far enough apart)")
-        for site in sites:
-            (post, peg), tools, (peg_top, socket_top) = _post_and_socket(site, base_top, clearance_mm)
-            add += [post, peg]
-            cuts[name] += list(tools)
-            joints.append(Joint(name, (site["x"], site["y"]), PEG_D_MM / 2, PEG_D_MM / 2 + clearance_mm,
-                                peg_top, socket_top))
-            if site.get("crossing", 0.0) > 0:
-                hole = meshops.cylinder(POST_D_MM / 2 + 1.0, base_top - 1.0, site["contact"] - 0.5, site["x"], site["y"])
-                for other in crossed:
-                    cuts.setdefault(other, []).append(hole)
-                notes.append(f"{name}: post at ({site['x']:.0f}, {site['y']:.0f}) passes through a Ø"
-                             f"{POST_D_MM + 2:g} mm hole in the bone below")
-    for name, tools in cuts.items():
-        if not tools:
-            continue
-        cut = meshops.boolean(bones.get(name, implants.get(name)), cut=tools)
-        if name in bones:
-            bones[name] = cut
-        else:
-            implants[name] = cut
-    seconds["posts"] = time.perf_counter() - t1
-    # base with the label
-    t2 = time.perf_counter()
-    lines = label_lines(implant, scale)
-    lo = np.min([m.bounds[0] for m in everything], axis=0)[:2] - BASE_MARGIN_MM
-    hi = np.max([m.bounds[1] for m in everything], axis=0)[:2] + BASE_MARGIN_MM
-    for j in joints:
-        lo = np.minimum(lo, np.array(j.xy) - POST_D_MM / 2 - BASE_MARGIN_MM)
-        hi = np.maximum(hi, np.array(j.xy) + POST_D_MM / 2 + BASE_MARGIN_MM)
-    font = LABEL_FONT_MM
-    width_needed = _text_width(lines, font) + 2 * BASE_MARGIN_MM
-    if width_needed > hi[0] - lo[0]:
-        font = max(LABEL_MIN_FONT_MM, font * (hi[0] - lo[0]) / width_needed)
+    implant_centre_s = implant_centre * scale
+    def assemble(bones: dict, implants: dict, notes: list) -> tuple[list, list, list]:
+        t1 = time.perf_counter()
+        everything = list(implants.values()) + list(bones.values())
+        z_low = min(m.bounds[0, 2] for m in everything)
+        base_top = z_low - BASE_GAP_MM
+        # posts: under each bone, or under the implant(s) when there is no bone
+        supported = dict(bones) if bones else dict(implants)
+        add: list = []
+        cuts: dict[str, list] = {name: [] for name in supported}
+        joints: list[Joint] = []
+        posts: list[tuple[np.ndarray, np.ndarray]] = []   # (bottom, top) of every post's axis
+        feet: list[np.ndarray] = []
+        directions = post_directions()
+        # lowest part first; each part: a vertical post line clear of everything, else a tilted one (up to
+        # 40°, printable), else (vertical) through a clearance hole in the bones below
+        for name in sorted(supported, key=lambda n: supported[n].bounds[0, 2]):
+            mesh = supported[name]
+            others = [m for n, m in {**implants, **bones}.items() if n != name]
+            sites: list = []
+            single: list = []
+            for direction in directions:
+                found = _post_sites(mesh, others, base_top, direction, posts=posts)
+                if len(found) == 2:
+                    sites = found
+                    break
+                if found and not single:
+                    single = found
+            sites = sites or single
+            crossed: list[str] = []
+            if not sites and bones:  # pass through the bones below, through a clearance hole
+                passable = {n: m for n, m in bones.items() if n != name}
+                sites = _post_sites(mesh, list(implants.values()), base_top, passable=list(passable.values()),
+                                    posts=posts)
+                crossed = list(passable)
+            if not sites:
+                raise ExportError(f"demonstrator: no place for a post under {name} (every line to the base up to "
+                                  f"{POST_TILTS_DEG[-1]:g}° from vertical is blocked by another part)")
+            for site in sites:
+                _elbow(site, [*others, mesh], base_top, posts)
+            twin = len(sites) < 2
+            if twin:
+                notes.append(f"{name}: one post with two keyed Ø{TWIN_PEG_D_MM:g} mm pegs (no second site)")
+            for site in sites:
+                add_, tools, pegs = _post_and_socket(site, base_top, clearance_mm, twin)
+                add += add_
+                cuts[name] += list(tools)
+                posts.extend(site.get("segments", [(site["bottom"], site["foot"])]))
+                feet.append(site["bottom"])
+                for top, axis, r in pegs:
+                    joints.append(Joint(name, tuple(map(float, top)), tuple(map(float, axis)), r, r + clearance_mm))
+                tilt = math.degrees(math.acos(min(1.0, float(site["rot"][2][2]))))
+                if tilt > 1.0:
+                    notes.append(f"{name}: post tilted {tilt:.0f}° from vertical" + (" (dogleg: vertical column, "
+                                 "tilted arm)" if "elbow" in site else "") + " (the vertical line is blocked)")
+                if site.get("crossing", 0.0) > 0:
+                    hole = meshops.cylinder(POST_D_MM / 2 + 1.0, base_top - 1.0, site["contact"] - 0.5,
+                                            site["foot"][0], site["foot"][1])
+                    for other in crossed:
+                        cuts.setdefault(other, []).append(hole)
+                    notes.append(f"{name}: post at ({site['foot'][0]:.0f}, {site['foot'][1]:.0f}) passes through a Ø"
+                                 f"{POST_D_MM + 2:g} mm hole in the bone below")
+        for name, tools in cuts.items():
+            if not tools:
+                continue
+            cut = meshops.boolean(bones.get(name, implants.get(name)), cut=tools)
+            if name in bones:
+                bones[name] = cut
+            else:
+                implants[name] = cut
+        seconds["posts"] = time.perf_counter() - t1
+        # base with the label
+        t2 = time.perf_counter()
+        lines = label_lines(implant, scale)
+        lo = np.min([m.bounds[0] for m in everything], axis=0)[:2] - BASE_MARGIN_MM
+        hi = np.max([m.bounds[1] for m in everything], axis=0)[:2] + BASE_MARGIN_MM
+        for foot in feet:  # a tilted post crosses the plate's thickness beside its foot
+            reach = POST_D_MM / 2 + BASE_THICKNESS_MM + BASE_MARGIN_MM
+            lo = np.minimum(lo, foot[:2] - reach)
+            hi = np.maximum(hi, foot[:2] + reach)
+        font = LABEL_FONT_MM
         width_needed = _text_width(lines, font) + 2 * BASE_MARGIN_MM
         if width_needed > hi[0] - lo[0]:
-            extra = width_needed - (hi[0] - lo[0])
-            lo[0] -= extra / 2
-            hi[0] += extra / 2
-    strip = len(lines) * font * 1.45 + 2 * BASE_MARGIN_MM / 1.5
-    lo[1] -= strip
-    size = hi - lo
-    base = trimesh.creation.box(extents=(size[0], size[1], BASE_THICKNESS_MM))
-    base.apply_translation(((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, base_top - BASE_THICKNESS_MM / 2))
-    text = _text_mesh(lines, lo[0] + BASE_MARGIN_MM, lo[1] + strip - BASE_MARGIN_MM / 3, base_top, font)
-    base_mesh = meshops.boolean(base, add=[text, *add])
-    seconds["base"] = time.perf_counter() - t2
-    parts = [Part(name, "implant", m) for name, m in implants.items()]
-    parts += [Part(name, "bone", m) for name, m in bones.items()]
-    parts.append(Part("base", "base", base_mesh, notes=[f"label font {font:.1f} mm, emboss {LABEL_EMBOSS_MM} mm"]))
-    # orientation (and split of bones that print badly in one piece)
-    t3 = time.perf_counter()
-    final: list[Part] = []
-    for part in parts:
-        _orient(part, bed_mm)
-        if part.role == "bone" and split is not False and (split or part.overhang_fraction > SPLIT_OVERHANG_FRACTION):
-            pieces = _split_bone(part, frames[part.name], clearance_mm)
-            for piece in pieces:
-                preferred = None
-                for n in piece.notes:
-                    if n.startswith("_down:"):
-                        preferred = np.array([float(v) for v in n[6:].split(",")])
-                piece.notes = [n for n in piece.notes if not n.startswith("_down:")]
-                _orient(piece, bed_mm, preferred)
-            pieces[0].notes.append(f"{part.name} split: one piece would need {part.overhang_mm2:.0f} mm² of "
-                                   f"support ({part.overhang_fraction:.0%} of its area)")
-            final += pieces
-        else:
-            final.append(part)
-    seconds["orient"] = time.perf_counter() - t3
-    _pack(final, bed_mm)
+            font = max(LABEL_MIN_FONT_MM, font * (hi[0] - lo[0]) / width_needed)
+            width_needed = _text_width(lines, font) + 2 * BASE_MARGIN_MM
+            if width_needed > hi[0] - lo[0]:
+                extra = width_needed - (hi[0] - lo[0])
+                lo[0] -= extra / 2
+                hi[0] += extra / 2
+        strip = len(lines) * font * 1.45 + 2 * BASE_MARGIN_MM / 1.5
+        lo[1] -= strip
+        size = hi - lo
+        base = trimesh.creation.box(extents=(size[0], size[1], BASE_THICKNESS_MM))
+        base.apply_translation(((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, base_top - BASE_THICKNESS_MM / 2))
+        text = _text_mesh(lines, lo[0] + BASE_MARGIN_MM, lo[1] + strip - BASE_MARGIN_MM / 3, base_top, font)
+        base_mesh = meshops.boolean(base, add=[text, *add])
+        # trim what the posts' feet leave under the plate
+        floor = trimesh.creation.box(extents=(size[0] + 4 * POST_D_MM, size[1] + 4 * POST_D_MM, 2 * POST_D_MM + 20))
+        floor.apply_translation(((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, base_top - BASE_THICKNESS_MM - POST_D_MM - 10))
+        base_mesh = meshops.boolean(base_mesh, cut=[floor])
+        seconds["base"] = time.perf_counter() - t2
+        parts = [Part(name, "implant", m) for name, m in implants.items()]
+        parts += [Part(name, "bone", m) for name, m in bones.items()]
+        parts.append(Part("base", "base", base_mesh, notes=[f"label font {font:.1f} mm, emboss {LABEL_EMBOSS_MM} mm"]))
+        # orientation (and split of bones that print badly in one piece)
+        t3 = time.perf_counter()
+        final: list[Part] = []
+        for part in parts:
+            _orient(part, bed_mm)
+            if part.role == "bone" and split is not False and (split or part.overhang_fraction > SPLIT_OVERHANG_FRACTION):
+                pieces = _split_bone(part, frames[part.name], clearance_mm)
+                for piece in pieces:
+                    preferred = None
+                    for n in piece.notes:
+                        if n.startswith("_down:"):
+                            preferred = np.array([float(v) for v in n[6:].split(",")])
+                    piece.notes = [n for n in piece.notes if not n.startswith("_down:")]
+                    _orient(piece, bed_mm, preferred)
+                pieces[0].notes.append(f"{part.name} split: one piece would need {part.overhang_mm2:.0f} mm² of "
+                                       f"support ({part.overhang_fraction:.0%} of its area)")
+                final += pieces
+            else:
+                final.append(part)
+        seconds["orient"] = time.perf_counter() - t3
+        _pack(final, bed_mm)
+        return final, joints, lines
+
+    # a plate that does not fit the bed: leave out the bone farthest from the implant, one at a time
+    pristine_bones, pristine_implants = dict(bones), dict(implants)
+    dropped: list[str] = []
+    while True:
+        attempt_notes: list[str] = []
+        try:
+            final, joints, lines = assemble(dict(pristine_bones), dict(pristine_implants), attempt_notes)
+            break
+        except _DoesNotFit as error:
+            if len(pristine_bones) <= 1:
+                raise ExportError(str(error)) from None
+            # a left/right pair goes together (one wing alone keeps the plate as wide)
+            groups: dict[str, list[str]] = {}
+            for n in pristine_bones:
+                groups.setdefault(n.removesuffix(".left").removesuffix(".right"), []).append(n)
+            far = max(groups.values(), key=lambda g: max(
+                float(np.linalg.norm(pristine_bones[n].centroid - implant_centre_s)) for n in g))
+            if len(far) == len(pristine_bones):
+                raise ExportError(str(error)) from None
+            for n in far:
+                del pristine_bones[n]
+            dropped.extend(far)
+    notes += attempt_notes
+    if dropped:
+        notes.append(f"left out {', '.join(dropped)} (farthest from the implant): with them the parts do not fit "
+                     f"the {bed_mm[0]:g} × {bed_mm[1]:g} mm bed at scale {scale:g} (use a larger --bed to keep them)")
     demo = Demonstrator(implant.type_id, implant.preset, scale, final, joints, tuple(bed_mm), clearance_mm, lines,
                         printability_check(implant, scale), seconds, notes)
     seconds["total"] = time.perf_counter() - t0
@@ -578,43 +773,63 @@ def _turn(part: Part) -> None:
     part.print_transform = turn @ part.print_transform
 
 
-def _shelves(parts: list[Part], w: float, h: float, key) -> str | None:
-    """Shelf packing in the order of ``key``; the name of the first part that does not fit, or None."""
-    items = sorted(parts, key=key)
-    x = y = PLATE_SPACING_MM / 2
-    shelf = 0.0
-    for part in items:
-        ex, ey = part.print_mesh.extents[:2]
-        if x + ex > w - PLATE_SPACING_MM / 2 + 1e-9 and x > PLATE_SPACING_MM:
-            x, y = PLATE_SPACING_MM / 2, y + shelf + PLATE_SPACING_MM
-            shelf = 0.0
-        if x + ex > w + 1e-9 or y + ey > h + 1e-9:
-            return part.name
-        part.plate_xy = (x + ex / 2, y + ey / 2)
-        x += ex + PLATE_SPACING_MM
-        shelf = max(shelf, ey)
-    return None
+def _bottom_left(sizes: list[tuple[float, float]], w: float, h: float) -> list[tuple[float, float, bool]] | None:
+    """Bottom-left placement of rectangles (in the given order) on a ``w`` × ``h`` bed with
+    :data:`PLATE_SPACING_MM` between them and half of it at the edges: per rectangle (x0, y0, turned),
+    or None when one does not fit. Candidate corners: the bed's corner and the right/top corners of
+    the rectangles placed so far."""
+    gap = PLATE_SPACING_MM
+    placed: list[tuple[float, float, float, float]] = []
+    out = []
+    for ex, ey in sizes:
+        best = None
+        corners = [(gap / 2, gap / 2)] + [(r[2] + gap, r[1]) for r in placed] + [(r[0], r[3] + gap) for r in placed]
+        for turned, (sx, sy) in ((False, (ex, ey)), (True, (ey, ex))):
+            for x, y in corners:
+                if x + sx > w - gap / 2 + 1e-9 or y + sy > h - gap / 2 + 1e-9:
+                    continue
+                if any(x < r[2] + gap - 1e-9 and r[0] < x + sx + gap - 1e-9 and y < r[3] + gap - 1e-9
+                       and r[1] < y + sy + gap - 1e-9 for r in placed):
+                    continue
+                key = (y + sy, x + sx)
+                if best is None or key < best[0]:
+                    best = (key, x, y, sx, sy, turned)
+        if best is None:
+            return None
+        _, x, y, sx, sy, turned = best
+        placed.append((x, y, x + sx, y + sy))
+        out.append((x, y, turned))
+    return out
 
 
 def _pack(parts: list[Part], bed_mm) -> None:
-    """Shelf packing of the parts' footprints with :data:`PLATE_SPACING_MM` gaps, footprints laid
-    long side along x, then along y; ExportError naming a part that does not fit."""
+    """Lay the parts' footprints on the bed (bottom-left placement, each footprint turned by 90° where
+    that packs better; several orders tried, largest first); _DoesNotFit naming the first part that
+    does not fit."""
+    import itertools
+
     w, h = bed_mm
-    failed = None
-    orders = (lambda p: -p.print_mesh.extents[1], lambda p: -float(np.prod(p.print_mesh.extents[:2])),
-              lambda p: -p.print_mesh.extents[0])
-    for long_along_x in (True, False):
-        for part in parts:
-            ex, ey = part.print_mesh.extents[:2]
-            if (ey > ex) == long_along_x:
-                _turn(part)
-        for order in orders:
-            failed = _shelves(parts, w, h, order)
-            if failed is None:
-                return
-    part = next(p for p in parts if p.name == failed)
-    ex, ey = part.print_mesh.extents[:2]
-    raise ExportError(f"demonstrator: {part.name} ({ex:.0f} × {ey:.0f} mm) does not fit on the "
+    sizes = [tuple(map(float, p.print_mesh.extents[:2])) for p in parts]
+    area = [a * b for a, b in sizes]
+    orders = [sorted(range(len(parts)), key=lambda k: -area[k]),
+              sorted(range(len(parts)), key=lambda k: -max(sizes[k])),
+              sorted(range(len(parts)), key=lambda k: -min(sizes[k]))]
+    big = orders[0][:min(6, len(parts))]
+    rest = orders[0][len(big):]
+    orders += [list(perm) + rest for perm in itertools.islice(itertools.permutations(big), 720)]
+    for order in orders:
+        placement = _bottom_left([sizes[k] for k in order], w, h)
+        if placement is None:
+            continue
+        for k, (x, y, turned) in zip(order, placement):
+            if turned:
+                _turn(parts[k])
+            ex, ey = parts[k].print_mesh.extents[:2]
+            parts[k].plate_xy = (x + ex / 2, y + ey / 2)
+        return
+    worst = max(range(len(parts)), key=lambda k: area[k])
+    ex, ey = sizes[worst]
+    raise _DoesNotFit(f"demonstrator: {parts[worst].name} ({ex:.0f} × {ey:.0f} mm) does not fit on the "
                       f"{w:g} × {h:g} mm bed with the other parts; use a larger --bed or a smaller --scale")
 
 

@@ -69,21 +69,32 @@ def cylinder(radius: float, z0: float, z1: float, x: float = 0.0, y: float = 0.0
     return trimesh.creation.cylinder(radius=radius, segment=[(x, y, z0), (x, y, z1)], sections=sections)
 
 
+def line_hits(mesh: "trimesh.Trimesh", origins: np.ndarray, direction) -> list[np.ndarray]:
+    """Sorted distances along the unit ``direction`` of the crossings of rays from ``origins`` with ``mesh``."""
+    origins = np.asarray(origins, float).reshape(-1, 3)
+    out: list[np.ndarray] = [np.empty(0) for _ in range(len(origins))]
+    if not len(origins):
+        return out
+    directions = np.tile(np.asarray(direction, float), (len(origins), 1))
+    locations, ray_index, _ = mesh.ray.intersects_location(origins, directions, multiple_hits=True)
+    if len(ray_index):
+        t = np.einsum("ij,ij->i", locations - origins[ray_index], directions[ray_index])
+        order = np.lexsort((t, ray_index))
+        ray_index, t = ray_index[order], t[order]
+        bounds = np.searchsorted(ray_index, np.arange(len(origins) + 1))
+        for k in range(len(origins)):
+            ts = t[bounds[k]:bounds[k + 1]]
+            if len(ts):
+                keep = np.concatenate([[True], np.diff(ts) > 1e-6])  # an edge hit counts once
+                out[k] = ts[keep]
+    return out
+
+
 def vertical_hits(mesh: "trimesh.Trimesh", xy: np.ndarray, z_start: float) -> list[np.ndarray]:
     """Sorted z of the crossings of upward vertical rays from ``(x, y, z_start)`` with ``mesh``."""
     xy = np.asarray(xy, float).reshape(-1, 2)
     origins = np.column_stack([xy, np.full(len(xy), z_start)])
-    directions = np.tile([0.0, 0.0, 1.0], (len(xy), 1))
-    locations, ray_index, _ = mesh.ray.intersects_location(origins, directions, multiple_hits=True)
-    out: list[np.ndarray] = [np.empty(0) for _ in range(len(xy))]
-    if len(ray_index):
-        order = np.lexsort((locations[:, 2], ray_index))
-        ray_index, z = ray_index[order], locations[order, 2]
-        for k in np.unique(ray_index):
-            zs = z[ray_index == k]
-            keep = np.concatenate([[True], np.diff(zs) > 1e-6])  # an edge hit counts once
-            out[int(k)] = zs[keep]
-    return out
+    return [z_start + t for t in line_hits(mesh, origins, (0.0, 0.0, 1.0))]
 
 
 def candidate_downs() -> np.ndarray:
