@@ -1,0 +1,99 @@
+"""Upper-cervical implants fitted to the real C1, C2, C3 meshes of ../shared/anatomy (issue 4):
+the docking implant's base bears on the C3 superior endplate and its saddle seats under the C1
+anterior arch without penetrating bone; the transarticular template's frame rests on the C1
+posterior arch with its guide axes through the C1–C2 joints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from implants.anatomy.fit_cervical import fit_docking_implant, fit_transarticular_template
+from implants.anatomy.meshes import load_mesh
+from implants.errors import ParameterError
+from implants.templates.c1c2_transarticular_template import TransarticularParams
+from implants.templates.upper_cervical_docking import DockingParams
+
+#: Issue 4: largest penetration into bone outside screw paths (mm) and saddle seating distance (mm).
+MAX_PENETRATION_MM = 0.3
+SADDLE_GAP_MM = 0.5
+
+
+@pytest.fixture(scope="module")
+def meshes(anatomy_dir):
+    return {k: load_mesh(anatomy_dir / f"cervical_{k}_mm.stl", "LPS") for k in ("c1", "c2", "c3")}
+
+
+@pytest.fixture(scope="module")
+def docking(meshes):
+    return fit_docking_implant(meshes["c3"], meshes["c1"])
+
+
+@pytest.fixture(scope="module")
+def template(meshes):
+    return fit_transarticular_template(meshes["c1"], meshes["c2"])
+
+
+def test_docking_is_one_valid_solid_between_c3_and_c1(docking, meshes):
+    implant, report = docking
+    assert implant.shape.isValid() and len(implant.shape.Solids()) == 1
+    assert implant.params.docking.value == "saddle" and implant.params.lower_vertebra.value == "c3"
+    bb = implant.shape.BoundingBox()
+    # between the C3 endplate (its centroid ~23 mm up) and the C1 anterior arch (~45-50 mm up)
+    assert meshes["c3"].bounds[0, 2] < bb.zmin < meshes["c3"].bounds[1, 2]
+    assert meshes["c1"].bounds[0, 2] < bb.zmax < meshes["c1"].bounds[1, 2]
+    assert {"screw.1", "screw.2", "contact.inferior", "docking.c1"} <= set(implant.features)
+    assert implant.features["contact.inferior"].faces and implant.features["docking.c1"].faces
+    # the body stands along the C3 endplate normal (tilted ~16 deg anteriorly)
+    assert np.dot(report["axis"], report["endplate"]["normal"]) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_docking_base_bears_on_c3(docking):
+    c3 = docking[1]["c3"]
+    assert c3["contact_mm2"] > 50.0
+    assert 20.0 < c3["pct_footprint"] <= 100.0
+    assert c3["max_penetration_mm"] <= MAX_PENETRATION_MM
+
+
+def test_docking_saddle_seats_under_the_c1_arch(docking):
+    implant, report = docking
+    gap = report["saddle_gap_mm"]
+    # the arch rests in the groove: closest approach within 0.5 mm, contact reported, no penetration
+    assert 0.0 <= min(gap["midline_min"], gap["groove_min"]) <= SADDLE_GAP_MM
+    assert report["c1"]["contact_mm2"] > 0.0
+    assert report["c1"]["max_penetration_mm"] <= MAX_PENETRATION_MM
+    assert report["max_penetration_mm"] <= MAX_PENETRATION_MM
+    # the groove follows the measured arch: radius in the template's range, seat where the arch is
+    assert 2.5 <= implant.params.arch_radius_mm <= 7.0
+    assert implant.params.height_mm == pytest.approx(report["seat_height_mm"], abs=1e-3)
+
+
+def test_docking_rejects_other_variants(meshes):
+    with pytest.raises(ParameterError, match="docking"):
+        fit_docking_implant(meshes["c3"], meshes["c1"], DockingParams(docking="t-expansion"))
+
+
+def test_template_rests_on_the_c1_posterior_arch(template):
+    implant, report = template
+    assert implant.shape.isValid() and len(implant.shape.Solids()) == 1
+    assert report["c1"]["arch_contact_mm2"] > 0.0
+    assert report["c1"]["max_penetration_mm"] <= MAX_PENETRATION_MM
+    assert report["c2"]["max_penetration_mm"] <= MAX_PENETRATION_MM
+    # the arch plate lies posterior of the C1 ring, the origin between the C2 entries
+    assert implant.params.arch_offset_x_mm < 0
+
+
+def test_template_guides_pass_through_the_c1c2_joints(template):
+    implant, report = template
+    for name in ("left", "right"):
+        assert report["guide_axis_to_joint_mm"][name] < 1.0
+        g = implant.features[f"guide.{name}"]
+        # trajectory unchanged by the fit (the template is translated only): Magerl 57 deg / 8 deg
+        d = np.asarray(g.direction)
+        assert np.degrees(np.arcsin(d[2])) == pytest.approx(implant.params.sagittal_deg, abs=0.5)
+
+
+def test_template_rejects_wrong_params(meshes):
+    with pytest.raises(ParameterError, match="params"):
+        fit_transarticular_template(meshes["c1"], meshes["c2"], DockingParams())
+    assert isinstance(TransarticularParams(), TransarticularParams)
