@@ -3,7 +3,9 @@
 Holes: every named channel feature's diameter × scale against the minimum hole. Walls: the local
 thickness sampled by casting a ray from points on the surface inwards (along −normal) to the
 opposite surface; the thinnest samples × scale against the minimum wall, each reported with the
-nearest named feature so the message says where.
+nearest named feature so the message says where. Rays that end on a face at a steep angle to them
+(grazing a sharp or re-entrant edge) measure no wall, and only clusters of thin samples (an area,
+not a point) are reported.
 """
 
 from __future__ import annotations
@@ -18,6 +20,14 @@ if TYPE_CHECKING:
 MIN_WALL_MM = 0.8
 MIN_HOLE_MM = 1.5
 WALL_SAMPLES = 3000
+#: the far side of a wall: its normal within ~60° of the ray (cos)
+OPPOSITE_COS = 0.5
+#: a thin wall is an area: a thin sample counts when this many thin samples (itself included) lie
+#: within 3 × the minimum wall (printed mm, the same radius as the taper test) of it
+CLUSTER_MIN = 4
+#: a thin sample with at least this fraction of samples thicker than twice the minimum wall within
+#: 3 × the minimum wall is the tapering rim of an edge, not a wall
+TAPER_FRACTION = 0.25
 
 
 def wall_thickness_samples(mesh, samples: int = WALL_SAMPLES, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +44,10 @@ def wall_thickness_samples(mesh, samples: int = WALL_SAMPLES, seed: int = 0) -> 
     origins = points + inward * 1e-4
     locations, ray_index, hit_tri = mesh.ray.intersects_location(origins, inward, multiple_hits=False)
     thickness = np.full(len(points), np.inf)
-    ok = hit_tri != faces[ray_index]
+    # a wall's far side faces away from the near side (its outward normal along the ray); a ray grazing
+    # a sharp or re-entrant edge ends on a face at a steep angle to it: not a wall, no thickness
+    facing = np.einsum("ij,ij->i", mesh.face_normals[hit_tri], inward[ray_index]) > OPPOSITE_COS
+    ok = (hit_tri != faces[ray_index]) & facing
     d = np.linalg.norm(locations[ok] - origins[ray_index[ok]], axis=1)
     np.minimum.at(thickness, ray_index[ok], d)
     return points, thickness
@@ -77,12 +90,26 @@ def printability_check(implant: "Implant", scale: float, min_wall_mm: float = MI
             continue
         printed = thickness * scale
         thin = finite & (printed < min_wall_mm)
+        if thin.any():
+            # a wall is an area of thin samples; isolated ones (edge noise) and the tapering rim of a
+            # sharp edge (thickness growing fast away from it: many thick samples close by) are not walls
+            from scipy.spatial import cKDTree
+
+            idx = np.flatnonzero(thin)
+            radius = 3.0 * min_wall_mm / scale
+            near = cKDTree(points).query_ball_point(points[idx], radius)
+            for k, neighbours in zip(idx, near):
+                values = printed[neighbours]
+                n_thin = int(np.sum(thin[neighbours]))
+                thick = float(np.mean(values > 2.0 * min_wall_mm))
+                if n_thin < CLUSTER_MIN or thick >= TAPER_FRACTION:
+                    thin[k] = False
         thin_count += int(thin.sum())
         p5 = float(np.percentile(printed[finite], 5))
         walls.append({"part": name, "min_printed_mm": round(float(printed[finite].min()), 3),
                       "p5_printed_mm": round(p5, 3), "thin_samples": int(thin.sum()), "samples": int(finite.sum())})
         # a wall fuses/vanishes only where several samples agree (a single grazing ray at an edge is noise)
-        if thin.sum() >= max(3, 0.005 * finite.sum()):
+        if thin.sum() >= CLUSTER_MIN:
             near: dict[str, float] = {}
             for k in np.flatnonzero(thin):
                 feat = _nearest_feature(implant, points[k])
