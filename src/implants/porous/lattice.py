@@ -236,7 +236,6 @@ def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticePa
     cell, pore_expected, wall_expected = check_printable(params, limit)
     kind = params.type
     porosity = params.porosity
-    iso = calibration.iso_for(kind, porosity)
 
     body = _to_manifold(np.asarray(mesh.vertices), np.asarray(mesh.faces))
     body_volume = body.volume()
@@ -256,6 +255,7 @@ def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticePa
             n = unitcell.choose_n(kind, porosity, round(cell, 6), STRUT_ERROR_BUDGET * SURFACE_ERROR_MM,
                                   n_min=12, n_max=16)
     uc = unitcell.unit_cell(kind, porosity, n)
+    iso = uc.iso  # strut lattices: calibrated on the meshed unit cell at this n
     h = cell / n
     m = max(1, int(round(COARSE_STEP_MM / h)))
     hc = m * h
