@@ -74,6 +74,18 @@ def rotate(outline: np.ndarray, angle_deg: float) -> np.ndarray:
     return outline @ np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
 
 
+def inset(outline: np.ndarray, distance_mm: float) -> np.ndarray:
+    """Counter-clockwise outline moved inwards by ``distance_mm`` (each vertex along the bisector
+    of its two edge normals, mitred; for small distances against the outline's radii)."""
+    edges = np.roll(outline, -1, axis=0) - outline
+    normals = np.column_stack([edges[:, 1], -edges[:, 0]]) / np.linalg.norm(edges, axis=1)[:, None]  # outward
+    before = np.roll(normals, 1, axis=0)
+    bisector = normals + before
+    bisector /= np.linalg.norm(bisector, axis=1)[:, None]
+    miter = distance_mm / np.clip((bisector * normals).sum(axis=1), 0.3, None)
+    return outline - bisector * miter[:, None]
+
+
 def polygon_area(outline: np.ndarray) -> float:
     """Shoelace area (mm²) of a closed outline."""
     x, y = outline[:, 0], outline[:, 1]

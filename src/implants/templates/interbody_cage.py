@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 TYPE_ID = "interbody-cage"
 #: Thinnest wall left between a graft window and the outline (mm).
 MIN_WALL_MM = 1.0
+#: Serrations end this far inside the outline (mm): a flat land along the rim, as on machined
+#: cages, and no sub-mm² sliver faces where ridges would meet rounded corners.
+TEETH_INSET_MM = 0.3
 
 
 class Footprint(str, Enum):
@@ -249,7 +252,8 @@ def _teeth(p: CageParams, g: CageGeometry, top: bool) -> "cq.Solid":
         pts += [(x0 + p.teeth_pitch_mm, p.teeth_height_mm), (x0 + p.teeth_pitch_mm, 0.0)]
     pts += [(pts[-1][0], -0.01)]
     saw = cq.Workplane("XZ").polyline(pts).close().extrude(half, both=True)
-    ridges = saw.val().intersect(_footprint_prism(p, g, p.teeth_height_mm + 1))
+    # the ridges stop short of the side walls: no sliver faces where they would meet the corners
+    ridges = saw.val().intersect(_footprint_prism(p, g, p.teeth_height_mm + 1, inset_mm=TEETH_INSET_MM))
     ts = np.degrees(np.arctan(np.tan(np.radians(p.lordosis_deg) / 2)))
     tc = np.degrees(np.arctan(np.tan(np.radians(p.coronal_deg) / 2)))
     if not top:
@@ -319,15 +323,18 @@ def build_from_geometry(p: CageParams, g: CageGeometry, clip_method: str = "appr
     return Implant(TYPE_ID, p, shape, features, metrics=metrics)
 
 
-def _footprint_prism(p: CageParams, g: CageGeometry, half_height: float) -> "cq.Solid":
-    """Vertical prism over the footprint; box footprints get exact circular corners."""
+def _footprint_prism(p: CageParams, g: CageGeometry, half_height: float, inset_mm: float = 0.0) -> "cq.Solid":
+    """Vertical prism over the footprint, optionally shrunk by ``inset_mm``; box footprints get
+    exact circular corners."""
     import cadquery as cq
 
     from ..geometry import solids
 
     if p.footprint is not Footprint.BOX:
-        return solids.prism(g.outline, -half_height, half_height, g.smooth_outline)
-    box = solids.rounded_box(p.depth_mm, p.width_mm, p.corner_radius_mm, -half_height, half_height)
+        outline = outlines.inset(g.outline, inset_mm) if inset_mm else g.outline
+        return solids.prism(outline, -half_height, half_height, g.smooth_outline)
+    box = solids.rounded_box(p.depth_mm - 2 * inset_mm, p.width_mm - 2 * inset_mm,
+                             max(p.corner_radius_mm - inset_mm, 0.0), -half_height, half_height)
     return box.rotate(cq.Vector(), cq.Vector(0, 0, 1), p.footprint_rotation_deg)
 
 
