@@ -239,12 +239,6 @@ def test_congruent_cage_on_the_synthetic_domed_endplate(preset, capsys):
             result = contact_area(tess.mesh, sheet, TOL)
             foot = footprint_area(tess.mesh, mask)
             figures[kind, name] = 100 * result.triangle_area_mm2[mask].sum() / foot
-            # the part of the footprint over the endplate sheet (the ACDF box's corners overhang
-            # the 16 x 18 mm synthetic cervical endplate ellipse: no bone there to touch)
-            c = tess.mesh.triangles_center
-            over = mask & ((c[:, 0] / (upper_ep.depth_mm / 2)) ** 2 + (c[:, 1] / (upper_ep.width_mm / 2)) ** 2 <= 1)
-            figures[kind, name + ".over_endplate"] = 100 * result.triangle_area_mm2[over].sum() / footprint_area(
-                tess.mesh, over)
             # touching, not penetrating: no bearing point beyond the sheet
             v = tess.mesh.triangles_center[mask]
             field = (p.height_mm / 2 + ts * v[:, 0] + tc * v[:, 1]) if name == "contact.superior" else \
@@ -255,8 +249,7 @@ def test_congruent_cage_on_the_synthetic_domed_endplate(preset, capsys):
                                       - (seat[name] if kind == "flat" else 0.0))
             assert (sign * (v[:, 2] - surface)).max() < 0.02
     for name in sheets:
-        assert figures["congruent", name + ".over_endplate"] >= 95.0
-        assert figures["congruent", name] >= (95.0 if preset == "lumbar-alif" else 90.0)
+        assert figures["congruent", name] >= 95.0
         assert figures["flat", name] < 0.6 * figures["congruent", name]
     with capsys.disabled():
         print(f"\nsynthetic {preset}: " + ", ".join(f"{k} {n.split('.', 1)[1]} {v:.1f} %"

@@ -414,9 +414,9 @@ PRESETS = {
     "lumbar-llif": dict(region="lumbar", footprint="box", depth_mm=20.0, width_mm=50.0, height_mm=10.0,
                         lordosis_deg=6.0, graft_windows=2, window_depth_mm=12.0, window_width_mm=18.0,
                         corner_radius_mm=3.0),
-    "cervical-acdf": dict(region="cervical", footprint="box", depth_mm=14.0, width_mm=16.0, height_mm=6.0,
+    "cervical-acdf": dict(region="cervical", footprint="box", depth_mm=12.0, width_mm=14.0, height_mm=6.0,
                           lordosis_deg=6.0, graft_windows=1, window_depth_mm=6.0, window_width_mm=7.0),
-    "cervical-acdf-screws": dict(region="cervical", footprint="box", depth_mm=14.0, width_mm=16.0, height_mm=6.0,
+    "cervical-acdf-screws": dict(region="cervical", footprint="box", depth_mm=12.0, width_mm=14.0, height_mm=6.0,
                                  lordosis_deg=6.0, graft_windows=1, window_depth_mm=5.0, window_width_mm=6.0,
                                  screw_count=2, screw_diameter_mm=3.0, screw_angle_deg=40.0),
 }
