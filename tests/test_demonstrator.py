@@ -33,6 +33,11 @@ def cage_demo():
 
 
 @pytest.fixture(scope="module")
+def spacer_demo():
+    return build_demonstrator(_implant("distraction-spacer"))
+
+
+@pytest.fixture(scope="module")
 def cage_files(cage_demo, tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     return write_demonstrator(cage_demo, out), out
@@ -53,12 +58,16 @@ def test_every_part_is_watertight_one_body_and_manifold(cage_demo):
         assert printed["ok"] and printed["volume_mm3"] == pytest.approx(result["volume_mm3"], rel=1e-9)
 
 
-def test_parts_do_not_interfere_when_assembled(cage_demo):
-    solids = {p.name: meshops.to_manifold(p.mesh) for p in cage_demo.parts if p.role != "pin"}
+def _no_interference(demo):
+    solids = {p.name: meshops.to_manifold(p.mesh) for p in demo.parts if p.role != "pin"}
     names = list(solids)
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             assert (solids[a] ^ solids[b]).volume() < 1.0, (a, b)
+
+
+def test_parts_do_not_interfere_when_assembled(cage_demo):
+    _no_interference(cage_demo)
 
 
 def _ray_distance(mesh, origin, direction):
@@ -66,23 +75,47 @@ def _ray_distance(mesh, origin, direction):
     return float(np.min(np.linalg.norm(locations - origin, axis=1)))
 
 
-def test_pegs_fit_sockets_with_the_clearance(cage_demo):
-    base = cage_demo.part("base").mesh
-    assert cage_demo.joints, "no peg"
-    for joint in cage_demo.joints:
-        part = next(p for p in cage_demo.parts if p.name == joint.part)
-        z = joint.peg_top_z - 2.0  # inside the socket, below the peg's end
-        axis = np.array([*joint.xy, z])
+def _check_pegs(demo):
+    base = demo.part("base").mesh
+    assert demo.joints, "no peg"
+    for joint in demo.joints:
+        part = next(p for p in demo.parts if p.name == joint.part)
+        axis = np.asarray(joint.axis)
+        centre = np.asarray(joint.peg_top) - 2.0 * axis  # inside the socket, below the peg's end
+        u = np.cross(axis, [1.0, 0, 0] if abs(axis[0]) < 0.9 else [0, 1.0, 0])
+        u /= np.linalg.norm(u)
+        v = np.cross(axis, u)
         for angle in np.linspace(0, 2 * np.pi, 8, endpoint=False):
-            d = np.array([np.cos(angle), np.sin(angle), 0.0])
-            peg_r = _ray_distance(base, axis, d)
-            socket_r = _ray_distance(part.mesh, axis, d)
-            assert peg_r == pytest.approx(PEG_D_MM / 2, abs=0.02)
-            assert socket_r - peg_r == pytest.approx(cage_demo.clearance_mm, abs=0.01)
-        # end gap: the socket's roof lies the clearance above the peg's end
-        up = np.array([0.0, 0.0, 1.0])
-        assert _ray_distance(part.mesh, axis, up) - _ray_distance(base, axis, up) == pytest.approx(
-            cage_demo.clearance_mm, abs=1e-6)
+            d = np.cos(angle) * u + np.sin(angle) * v
+            peg_r = _ray_distance(base, centre, d)
+            socket_r = _ray_distance(part.mesh, centre, d)
+            assert peg_r == pytest.approx(joint.peg_radius_mm, abs=0.03)
+            assert socket_r - peg_r == pytest.approx(demo.clearance_mm, abs=0.02)
+        # end gap: the socket's roof lies the clearance beyond the peg's end
+        beside = centre + 0.3 * u  # off the caps' centre vertex
+        assert _ray_distance(part.mesh, beside, axis) - _ray_distance(base, beside, axis) == pytest.approx(
+            demo.clearance_mm, abs=1e-6)
+
+
+def test_pegs_fit_sockets_with_the_clearance(cage_demo):
+    _check_pegs(cage_demo)
+
+
+def test_tilted_posts_and_keyed_pegs_where_no_vertical_line_is_free(spacer_demo):
+    """Cervical spacer: C4 sits on C5 and the spacer, no vertical line from the base reaches it: its
+    post is tilted (≤ 40°, printable); every bone has at least two pegs (cannot spin)."""
+    _check_pegs(spacer_demo)
+    for bone in ("bone.C4", "bone.C5"):
+        joints = [j for j in spacer_demo.joints if j.part == bone]
+        assert len(joints) >= 2, bone
+        assert all(j.tilt_deg <= 40.0 + 1e-6 for j in joints)
+    assert any(j.tilt_deg > 1.0 for j in spacer_demo.joints)
+    for part in spacer_demo.parts:
+        assert check_mesh(part.mesh, expected_bodies=1)["ok"], part.name
+    _no_interference(spacer_demo)
+    assert plate_overlaps(spacer_demo.parts) == []
+    # the base prints plate down: tilted posts stay within the 45° overhang limit
+    assert spacer_demo.part("base").overhang_mm2 == pytest.approx(0.0, abs=1.0)
 
 
 def test_print_orientation_is_the_least_overhang_candidate(cage_demo):
@@ -203,6 +236,34 @@ def test_scale_check_names_a_vanishing_hole():
     assert wall and "0.8 mm" in wall[0]
 
 
+@pytest.mark.parametrize("type_id", ["upper-cervical-docking", "c1c2-transarticular-template"])
+def test_no_false_thin_wall_at_full_size(type_id):
+    """Rays grazing sharp edges (contact.inferior, docking.c1, fixation.*) are not walls."""
+    report = printability_check(_implant(type_id), 1.0)
+    assert not [m for m in report["messages"] if m.startswith("wall")]
+
+
+def test_a_real_thin_wall_is_still_named():
+    report = printability_check(_implant("distraction-spacer"), 0.5)  # 1.5 mm interbody walls → 0.75 mm
+    assert any(m.startswith("wall of implant.interbody") and "0.8 mm" in m for m in report["messages"])
+
+
+def test_packing_leaves_no_overlap_and_names_a_part_that_does_not_fit():
+    from implants.demonstrator.build import Part, _DoesNotFit, _pack
+    import trimesh
+
+    parts = [Part(f"p{k}", "bone", trimesh.creation.box(extents=(60, 40, 10))) for k in range(6)]
+    for p in parts:
+        p.mesh.apply_translation((0, 0, 5))
+    _pack(parts, (220.0, 220.0))
+    assert plate_overlaps(parts) == []
+    for p in parts:
+        lo, hi = p.plate_mesh.bounds
+        assert lo[0] >= 0 and lo[1] >= 0 and hi[0] <= 220 and hi[1] <= 220
+    with pytest.raises(_DoesNotFit, match="does not fit on the 100 × 100 mm bed"):
+        _pack(parts, (100.0, 100.0))
+
+
 def test_scale_check_passes_at_full_size_holes():
     report = printability_check(_implant("anterior-plate"), 1.0)
     assert all(h["ok"] for h in report["holes"])
@@ -224,28 +285,44 @@ def test_wrong_number_of_vertebra_meshes(tmp_path):
 # ----------------------------------------------------------------------------- slow tier
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("type_id", type_ids())
-def test_every_type_builds_a_demonstrator(type_id, tmp_path):
-    demo = build_demonstrator(_implant(type_id))
-    assert plate_overlaps(demo.parts) == []
-    for part in demo.parts:
-        assert check_mesh(part.mesh)["ok"], part.name
-    paths = write_demonstrator(demo, tmp_path, pictures=False)
-    assert (tmp_path / f"{type_id}_demonstrator.3mf").is_file() and len(paths) == len(demo.parts) + 2
-
-
 def _info(path: Path) -> dict[str, str]:
     run = subprocess.run(["prusa-slicer", "--info", str(path)], capture_output=True, text=True, timeout=120)
     return dict(re.findall(r"^\s*(\w+)\s*=\s*(.+?)\s*$", run.stdout, flags=re.M))
 
 
 @pytest.mark.slow
-def test_prusaslicer_reads_every_part_manifold_with_the_expected_volume(cage_demo, cage_files):
+@pytest.mark.parametrize("type_id", type_ids())
+def test_every_type_builds_a_demonstrator(type_id, tmp_path):
+    """Default settings: every part closed, one body; pegs fit; no overlap on the bed; the 3MF holds one
+    coloured object per part; PrusaSlicer reads every part manifold with the expected volume."""
+    demo = build_demonstrator(_implant(type_id))
+    w, h = demo.bed_mm
+    assert plate_overlaps(demo.parts) == []
+    for part in demo.parts:
+        assert check_mesh(part.mesh, expected_bodies=1)["ok"], part.name
+        lo, hi = part.plate_mesh.bounds
+        assert lo[0] >= 0 and lo[1] >= 0 and hi[0] <= w and hi[1] <= h, part.name
+    assert any(p.role == "bone" for p in demo.parts) and any(p.role == "implant" for p in demo.parts)
+    _check_pegs(demo)
+    for bone in {j.part for j in demo.joints}:
+        assert sum(j.part == bone for j in demo.joints) >= 2, bone  # two pegs or a keyed pair: no spin
+    paths = write_demonstrator(demo, tmp_path, pictures=False)
+    assert (tmp_path / f"{type_id}_demonstrator.3mf").is_file() and len(paths) == len(demo.parts) + 2
+    lib3mf = pytest.importorskip("lib3mf")
+    model = lib3mf.get_wrapper().CreateModel()
+    reader = model.QueryReader("3mf")
+    reader.SetStrictModeActive(True)
+    reader.ReadFromFile(str(tmp_path / f"{type_id}_demonstrator.3mf"))
+    names = []
+    iterator = model.GetMeshObjects()
+    while iterator.MoveNext():
+        obj = iterator.GetCurrentMeshObject()
+        assert obj.GetObjectLevelProperty()[2] and obj.IsManifoldAndOriented()
+        names.append(obj.GetName())
+    assert sorted(names) == sorted(p.name for p in demo.parts)
     if shutil.which("prusa-slicer") is None:
         pytest.skip("prusa-slicer binary absent (apt-get install prusa-slicer)")
-    _, out = cage_files
-    for part in cage_demo.parts:
-        info = _info(out / f"interbody-cage_demonstrator_{part.name}.stl")
+    for part in demo.parts:
+        info = _info(tmp_path / f"{type_id}_demonstrator_{part.name}.stl")
         assert info.get("manifold") == "yes", (part.name, info)
         assert float(info["volume"]) == pytest.approx(part.mesh.volume, rel=1e-3), part.name

@@ -140,6 +140,19 @@ class Demonstrator:
 # ----------------------------------------------------------------------------- anatomy
 
 
+def _affine_fit(ref: "trimesh.Trimesh", mesh: "trimesh.Trimesh") -> np.ndarray | None:
+    """The 4×4 affine map taking ``ref``'s vertices onto ``mesh``'s (same vertex order), or None."""
+    if len(ref.vertices) != len(mesh.vertices):
+        return None
+    a = np.column_stack([ref.vertices, np.ones(len(ref.vertices))])
+    sol, *_ = np.linalg.lstsq(a, mesh.vertices, rcond=None)
+    if np.abs(a @ sol - mesh.vertices).max() > 1e-3:
+        return None
+    t = np.eye(4)
+    t[:3, :] = sol.T
+    return t
+
+
 def _recover_transform(bone) -> np.ndarray | None:
     """The 4×4 (affine) placement of a scene bone, recovered from its placeholder mesh."""
     try:
@@ -148,15 +161,7 @@ def _recover_transform(bone) -> np.ndarray | None:
         ref = vertebra_mesh(bone.name)
     except Exception:  # noqa: BLE001 - a level (or a scene module) that cannot rebuild it
         return None
-    if len(ref.vertices) != len(bone.mesh.vertices):
-        return None
-    a = np.column_stack([ref.vertices, np.ones(len(ref.vertices))])
-    sol, *_ = np.linalg.lstsq(a, bone.mesh.vertices, rcond=None)
-    if np.abs(a @ sol - bone.mesh.vertices).max() > 1e-3:
-        return None
-    t = np.eye(4)
-    t[:3, :] = sol.T
-    return t
+    return _affine_fit(ref, bone.mesh)
 
 
 def _frame_of_synthetic(bone) -> np.ndarray | None:
@@ -167,15 +172,7 @@ def _frame_of_synthetic(bone) -> np.ndarray | None:
         ref = synthetic.vertebra(bone.name)
     except Exception:  # noqa: BLE001 - not a level of the synthetic anatomy
         return None
-    if len(ref.vertices) != len(bone.mesh.vertices):
-        return None
-    a = np.column_stack([ref.vertices, np.ones(len(ref.vertices))])
-    sol, *_ = np.linalg.lstsq(a, bone.mesh.vertices, rcond=None)
-    if np.abs(a @ sol - bone.mesh.vertices).max() > 1e-3:
-        return None
-    t = np.eye(4)
-    t[:3, :] = sol.T
-    return t
+    return _affine_fit(ref, bone.mesh)
 
 
 def _synthetic_bone(bone, implant_centre: np.ndarray) -> tuple["trimesh.Trimesh", np.ndarray]:
@@ -344,6 +341,9 @@ def _post_sites(part: "trimesh.Trimesh", others: Sequence["trimesh.Trimesh"], ba
         entry = own[c * n_off][0]
         exit_inner = min(own[c * n_off + i][1] for i in inner_idx)
         if exit_inner - entry < PEG_LENGTH_MM + 1.5:
+            continue
+        # the socket is walled all round: bone at the disc's rim up to beyond the peg's end
+        if any(own[k][1] < entry + PEG_LENGTH_MM + 1.0 for k in idx):
             continue
         contact = min(own[k][0] for k in idx)
         axis_point = lambda z: rot.T @ np.array([centres[c, 0], centres[c, 1], z])  # noqa: E731

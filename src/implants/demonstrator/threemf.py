@@ -9,9 +9,8 @@ import zipfile
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
-import numpy as np
-
-from ..export.meshes import _CONTENT_TYPES, _CORE_NS, _RELS, ZIP_TIMESTAMP, _number
+from ..export.meshes import _CONTENT_TYPES, _CORE_NS, _RELS, ZIP_TIMESTAMP
+from ..export.meshes import model_xml as core_model_xml
 from ..params import NOT_A_MEDICAL_DEVICE
 
 if TYPE_CHECKING:
@@ -38,16 +37,13 @@ def model_xml(demo: "Demonstrator") -> bytes:
         out.write(f'   <base name="{role}" displaycolor="{_hex(COLOURS[role])}"/>\n')
     out.write("  </basematerials>\n")
     for k, part in enumerate(demo.parts, start=2):
-        mesh = part.plate_mesh
-        vertices = np.asarray(mesh.vertices, np.float64)
-        faces = np.asarray(mesh.faces, np.int64)
+        # the geometry as the strict single-mesh writer makes it (one body per part)
+        single = core_model_xml(part.plate_mesh, part.name).decode("utf-8")
+        mesh_xml = single[single.index("   <mesh>"):single.index("   </mesh>") + len("   </mesh>\n")]
         out.write(f'  <object id="{k}" type="model" name={quoteattr(part.name)} pid="1" '
-                  f'pindex="{MATERIAL_ORDER.index(part.role)}">\n   <mesh>\n    <vertices>\n')
-        text = np.array(_number(vertices.ravel())).reshape(-1, 3)
-        out.writelines(f'     <vertex x="{x}" y="{y}" z="{z}"/>\n' for x, y, z in text)
-        out.write("    </vertices>\n    <triangles>\n")
-        out.writelines(f'     <triangle v1="{a}" v2="{b}" v3="{c}"/>\n' for a, b, c in faces.tolist())
-        out.write("    </triangles>\n   </mesh>\n  </object>\n")
+                  f'pindex="{MATERIAL_ORDER.index(part.role)}">\n')
+        out.write(mesh_xml)
+        out.write("  </object>\n")
     out.write(" </resources>\n <build>\n")
     for k in range(2, len(demo.parts) + 2):
         out.write(f'  <item objectid="{k}"/>\n')
