@@ -343,7 +343,7 @@ def _post_sites(part: "trimesh.Trimesh", others: Sequence["trimesh.Trimesh"], ba
         if exit_inner - entry < PEG_LENGTH_MM + 1.5:
             continue
         # the socket is walled all round: bone at the disc's rim up to beyond the peg's end
-        if any(own[k][1] < entry + PEG_LENGTH_MM + 1.0 for k in idx):
+        if any(own[k][0] > entry + 2.5 or own[k][1] < entry + PEG_LENGTH_MM + 1.0 for k in idx):
             continue
         contact = min(own[k][0] for k in idx)
         axis_point = lambda z: rot.T @ np.array([centres[c, 0], centres[c, 1], z])  # noqa: E731
