@@ -140,9 +140,9 @@ def test_cli_bad_input_writes_nothing(tmp_path):
 
     empty = tmp_path / "empty.stl"
     empty.write_bytes(b"")
-    for verb in ("congruent-cage", "contact-compare"):
-        out = tmp_path / verb
-        result = CliRunner().invoke(app, [verb, "--upper-vertebra", str(ANATOMY / "lumbar_mean_L3_mm.stl"),
+    for verb in (("build", "interbody-cage"), ("contact-compare",)):
+        out = tmp_path / verb[0]
+        result = CliRunner().invoke(app, [*verb, "--upper-vertebra", str(ANATOMY / "lumbar_mean_L3_mm.stl"),
                                           "--lower-vertebra", str(empty), "--out", str(out)])
         assert result.exit_code == 3 and "empty" in result.output
         assert not out.exists() or not any(out.iterdir())
@@ -161,12 +161,12 @@ def test_cli_contact_compare_and_congruent_cage(tmp_path):
     data = json.loads((tmp_path / "cmp" / "contact.json").read_text())
     assert data["congruent"]["superior"]["pct_bearing"] >= 90
     assert (tmp_path / "cmp" / "contact_map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    result = CliRunner().invoke(app, ["congruent-cage", *args, "--target-sagittal", "12", "--format", "stl",
+    result = CliRunner().invoke(app, ["build", "interbody-cage", *args, "--target-sagittal", "12", "--format", "stl",
                                       "--out", str(tmp_path / "cage"), "--json"])
     assert result.exit_code == 0, result.output
     manifest = json.loads(result.output)
     assert manifest["checks"]["ok"] and manifest["bodies"] == 1
-    assert manifest["anatomy_metrics"]["segmental_angle_deg"]["sagittal_measured"] == pytest.approx(12.0, abs=0.5)
+    assert manifest["metrics"]["segmental_angle_deg"]["sagittal_measured"] == pytest.approx(12.0, abs=0.5)
 
 
 def test_contact_map_png(tmp_path):

@@ -187,10 +187,20 @@ def build(
                                           "diamond, diamond-skeletal, cubic, bcc) in the meshes."),
     porosity: float = typer.Option(0.65, "--porosity", help="Lattice porosity (0.50-0.80)."),
     pore: float = typer.Option(0.5, "--pore", help="Lattice pore size (mm, 0.3-0.9)."),
+    upper_vertebra: Optional[Path] = typer.Option(None, "--upper-vertebra", help="interbody-cage: upper vertebra "
+                                                  "mesh (STL/PLY/OBJ, mm); faces fitted to the real endplates."),
+    lower_vertebra: Optional[Path] = typer.Option(None, "--lower-vertebra", help="interbody-cage: lower vertebra mesh."),
+    axes: str = typer.Option("ALS", "--axes", help="Axes of the vertebra meshes (ALS = patient frame; RAS, LPS...)."),
+    target_sagittal: Optional[float] = typer.Option(None, "--target-sagittal", help="Planned sagittal angle (deg) "
+                                                    "for a cage fitted to vertebrae."),
+    target_coronal: Optional[float] = typer.Option(None, "--target-coronal", help="Planned coronal angle (deg)."),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
     """Build an implant and export it with its manifest and checks."""
     template = get(type_id)
+    anatomical = upper_vertebra is not None or lower_vertebra is not None
+    if anatomical and (type_id != "interbody-cage" or upper_vertebra is None or lower_vertebra is None):
+        raise ParameterError("--upper-vertebra and --lower-vertebra go together and apply to interbody-cage only")
     lattice_params = None
     if lattice is not None:
         from .params import validate
@@ -202,18 +212,28 @@ def build(
     chosen = parse_formats(formats)
     if deflection is not None and not 0.001 <= deflection <= 1.0:
         raise ParameterError(f"--deflection = {deflection}: allowed 0.001 to 1.0 mm")
-    params = template.make_params(preset, **overrides)
     from .export.pipeline import export
     from .tolerances import DEFAULT_DEFLECTION_MM
 
     with console.status(f"building {type_id}…", spinner="dots") if not as_json else nullcontext():
-        implant = _build(template, params, preset)
+        if anatomical:
+            from .anatomy.congruence import congruent_cage
+
+            implant = congruent_cage(upper_vertebra, lower_vertebra, _anatomy_params(preset, overrides),
+                                     target_sagittal_deg=target_sagittal, target_coronal_deg=target_coronal, axes=axes)
+        else:
+            implant = _build(template, template.make_params(preset, **overrides), preset)
         result = export(implant, out, formats=chosen, deflection_mm=deflection or DEFAULT_DEFLECTION_MM,
                         picture=picture, lattice=lattice_params)
     if as_json:
         emit_json(result.manifest)
         return
     console.print(summary_table([result.manifest], title=f"Built {type_id}"))
+    if anatomical:
+        angles = implant.metrics["segmental_angle_deg"]
+        console.print(f"  sagittal: current {angles['sagittal_current']:.2f}°, target {angles['sagittal_target']}, "
+                      f"measured {angles['sagittal_measured']:.2f}°; coronal: current {angles['coronal_current']:.2f}°, "
+                      f"target {angles['coronal_target']}, measured {angles['coronal_measured']:.2f}°")
     for path in result.paths.values():
         console.print(f"  {path}")
 
@@ -505,48 +525,12 @@ def demonstrator(
         errors.print(f"printability at scale {scale:g}: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
-def _anatomy_params(preset: Optional[str], set_: list[str]):
+def _anatomy_params(preset: Optional[str], overrides: dict[str, Any]):
     """Cage parameters for an anatomical cage: None (sized to the disc space) unless a preset or
     overrides are given."""
-    if preset is None and not set_:
+    if preset is None and not overrides:
         return None
-    return get("interbody-cage").make_params(preset, **parse_assignments(set_))
-
-
-@app.command("congruent-cage")
-@user_errors
-def congruent_cage_command(
-    upper_vertebra: Path = typer.Option(..., "--upper-vertebra", help="Upper vertebra mesh (STL/PLY/OBJ, mm)."),
-    lower_vertebra: Path = typer.Option(..., "--lower-vertebra", help="Lower vertebra mesh (STL/PLY/OBJ, mm)."),
-    axes: str = typer.Option("ALS", "--axes", help="Axes of the meshes: three letters (patient frame ALS; RAS, LPS...)."),
-    preset: Optional[str] = typer.Option(None, "--preset", "-p", help="interbody-cage preset (default: sized to the disc)."),
-    set_: list[str] = typer.Option([], "--set", "-s", help="Cage parameter override key=value (repeatable)."),
-    target_sagittal: Optional[float] = typer.Option(None, "--target-sagittal", help="Planned sagittal angle (deg)."),
-    target_coronal: Optional[float] = typer.Option(None, "--target-coronal", help="Planned coronal angle (deg)."),
-    formats: str = typer.Option(",".join(FORMATS), "--format", help="Comma-separated formats: step,stl,3mf,glb."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
-    as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
-) -> None:
-    """Build an interbody cage whose faces fit two real vertebrae (optionally with a planned correction)."""
-    chosen = parse_formats(formats)
-    params = _anatomy_params(preset, set_)
-    from .anatomy.congruence import congruent_cage
-    from .export.pipeline import export
-
-    with console.status("fitting the cage to the vertebrae…", spinner="dots") if not as_json else nullcontext():
-        implant = congruent_cage(upper_vertebra, lower_vertebra, params, target_sagittal_deg=target_sagittal,
-                                 target_coronal_deg=target_coronal, axes=axes)
-        result = export(implant, out, formats=chosen, endplate=None)
-    if as_json:
-        emit_json({**result.manifest, "anatomy_metrics": implant.metrics})
-        return
-    console.print(summary_table([result.manifest], title="Built congruent interbody-cage"))
-    angles = implant.metrics["segmental_angle_deg"]
-    console.print(f"  sagittal: current {angles['sagittal_current']:.2f}°, target {angles['sagittal_target']}, "
-                  f"measured {angles['sagittal_measured']:.2f}°; coronal: current {angles['coronal_current']:.2f}°, "
-                  f"target {angles['coronal_target']}, measured {angles['coronal_measured']:.2f}°")
-    for path in result.paths.values():
-        console.print(f"  {path}")
+    return get("interbody-cage").make_params(preset, **overrides)
 
 
 @app.command("contact-compare")
@@ -565,7 +549,7 @@ def contact_compare_command(
     % endplate, penetration and ratio; writes contact.json and contact_map.png."""
     if not 0.0 < tolerance <= 5.0:
         raise ParameterError(f"--tolerance = {tolerance}: allowed 0 to 5 mm")
-    params = _anatomy_params(preset, set_)
+    params = _anatomy_params(preset, parse_assignments(set_))
     from .anatomy.congruence import contact_map_png, measure_contact
     from .export.atomic import write_files
 
