@@ -33,6 +33,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # help texts are plain: "-1:+1:1" must not become an emoji
 )
 console = Console(width=None if sys.stdout.isatty() else 120)
 errors = Console(stderr=True)
