@@ -26,6 +26,12 @@ the implant tessellated, the faces' triangles picked by :func:`~implants.export.
 the footprint their area projected on their mean plane (:mod:`implants.checks.footprint`),
 :func:`~implants.checks.contact.contact_area` against the whole vertebra mesh (the end face's
 triangles' share of it) and the deepest penetration of the implant into that vertebra.
+
+Measured on the lumbar mean L3/L5 (L4 removed): footprint 26 x 37.5 mm, height 41.8 mm,
+lordosis 15.9 deg; the fields are moved 0.13/0.14 mm off the bone to stop penetrating, so
+~100 % of each end face lies within 0.25 mm but only 20 %/7 % within 0.1 mm. A refit of the
+field to the dense surface points (cell 0.7 mm) seats at 0.02–0.05 mm, but its finer
+B-spline end faces made the booleans run for over ten minutes: not used.
 """
 
 from __future__ import annotations
