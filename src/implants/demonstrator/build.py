@@ -244,6 +244,8 @@ POST_AZIMUTHS = 12
 #: (a keyed joint: the part cannot spin about the post)
 TWIN_PEG_D_MM = 3.0
 TWIN_PEG_OFFSET_MM = 2.0
+#: a post passing close by another part cuts it this far around (the line search samples the disc)
+POST_KEEPOUT_MM = 0.5
 
 
 def post_directions() -> list[np.ndarray]:
@@ -276,7 +278,7 @@ def _segment_distance(a0, a1, b0, b1, n: int = 24) -> float:
 
 def _post_sites(part: "trimesh.Trimesh", others: Sequence["trimesh.Trimesh"], base_top: float,
                 direction=(0.0, 0.0, 1.0), passable: Sequence["trimesh.Trimesh"] = (),
-                posts: Sequence[tuple[np.ndarray, np.ndarray]] = ()) -> list[dict[str, Any]]:
+                posts: Sequence[tuple[np.ndarray, np.ndarray]] = (), strict: bool = True) -> list[dict[str, Any]]:
     """Up to two post sites under ``part`` along the unit axis ``direction`` (up, into the part): lines
     along it from the base reach ``part`` first over the post's disc (``passable`` parts may be crossed,
     through a hole, at a cost), the bone is thick enough for the peg's socket, the post keeps clear of
@@ -343,7 +345,8 @@ def _post_sites(part: "trimesh.Trimesh", others: Sequence["trimesh.Trimesh"], ba
         if exit_inner - entry < PEG_LENGTH_MM + 1.5:
             continue
         # the socket is walled all round: bone at the disc's rim up to beyond the peg's end
-        if any(own[k][0] > entry + 2.5 or own[k][1] < entry + PEG_LENGTH_MM + 1.0 for k in idx):
+        walled = [own[k][0] <= entry + 2.5 and own[k][1] >= entry + PEG_LENGTH_MM + 1.0 for k in idx]
+        if strict and (not all(walled[i] for i in inner_idx) or sum(walled) < n_off - 2):
             continue
         contact = min(own[k][0] for k in idx)
         axis_point = lambda z: rot.T @ np.array([centres[c, 0], centres[c, 1], z])  # noqa: E731
@@ -409,6 +412,12 @@ def _elbow(site: dict[str, Any], meshes: Sequence["trimesh.Trimesh"], base_top: 
             return
 
 
+def _union(meshes):
+    import manifold3d
+
+    return manifold3d.Manifold.batch_boolean([meshops.to_manifold(m) for m in meshes], manifold3d.OpType.Add)
+
+
 def _post_and_socket(site: dict[str, Any], base_top: float, clearance: float, twin: bool = False):
     """(post + peg meshes for the base, socket cutting tools for the part, Joints' numbers) of a site:
     the post runs along the site's axis from under the base's top to ``clearance`` below the part;
@@ -428,22 +437,23 @@ def _post_and_socket(site: dict[str, Any], base_top: float, clearance: float, tw
     below = site["length"] + 1.0 + POST_D_MM
     pegs = [(0.0, PEG_D_MM / 2)] if not twin else [(-TWIN_PEG_OFFSET_MM, TWIN_PEG_D_MM / 2),
                                                      (TWIN_PEG_OFFSET_MM, TWIN_PEG_D_MM / 2)]
-    if "elbow" in site:  # dogleg: vertical column, a ball at the elbow, the tilted arm
-        e = site["elbow"]
-        z_top = rot @ e
-        add = [cyl(POST_D_MM / 2, z_top[2], shoulder),
-               trimesh.creation.icosphere(subdivisions=3, radius=POST_D_MM / 2).apply_translation(e),
-               trimesh.creation.cylinder(radius=POST_D_MM / 2, segment=[(e[0], e[1], base_top - 2.0), e],
-                                         sections=32)]
-    else:
-        add = [cyl(POST_D_MM / 2, shoulder - below, shoulder)]
+    def post(r):
+        if "elbow" in site:  # dogleg: vertical column, a ball at the elbow, the tilted arm
+            e = site["elbow"]
+            z_top = rot @ e
+            return [cyl(r, z_top[2], shoulder), trimesh.creation.icosphere(subdivisions=3, radius=r).apply_translation(e),
+                    trimesh.creation.cylinder(radius=r, segment=[(e[0], e[1], base_top - 2.0), e], sections=32)]
+        return [cyl(r, shoulder - below, shoulder)]
+
+    add = post(POST_D_MM / 2)
+    keepout = post(POST_D_MM / 2 + POST_KEEPOUT_MM)
     cut = [cyl(POST_D_MM / 2 + clearance, shoulder - 20.0, shoulder)]
     joints = []
     for du, r in pegs:
         add.append(cyl(r, shoulder - 0.5, peg_top, du))
         cut.append(cyl(r + clearance, shoulder - 2.0, peg_top + clearance, du))
         joints.append((at(du, 0.0, peg_top), d, r))
-    return add, cut, joints
+    return add, cut, joints, keepout
 
 
 # ----------------------------------------------------------------------------- label
@@ -604,6 +614,7 @@ def build_demonstrator(implant: "Implant", scale: float = 1.0, vertebrae: Sequen
         joints: list[Joint] = []
         posts: list[tuple[np.ndarray, np.ndarray]] = []   # (bottom, top) of every post's axis
         feet: list[np.ndarray] = []
+        keepouts: list[tuple[str, list]] = []
         directions = post_directions()
         # lowest part first; each part: a vertical post line clear of everything, else a tilted one (up to
         # 40°, printable), else (vertical) through a clearance hole in the bones below
@@ -620,6 +631,12 @@ def build_demonstrator(implant: "Implant", scale: float = 1.0, vertebrae: Sequen
                 if found and not single:
                     single = found
             sites = sites or single
+            if not sites:  # a small bone: accept sockets whose wall is open on one side
+                for direction in directions:
+                    sites = _post_sites(mesh, others, base_top, direction, posts=posts, strict=False)
+                    if sites:
+                        notes.append(f"{name}: socket wall partly open (small bone)")
+                        break
             crossed: list[str] = []
             if not sites and bones:  # pass through the bones below, through a clearance hole
                 passable = {n: m for n, m in bones.items() if n != name}
@@ -635,8 +652,9 @@ def build_demonstrator(implant: "Implant", scale: float = 1.0, vertebrae: Sequen
             if twin:
                 notes.append(f"{name}: one post with two keyed Ø{TWIN_PEG_D_MM:g} mm pegs (no second site)")
             for site in sites:
-                add_, tools, pegs = _post_and_socket(site, base_top, clearance_mm, twin)
+                add_, tools, pegs, keepout = _post_and_socket(site, base_top, clearance_mm, twin)
                 add += add_
+                keepouts.append((name, keepout))
                 cuts[name] += list(tools)
                 posts.extend(site.get("segments", [(site["bottom"], site["foot"])]))
                 feet.append(site["bottom"])
@@ -653,6 +671,13 @@ def build_demonstrator(implant: "Implant", scale: float = 1.0, vertebrae: Sequen
                         cuts.setdefault(other, []).append(hole)
                     notes.append(f"{name}: post at ({site['foot'][0]:.0f}, {site['foot'][1]:.0f}) passes through a Ø"
                                  f"{POST_D_MM + 2:g} mm hole in the bone below")
+        for name in {**implants, **bones}:  # a post grazing another part notches it
+            near = [m for owner, ms in keepouts if owner != name for m in ms]
+            if near:
+                target = bones.get(name, implants.get(name))
+                if (meshops.to_manifold(target) ^ _union(near)).volume() > 1e-3:
+                    cuts.setdefault(name, []).extend(near)
+                    notes.append(f"{name}: notched where another part's post passes close by")
         for name, tools in cuts.items():
             if not tools:
                 continue
