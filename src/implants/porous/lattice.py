@@ -109,7 +109,7 @@ def lattice_phase(zone: np.ndarray, solid: np.ndarray) -> tuple[np.ndarray, floa
     total = folded.sum()
     if total == 0:
         return np.zeros(3, dtype=np.int64), 0.0
-    counts = np.fft.irfftn(np.conj(np.fft.rfftn(folded)) * np.fft.rfftn(solid.astype(np.float64)), s=solid.shape)
+    counts = np.fft.irfftn(np.conj(np.fft.rfftn(folded)) * np.fft.rfftn(solid.astype(np.float64)), s=solid.shape, axes=(0, 1, 2))
     dev = counts / total - solid.mean()
     best = np.unravel_index(int(np.argmin(np.abs(dev))), dev.shape)
     return np.asarray(best, dtype=np.int64), float(dev[best])
