@@ -226,6 +226,15 @@ ROBUSTNESS_REGRESSIONS = [
       'crest_z_mm': 27.84, 'seat_outer_diameter_mm': 12.497, 'variant': 'lumbosacral-revision',
       'iliac_caudal_deg': 12.18, 'rod_cranial_mm': 65.39, 'hook_leg_mm': 13.98, 'iliac_z_mm': 0,
       'hook_width_mm': 4.416, 's2_lateral_deg': 14.52}),
+    # long rods: every sweep law 1-4e-4 off section x length, over the old 1e-4 sweep tolerance
+    ("lumbosacral-revision-right", {'rod_cranial_mm': 180.0, 'iliac_dorsal_mm': 23.217659431679476}),
+    ("iliac-hook-infant",
+     {'branch_rise_mm': 7.365226034946055, 'material': 'peek', 'iliac_lateral_deg': 23.698824394286028,
+      'variant': 'lumbosacral-revision', 'hook_throat_mm': 10.725659014670564, 'hook_thickness_mm': 7.411811615217106,
+      's2_lateral_mm': 34.75624884691871, 'iliac_z_mm': 16.248041356244812, 'side': 'right',
+      'rod_cranial_mm': 155.11473667884087}),
+    ("lumbosacral-revision-left",
+     {'hook_width_mm': 4.0, 'iliac_caudal_deg': 7.230724291364734, 's2_caudal_deg': 45.0, 'iliac_spacing_mm': 20.0}),
 ]
 
 

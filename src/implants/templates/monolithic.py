@@ -257,7 +257,7 @@ def _hook(p: MonolithicParams, g: MonolithicGeometry) -> "cq.Solid":
     start = g.hook_centre - r * g.hook_lateral
     up = np.array([0.0, 0.0, 1.0])
     wire = paths.arc_wire(start, up, g.hook_lateral, r, 180.0, lead_in_mm=p.hook_leg_mm, lead_out_mm=p.hook_leg_mm)
-    origin = start - p.hook_leg_mm * up if p.hook_leg_mm > 0 else start
+    origin = start - p.hook_leg_mm * up if p.hook_leg_mm > paths.MIN_LEAD_MM else start
     profile = paths.profile_wire(paths.Section.ROUNDED_RECTANGLE, p.hook_width_mm, p.hook_thickness_mm,
                                  min(1.5, p.hook_thickness_mm / 2 - 0.2), origin, up, (1.0, 0.0, 0.0))
     return paths.sweep(profile, wire, binormal=(1.0, 0.0, 0.0), what="iliac hook")
