@@ -30,13 +30,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import GeometryError, ParameterError
 from ..geometry import outlines
 from .endplates import Frame
+from .facing_surface import Field, facing_points, seat
 
 if TYPE_CHECKING:
     import trimesh
@@ -45,13 +46,6 @@ if TYPE_CHECKING:
     from ..templates.interbody_cage import CageParams
     from .disc_space import DiscSpace
 
-#: Vertebra vertices within this distance (mm, along the cage z) of the disc-space field are
-#: taken as the endplate surface the cage bears on (the rest of the vertebra is far away).
-SURFACE_BAND_MM = 3.0
-#: Vertices whose normal is within this angle (deg) of the cage z carry the bearing surface.
-FACING_DEG = 45.0
-#: Largest spacing (mm) of the points taken on the vertebra's facing triangles.
-DENSE_MM = 0.25
 #: Cell (mm) of the bearing-surface fit as a fraction of the footprint's smaller extent.
 FIT_CELL_FRACTION = 0.04
 #: Grid spacing (mm) for plane fits over the footprint.
@@ -64,7 +58,6 @@ CONTACT_DEFLECTION_MM = 0.01
 FACE_SPACING = 0.6
 
 
-Field = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 # --- inputs -------------------------------------------------------------------------------------
@@ -177,32 +170,6 @@ def field_angles(upper: Field, lower: Field, pts: np.ndarray) -> tuple[float, fl
     return _angles(_plane(upper, pts), _plane(lower, pts))
 
 
-def _surface_points(mesh: "trimesh.Trimesh", frame: Frame, field: Field, outline: np.ndarray,
-                    grow_mm: float) -> np.ndarray:
-    """Points (cage frame) on the vertebra's surface facing the disc over the outline (grown):
-    the facing triangles near the disc-space field, subdivided to DENSE_MM so that the points
-    cover the triangles themselves, not only their corners (coarse meshes have 1.5 mm edges)."""
-    import trimesh
-
-    v = frame.to_local(mesh.vertices)
-    tri = v[mesh.faces]
-    c = tri.mean(axis=1)
-    lo, hi = outline.min(axis=0) - grow_mm, outline.max(axis=0) + grow_mm
-    edge = float(np.median(mesh.edges_unique_length))
-    in_box = np.all((tri[:, :, :2].max(axis=1) > lo) & (tri[:, :, :2].min(axis=1) < hi), axis=1)
-    # only the surface that faces the disc (the body walls and rim roll-off are steep)
-    facing = np.abs(mesh.face_normals @ frame.axes[2]) > np.cos(np.radians(FACING_DEG))
-    keep = np.flatnonzero(in_box & facing)
-    keep = keep[np.abs(c[keep, 2] - field(c[keep, 0], c[keep, 1])) < SURFACE_BAND_MM + edge]
-    if not len(keep):
-        return np.zeros((0, 3))
-    faces = mesh.faces[keep]
-    used, inverse = np.unique(faces, return_inverse=True)
-    pts, _ = trimesh.remesh.subdivide_to_size(v[used], inverse.reshape(-1, 3), max_edge=DENSE_MM, max_iter=20)
-    inside = np.all((pts[:, :2] > lo) & (pts[:, :2] < hi), axis=1)
-    return pts[inside]
-
-
 class GridField:
     """z = f(x, y) (mm): the bicubic spline interpolating cell means of surface points on a
     regular grid (cells without points take the ``fallback`` field); clamped outside the grid.
@@ -239,19 +206,9 @@ def _fit_field(points: np.ndarray, outline: np.ndarray, fallback: Field, cell: f
     return GridField(points, outline.min(axis=0) - 4.0, outline.max(axis=0) + 4.0, cell, fallback)
 
 
-def _seat(field: Field, points: np.ndarray, sign: int, outline: np.ndarray) -> tuple[float, np.ndarray]:
-    """How far ``field`` must move away from the bone to touch the surface points over the
-    outline without penetrating, and the gaps (mm) left at those points after the move.
-
-    ``sign`` +1: the bone lies above the field (upper vertebra), −1: below. Returns ``depth``,
-    the deepest penetration before the shift (the field moves by ``-sign * depth``)."""
-    inside = outlines.contains(outline, points[:, :2])
-    if inside.sum() < 3:
-        raise ParameterError("vertebra mesh: too few vertices over the cage footprint to fit a bearing surface")
-    p = points[inside]
-    gap = sign * (p[:, 2] - field(p[:, 0], p[:, 1]))  # > 0: bone beyond the field (no contact)
-    depth = float(max(0.0, -gap.min()))
-    return depth, gap + depth
+def _over(points: np.ndarray, outline: np.ndarray) -> np.ndarray:
+    """The points lying over the outline (seen along z)."""
+    return points[outlines.contains(outline, points[:, :2])]
 
 
 def _rotated(field: Field, axis: int, hinge: tuple[float, float], angle_deg: float) -> Field:
@@ -315,8 +272,8 @@ def _fields(anat: Anatomy, g, frame: Frame, disc_upper: Field, disc_lower: Field
     """Bearing-surface fields fitted to the vertebrae over the cage outline, and their surface points."""
     outline = g.outline
     cell = _cell(anat, outline)
-    pu = _surface_points(anat.upper_mesh, frame, disc_upper, outline, 1.5)
-    pl = _surface_points(anat.lower_mesh, frame, disc_lower, outline, 1.5)
+    pu = facing_points(anat.upper_mesh, frame, disc_upper, outline, grow_mm=1.5, clip_to_outline=False)
+    pl = facing_points(anat.lower_mesh, frame, disc_lower, outline, grow_mm=1.5, clip_to_outline=False)
     return _fit_field(pu, outline, disc_upper, cell), _fit_field(pl, outline, disc_lower, cell), pu, pl
 
 
@@ -341,8 +298,8 @@ def congruent_cage(upper_mesh_or_path: Any, lower_mesh_or_path: Any = None, para
     anat, p, g, centre, frame, disc_upper, disc_lower = _prepare(upper_mesh_or_path, lower_mesh_or_path, params,
                                                                   axes, margin_mm)
     fu, fl, pu, pl = _fields(anat, g, frame, disc_upper, disc_lower)
-    du, gaps_u = _seat(fu, pu, +1, g.outline)
-    dl, gaps_l = _seat(fl, pl, -1, g.outline)
+    du, gaps_u = seat(fu, _over(pu, g.outline), +1, "cage footprint")
+    dl, gaps_l = seat(fl, _over(pl, g.outline), -1, "cage footprint")
     upper, lower = _shifted(fu, -du), _shifted(fl, +dl)
     region = _bearing_region(p, g)
     sag0, cor0 = field_angles(upper, lower, region)
@@ -393,7 +350,7 @@ def flat_cage(upper_mesh_or_path: Any, lower_mesh_or_path: Any = None, params: "
         def plane(x, y, a=a, b=b, c=c):
             return a + b * np.asarray(x) + c * np.asarray(y)
 
-        depth, _ = _seat(plane, pts, sign, g.outline)
+        depth, _ = seat(plane, _over(pts, g.outline), sign, "cage footprint")
         planes.append(_shifted(plane, -sign * depth))
     upper, lower = planes
     sag0, cor0 = field_angles(fu, fl, region)

@@ -386,14 +386,14 @@ def _loops(edges: np.ndarray) -> list[np.ndarray]:
         if key in used:
             continue
         used.add(key)
-        loop, prev, cur = [int(a)], int(a), int(b)
+        loop, cur = [int(a)], int(b)
         while cur != loop[0]:
             loop.append(cur)
             nxt = [n for n in neighbours[cur] if (min(cur, n), max(cur, n)) not in used]
             if not nxt:
                 break
             used.add((min(cur, nxt[0]), max(cur, nxt[0])))
-            prev, cur = cur, nxt[0]
+            cur = nxt[0]
         if len(loop) >= 3:
             loops.append(np.array(loop))
     return loops

@@ -48,6 +48,7 @@ import numpy as np
 from .. import tolerances
 from ..errors import GeometryError, ParameterError
 from .endplates import Frame
+from .facing_surface import dense_points, facing_points
 from .fit_column import _centroid, _mesh
 
 if TYPE_CHECKING:
@@ -55,8 +56,6 @@ if TYPE_CHECKING:
 
     from ..model import Implant
 
-#: Spacing (mm) of the points taken on a bone surface for seating.
-DENSE_MM = 0.25
 #: Spacing (mm) of the samples the interpolating B-spline lower face goes through.
 FACE_SPACING_MM = 0.6
 #: Largest distance (mm) between the built lower face and its field when the faces are picked
@@ -66,39 +65,6 @@ FACE_TOL_MM = 0.1
 SCREW_MARGIN_MM = 0.5
 #: Distance (mm) under which the C1 and C2 articular surfaces belong to the C1–C2 joint.
 JOINT_GAP_MM = 3.0
-
-
-def _dense(mesh: "trimesh.Trimesh", frame: Frame, keep) -> np.ndarray:
-    """Points of the mesh's surface (frame coordinates) subdivided to DENSE_MM, on the triangles
-    for which ``keep(triangle_vertices_local)`` is true."""
-    import trimesh
-
-    v = frame.to_local(mesh.vertices)
-    tri = v[mesh.faces]
-    sel = np.flatnonzero(keep(tri))
-    if not len(sel):
-        return np.zeros((0, 3))
-    used, inverse = np.unique(mesh.faces[sel], return_inverse=True)
-    pts, _ = trimesh.remesh.subdivide_to_size(v[used], inverse.reshape(-1, 3), max_edge=DENSE_MM, max_iter=20)
-    return pts
-
-
-def _endplate_points(mesh: "trimesh.Trimesh", frame: Frame, field, outline: np.ndarray) -> np.ndarray:
-    """Points (frame coordinates) of the vertebra's surface facing +z within 3 mm of ``field`` over
-    the outline (triangles subdivided to DENSE_MM, points inside the outline)."""
-    from ..geometry import outlines
-
-    lo, hi = outline.min(axis=0) - 1.0, outline.max(axis=0) + 1.0
-    up = mesh.face_normals @ frame.axes[2] > np.cos(np.radians(45.0))
-    edge = float(np.median(mesh.edges_unique_length))
-
-    def keep(tri):
-        c = tri.mean(axis=1)
-        return (up & np.all((tri[:, :, :2].max(axis=1) > lo) & (tri[:, :, :2].min(axis=1) < hi), axis=1)
-                & (np.abs(c[:, 2] - field(c[:, 0], c[:, 1])) < 3.0 + edge))
-
-    pts = _dense(mesh, frame, keep)
-    return pts[outlines.contains(outline, pts[:, :2])]
 
 
 def _move(shape, features: dict, frame: Frame):
@@ -267,7 +233,6 @@ def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: boo
     ``saddle`` on ``c3``); the lower face, ``height_mm`` and the saddle's ``arch_radius_mm``,
     ``arch_curve_radius_mm``, ``saddle_depth_mm``, ``saddle_offset_x_mm`` are fitted. Returns the
     implant in the patient frame and a report (see the module docstring)."""
-    from ..geometry import outlines
     from ..model import Implant
     from ..params import validate
     from ..templates.upper_cervical_docking import DockingParams, build, derive
@@ -297,7 +262,7 @@ def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: boo
     def field0(x, y):
         return ep.height(np.asarray(x, float) + centre[0], np.asarray(y, float) + centre[1])
 
-    pts = _endplate_points(c3, frame, field0, outline)
+    pts = facing_points(c3, frame, field0, outline)
     if len(pts) < 16:
         raise ParameterError("C3 mesh: too few surface points under the docking body's footprint")
     gaps = pts[:, 2] - field0(pts[:, 0], pts[:, 1])  # bone below the field: >= 0 once seated
@@ -308,7 +273,7 @@ def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: boo
         return field0(x, y) + shift
 
     lo, hi = outline.min(axis=0) - 1.0, outline.max(axis=0) + 1.0
-    arch = _dense(c1, frame, lambda tri: np.all((tri[:, :, :2].max(axis=1) > lo) & (tri[:, :, :2].min(axis=1) < hi),
+    arch = dense_points(c1, frame, lambda tri: np.all((tri[:, :, :2].max(axis=1) > lo) & (tri[:, :, :2].min(axis=1) < hi),
                                                  axis=1))
     fit = _saddle_search(arch, outline, trial.depth_mm, trial.width_mm)
     timings["fit_s"] = time.perf_counter() - t
@@ -487,14 +452,14 @@ def fit_transarticular_template(c1_mesh: Any, c2_mesh: Any, params=None, *, meas
             "arch_curve_radius_mm": round(radius, 3)}
     p = validate(TransarticularParams, {**base, **over})
     # rest the plate on the arch: move it along its normal (−x) until no arch point is inside it
-    arch = _dense(c1, frame, lambda tri: (tri[:, :, 0].min(axis=1) < ax + 15) & (np.abs(tri[:, :, 1]).min(axis=1) < half + 1)
+    arch = dense_points(c1, frame, lambda tri: (tri[:, :, 0].min(axis=1) < ax + 15) & (np.abs(tri[:, :, 1]).min(axis=1) < half + 1)
                   & (np.abs(tri[:, :, 2] - az).min(axis=1) < p.arch_plate_height_mm / 2 + 1))
     u, v, w = arch[:, 2] - az, -arch[:, 1], -(arch[:, 0] - ax)
     inside = (np.abs(u) <= p.arch_plate_height_mm / 2) & (np.abs(v) <= half)
     shift = float(np.max(w[inside] - arch_surface(p)(u[inside], v[inside])))
     over["arch_offset_x_mm"] = round(ax - shift, 4)
     if p.spinous_pad:  # the pad dropped onto the C2 spinous process under the arch plate
-        c2pts = _dense(c2, frame, lambda tri: np.abs(tri[:, :, 1]).min(axis=1) < p.pad_width_mm / 2 + 1)
+        c2pts = dense_points(c2, frame, lambda tri: np.abs(tri[:, :, 1]).min(axis=1) < p.pad_width_mm / 2 + 1)
         px = over["arch_offset_x_mm"] + 2.0
         under = c2pts[(np.abs(c2pts[:, 0] - px) <= p.pad_length_mm / 2) & (np.abs(c2pts[:, 1]) <= p.pad_width_mm / 2)
                       & (c2pts[:, 2] < az - p.arch_plate_height_mm / 2)]
@@ -512,7 +477,7 @@ def fit_transarticular_template(c1_mesh: Any, c2_mesh: Any, params=None, *, meas
         c = tri.mean(axis=1)
         return np.min([np.linalg.norm(c - e, axis=1) for e in g.entries.values()], axis=0) < reach
 
-    bone = np.vstack([_dense(c2, frame, near_tubes), arch])
+    bone = np.vstack([dense_points(c2, frame, near_tubes), arch])
     outer = p.bore / 2 + p.tube_wall_mm
     standoff = p.tube_standoff_mm
     for standoff in np.arange(p.tube_standoff_mm, 10.001, 0.25):

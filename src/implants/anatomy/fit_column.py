@@ -13,7 +13,7 @@ gap there. The column axis is that z: along the corpectomy gap.
 **End faces**: the extracted endplates' smooth height fields (:func:`.endplates.extract_endplate`)
 expressed in the column frame (:meth:`.disc_space.DiscSpace.upper_z` / ``lower_z``), each moved
 away from the bone by the deepest point of the real surface (the facing triangles subdivided to
-:data:`DENSE_MM`) that would otherwise penetrate it. The template's ``height_mm`` and
+:data:`~implants.anatomy.facing_surface.DENSE_MM`) that would otherwise penetrate it. The template's ``height_mm`` and
 ``lordosis_deg`` are the least-squares planes of the two faces over the footprint (height between
 them at the axis, sagittal angle between them); the rest of each face (dome, coronal tilt) goes
 to the template as the ``superior_recess`` / ``inferior_recess`` of that end, so the built end
@@ -37,7 +37,7 @@ B-spline end faces made the booleans run for over ten minutes: not used.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,6 +45,7 @@ from .. import tolerances
 from ..errors import GeometryError, ParameterError
 from ..geometry import outlines
 from .endplates import Frame
+from .facing_surface import Field, facing_points, seat
 
 if TYPE_CHECKING:
     import trimesh
@@ -52,14 +53,7 @@ if TYPE_CHECKING:
     from ..model import Implant
     from ..templates.vertebral_body_replacement import VBRParams
 
-Field = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
-#: Largest spacing (mm) of the points taken on the vertebra's facing triangles for seating.
-DENSE_MM = 0.25
-#: Triangles whose normal is within this angle (deg) of the column axis face the gap.
-FACING_DEG = 45.0
-#: Surface points within this distance (mm, along the axis) of the endplate field bear on the end.
-SURFACE_BAND_MM = 3.0
 #: Spacing (mm) of the samples the interpolating B-spline end faces go through. On the lumbar
 #: mean L3/L5 fields (cell ~1 mm) the face stays within ~0.01 mm of the field (measured).
 FACE_SPACING_MM = 0.6
@@ -133,37 +127,6 @@ def _params(params: "VBRParams | None", disc, centre: np.ndarray, extra: dict) -
             return p
     raise ParameterError(f"the usable footprint between the endplates ({disc.footprint_area_mm2:.0f} mm²) holds no "
                          f"{region} column footprint of depth_mm/width_mm >= 8 mm")
-
-
-def _surface_points(mesh: "trimesh.Trimesh", frame: Frame, field: Field, outline: np.ndarray) -> np.ndarray:
-    """Points (column frame) on the vertebra's surface facing the gap over the outline's box:
-    the facing triangles near the field, subdivided to DENSE_MM (not only their corners)."""
-    import trimesh
-
-    v = frame.to_local(mesh.vertices)
-    tri = v[mesh.faces]
-    c = tri.mean(axis=1)
-    lo, hi = outline.min(axis=0) - 1.0, outline.max(axis=0) + 1.0
-    in_box = np.all((tri[:, :, :2].max(axis=1) > lo) & (tri[:, :, :2].min(axis=1) < hi), axis=1)
-    facing = np.abs(mesh.face_normals @ frame.axes[2]) > np.cos(np.radians(FACING_DEG))
-    keep = np.flatnonzero(in_box & facing)
-    edge = float(np.median(mesh.edges_unique_length))
-    keep = keep[np.abs(c[keep, 2] - field(c[keep, 0], c[keep, 1])) < SURFACE_BAND_MM + edge]
-    if not len(keep):
-        return np.zeros((0, 3))
-    used, inverse = np.unique(mesh.faces[keep], return_inverse=True)
-    pts, _ = trimesh.remesh.subdivide_to_size(v[used], inverse.reshape(-1, 3), max_edge=DENSE_MM, max_iter=20)
-    return pts[outlines.contains(outline, pts[:, :2])]
-
-
-def _seat(field: Field, points: np.ndarray, sign: int) -> tuple[float, np.ndarray]:
-    """Depth (mm) by which ``field`` cuts into the surface points (``sign`` +1: bone above the
-    field, −1: below) and the gaps left at the points once it is moved back by that depth."""
-    if len(points) < 16:
-        raise ParameterError("vertebra mesh: too few surface points over the column footprint to fit an end face")
-    gap = sign * (points[:, 2] - field(points[:, 0], points[:, 1]))
-    depth = float(max(0.0, -gap.min()))
-    return depth, gap + depth
 
 
 def _grid(outline: np.ndarray, spacing: float = PLANE_GRID_MM) -> np.ndarray:
@@ -279,10 +242,10 @@ def fit_body_replacement(upper_mesh: Any, lower_mesh: Any, params: "VBRParams | 
     gap = float(upper0(0.0, 0.0) - lower0(0.0, 0.0))
     trial = _params(params, disc, centre, {"height_mm": float(np.clip(gap, 10.0, 200.0)), "lordosis_deg": 0.0})
     outline = derive(trial).outline
-    pu = _surface_points(up_mesh, frame, upper0, outline)
-    pl = _surface_points(lo_mesh, frame, lower0, outline)
-    du, gaps_u = _seat(upper0, pu, +1)
-    dl, gaps_l = _seat(lower0, pl, -1)
+    pu = facing_points(up_mesh, frame, upper0, outline)
+    pl = facing_points(lo_mesh, frame, lower0, outline)
+    du, gaps_u = seat(upper0, pu, +1, "column footprint", min_points=16)
+    dl, gaps_l = seat(lower0, pl, -1, "column footprint", min_points=16)
 
     def upper(x, y):
         return upper0(x, y) - du

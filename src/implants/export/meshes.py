@@ -73,7 +73,7 @@ def model_xml(mesh: "trimesh.Trimesh", name: str = "implant", title: str | None 
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     out.write(f'<model unit="millimeter" xml:lang="en-US" xmlns="{_CORE_NS}">\n')
     out.write(f' <metadata name="Title">{escape(title or name)}</metadata>\n')
-    out.write(f' <metadata name="Application">spine-implants</metadata>\n')
+    out.write(' <metadata name="Application">spine-implants</metadata>\n')
     out.write(f' <metadata name="Description">{escape(NOT_A_MEDICAL_DEVICE)}</metadata>\n')
     out.write(" <resources>\n")
     bodies = body_components(mesh)

@@ -45,7 +45,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from ..anatomy.synthetic_endplate import SyntheticEndplate
-from ..errors import GeometryError, ParameterError
+from ..errors import GeometryError
 from ..geometry import outlines
 from ..geometry.frames import direction_from_angles, unit
 from ..model import Implant, Template
