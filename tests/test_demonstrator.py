@@ -215,12 +215,13 @@ def test_label_names_type_parameters_and_disclaimer(cage_demo):
     assert "interbody-cage" in text and "NOT A MEDICAL DEVICE" in text and re.search(r"\d+(\.\d+)? mm", text)
 
 
-def test_bone_split_gives_keyed_halves_and_dowels():
+def test_bone_split_gives_keyed_halves_and_dowels(cage_demo):
     demo = build_demonstrator(_implant("interbody-cage"), split=True, bed_mm=(300.0, 300.0))
     halves = [p for p in demo.parts if p.name.startswith("bone.L5.")]
     assert {p.name for p in halves} == {"bone.L5.superior", "bone.L5.inferior", "bone.L5.dowel_4mm",
                                         "bone.L5.dowel_3mm"}
-    whole = build_demonstrator(_implant("interbody-cage"), split=False)
+    whole = cage_demo  # the default: no bone over the split threshold
+    assert not any(p.role == "pin" for p in whole.parts)
     bone = whole.part("bone.L5").mesh.volume
     dowels = sum(p.mesh.volume for p in halves if p.role == "pin")
     parts = sum(p.mesh.volume for p in halves if p.role == "bone")

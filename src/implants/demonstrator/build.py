@@ -734,6 +734,11 @@ def build_demonstrator(implant: "Implant", scale: float = 1.0, vertebrae: Sequen
                             preferred = np.array([float(v) for v in n[6:].split(",")])
                     piece.notes = [n for n in piece.notes if not n.startswith("_down:")]
                     _orient(piece, bed_mm, preferred)
+                halves = [piece for piece in pieces if piece.role == "bone"]
+                for joint in joints:  # the socket is in the half nearest the peg's end
+                    if joint.part == part.name:
+                        gaps = [float(h.mesh.nearest.on_surface([joint.peg_top])[1][0]) for h in halves]
+                        joint.part = halves[int(np.argmin(gaps))].name
                 pieces[0].notes.append(f"{part.name} split: one piece would need {part.overhang_mm2:.0f} mm² of "
                                        f"support ({part.overhang_fraction:.0%} of its area)")
                 final += pieces
