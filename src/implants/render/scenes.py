@@ -445,6 +445,9 @@ def _monolithic(implant: "Implant") -> SceneLayout:
     for name, s in (("left", 1), ("right", -1)):
         mirrored = None if psis is None else psis * [1, s * np.sign(psis[1]), 1]
         bones.append(Bone(f"ilium.{name}", _iliac_wing(s, mirrored)))
+    mesh = implant_mesh(implant)
+    for bone in bones:  # the construct lies on the dorsal surfaces: push any bone it cuts forwards
+        clear(bone, mesh, (1.0, 0.0, 0.0))
     note = "L4–S1 with ilium proxies: " + ("S2 and two iliac screw seats" if variant == "lumbosacral-revision"
                                             else "hook on the iliac crest")
     return SceneLayout(bones, note=note, figure="Fig. 11", view="posterior-iso")
