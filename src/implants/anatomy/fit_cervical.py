@@ -9,7 +9,9 @@
   deepest point of the real surface (C3's facing triangles subdivided to 0.25 mm) that would otherwise
   penetrate it, and built as an interpolating B-spline (``build(lower_field=...)``).
 * **Saddle**: the C1 surface above the footprint (subdivided to 0.25 mm) in the implant frame; a grid
-  search over the groove radius ``arch_radius_mm`` (2.5–7), the arch's axial curvature
+  search over the groove's cross-section ``saddle_profile`` (round: radius ``arch_radius_mm`` 2.5–7;
+  v: tip radius 1–2 mm, ``saddle_v_angle_deg`` 70–120, depth 1.5–4 mm: the real arch's lower border
+  is a ~90° v with a sharp tip, so the v wins), the arch's axial curvature
   ``arch_curve_radius_mm``, the groove depth and its AP position ``saddle_offset_x_mm``: for each, the
   seat height is the highest at which no arch point lies inside the implant (closed form per point:
   the material surface under the torus), and the candidate with the smallest mean gap between the
@@ -124,14 +126,6 @@ def _bone_contact(tess_mesh: "trimesh.Trimesh", bone: "trimesh.Trimesh", exclude
 # docking implant
 # ----------------------------------------------------------------------------------------------
 
-def _material_height(h: np.ndarray, r: float, d: float) -> np.ndarray:
-    """Height of the saddle's material surface above the groove bottom at horizontal distance
-    ``h`` from the torus' tube centre circle: the groove (circle of radius r) up to the horns at d."""
-    inside = np.abs(h) < r
-    z = np.where(inside, r - np.sqrt(np.maximum(r * r - h * h, 0.0)), d)
-    return np.minimum(z, d)
-
-
 def _torus_h(pts: np.ndarray, x0: float, rc: float) -> np.ndarray:
     """Signed horizontal distance of points from the tube centre circle of a groove whose bottom is
     at x = x0 (on y = 0) and whose ring (radius rc, vertical axis) lies behind it (positive: anterior)."""
@@ -145,7 +139,7 @@ def _saddle_search(arch: np.ndarray, outline: np.ndarray, depth_mm: float, width
     from scipy.spatial import cKDTree
 
     from ..geometry import outlines
-    from ..templates.upper_cervical_docking import MIN_WALL_MM
+    from ..templates.upper_cervical_docking import MIN_WALL_MM, groove_chord, groove_height
 
     over = arch[outlines.contains(outline, arch[:, :2])]
     if len(over) < 16:
@@ -163,31 +157,37 @@ def _saddle_search(arch: np.ndarray, outline: np.ndarray, depth_mm: float, width
     rows = np.array(rows)
     (a, b), *_ = np.linalg.lstsq(np.column_stack([np.ones(len(rows)), rows[:, 0] ** 2]), rows[:, 1], rcond=None)
     rc0 = float(np.clip(1.0 / (2 * max(-b, 1e-6)), 10.0, 60.0))
+    shapes = [("round", float(r), float(d), 90.0) for r in np.arange(2.5, 7.01, 0.25)
+              for d in np.arange(1.0, min(r, 4.0) + 1e-9, 0.5)]
+    shapes += [("v", float(r), float(d), float(a)) for r in (1.0, 1.5, 2.0) for a in np.arange(70.0, 120.1, 10.0)
+               for d in np.arange(1.5, 4.01, 0.5)]
     for rc in sorted({float(np.clip(rc0 * k, 10.0, 60.0)) for k in (0.7, 1.0, 1.4)}):
         sag = rc - np.sqrt(max(rc * rc - hw * hw, 0.0))
-        for r in np.arange(2.5, 7.01, 0.25):
-            for d in np.arange(1.0, min(r, 4.0) + 1e-9, 0.5):
-                chord = 2 * np.sqrt(max(r * r - (r - d) ** 2, 0.0))
-                for x0 in np.clip(np.round(a * 4) / 4 + np.arange(-1.5, 1.51, 0.25), -4.0, 4.0):
-                    if x0 + chord / 2 > depth_mm / 2 - MIN_WALL_MM or x0 - chord / 2 - sag < -depth_mm / 2 + MIN_WALL_MM:
-                        continue
-                    h = _torus_h(over, x0, rc)
-                    seat = float(np.min(over[:, 2] - _material_height(h, r, d)))
-                    # groove surface samples across the chord at the midline and over the whole groove
-                    t = np.linspace(-chord / 2, chord / 2, 9)
-                    mid = np.column_stack([x0 + t, np.zeros_like(t), seat + r - np.sqrt(r * r - t * t)])
-                    gm, _ = tree.query(mid)
-                    ys = np.linspace(-hw + 1.0, hw - 1.0, 7)
-                    tt, yy = np.meshgrid(t, ys)
-                    ang = yy / rc
-                    rad = rc + tt
-                    allp = np.column_stack([(x0 - rc + rad * np.cos(ang)).ravel(), (rad * np.sin(ang)).ravel(),
-                                            (seat + r - np.sqrt(r * r - tt * tt)).ravel()])
-                    ga, _ = tree.query(allp)
-                    key = (round(float(ga.mean()), 3), float(gm.max()))
-                    if best is None or key < best["key"]:
-                        best = dict(key=key, r=float(r), rc=rc, d=float(d), x0=float(x0), seat=seat,
-                                    gap_mid_max=float(gm.max()), gap_mean=float(ga.mean()))
+        for profile, r, d, angle in shapes:
+            height = groove_height(profile, r, d, angle)
+            chord = groove_chord(profile, r, d, angle)
+            t = np.linspace(-chord / 2, chord / 2, 9)
+            zt = height(t)
+            for x0 in np.clip(np.round(a * 4) / 4 + np.arange(-1.5, 1.51, 0.25), -4.0, 4.0):
+                if x0 + chord / 2 > depth_mm / 2 - MIN_WALL_MM or x0 - chord / 2 - sag < -depth_mm / 2 + MIN_WALL_MM:
+                    continue
+                h = _torus_h(over, x0, rc)
+                seat = float(np.min(over[:, 2] - height(h)))
+                # groove surface samples across the chord at the midline and over the whole groove
+                mid = np.column_stack([x0 + t, np.zeros_like(t), seat + zt])
+                gm, _ = tree.query(mid)
+                ys = np.linspace(-hw + 1.0, hw - 1.0, 7)
+                tt, yy = np.meshgrid(t, ys)
+                ang = yy / rc
+                rad = rc + tt
+                allp = np.column_stack([(x0 - rc + rad * np.cos(ang)).ravel(), (rad * np.sin(ang)).ravel(),
+                                        (seat + np.tile(zt, len(ys)))])
+                ga, _ = tree.query(allp)
+                key = (round(float(ga.mean()), 3), float(gm.max()))
+                if best is None or key < best["key"]:
+                    best = dict(key=key, profile=profile, r=r, rc=rc, d=d, angle=angle, x0=float(x0), seat=seat,
+                                gap_mid_max=float(gm.max()), gap_mean=float(ga.mean()),
+                                gap_p90=float(np.percentile(ga, 90)))
     return best
 
 
@@ -280,7 +280,7 @@ def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: boo
 
     over = {"docking": "saddle", "lower_vertebra": "c3", "endplate": "flat", "height_mm": round(fit["seat"], 6),
             "arch_radius_mm": fit["r"], "arch_curve_radius_mm": fit["rc"], "saddle_depth_mm": fit["d"],
-            "saddle_offset_x_mm": fit["x0"]}
+            "saddle_offset_x_mm": fit["x0"], "saddle_profile": fit["profile"], "saddle_v_angle_deg": fit["angle"]}
     try:
         p = validate(DockingParams, {**base, **over})
     except ParameterError as error:
@@ -303,9 +303,10 @@ def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: boo
         "seat_height_mm": round(fit["seat"], 3),
         "lower_face_shift_mm": round(shift, 4),
         "lower_fit_gap_p95_mm": round(float(np.percentile(gaps, 95)), 4),
-        "saddle": {"arch_radius_mm": fit["r"], "arch_curve_radius_mm": fit["rc"], "saddle_depth_mm": fit["d"],
+        "saddle": {"profile": fit["profile"], "v_angle_deg": fit["angle"], "arch_radius_mm": fit["r"], "arch_curve_radius_mm": fit["rc"], "saddle_depth_mm": fit["d"],
                    "saddle_offset_x_mm": fit["x0"], "search_gap_mid_max_mm": round(fit["gap_mid_max"], 3),
-                   "search_gap_mean_mm": round(fit["gap_mean"], 3)},
+                   "search_gap_mean_mm": round(fit["gap_mean"], 3),
+                   "search_gap_p90_mm": round(fit["gap_p90"], 3)},
         "footprint_mm": [p.depth_mm, p.width_mm], "face_samples": samples,
         "endplate": ep.summary(),
     }
@@ -334,6 +335,7 @@ def _docking_measures(implant: "Implant", c3: "trimesh.Trimesh", c1: "trimesh.Tr
 
     from ..export.pipeline import _footprints
     from ..export.tessellate import tessellate
+    from ..templates.upper_cervical_docking import groove_chord_mm
 
     tess = tessellate(implant.shape, tolerances.DEFAULT_DEFLECTION_MM)
     mesh = tess.mesh
@@ -376,7 +378,7 @@ def _docking_measures(implant: "Implant", c3: "trimesh.Trimesh", c1: "trimesh.Tr
                           "groove_p90": round(float(np.percentile(signed[inner], 90)), 4),
                           "groove_max": round(float(signed[inner].max()), 4),
                           "midline_points": int(mid.sum()), "groove_points": int(inner.sum()),
-                          "groove_chord_mm": round(2 * float(np.sqrt(p.arch_radius_mm ** 2 - (p.arch_radius_mm - p.saddle_depth_mm) ** 2)), 3)},
+                          "groove_chord_mm": round(groove_chord_mm(p), 3)},
         "max_penetration_mm": round(max(pen3, pen1), 4),
         "tolerance_mm": tolerance_mm,
         "groove_centre_x_mm": x0,

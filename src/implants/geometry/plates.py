@@ -6,6 +6,7 @@
 - :func:`screw_direction`: per-hole screw angulation measured from the local surface normal.
 - :func:`saddle_tool`: toroidal groove (a real saddle: concave across, curved along) that seats a
   round bony bar such as the C1 anterior arch.
+- :func:`v_saddle_tool`: the same groove with a v cross-section (straight flanks, rounded tip).
 - :func:`guide_tube`: a cylindrical drill/screw guide and its bore tool on a trajectory.
 - :func:`cup_tool`: a spherical socket (e.g. for an occipital condyle).
 
@@ -121,6 +122,35 @@ def saddle_tool(seat: Sequence[float], tube_radius_mm: float, ring_radius_mm: fl
         return cq.Solid.makeCylinder(tube_radius_mm, length_mm, cq.Vector(*start), cq.Vector(*along))
     ring_centre = centre - out * ring_radius_mm
     return cq.Solid.makeTorus(ring_radius_mm, tube_radius_mm, cq.Vector(*ring_centre), cq.Vector(0, 0, 1))
+
+
+def v_saddle_tool(seat: Sequence[float], tip_radius_mm: float, angle_deg: float, height_mm: float,
+                  ring_radius_mm: float, outward: Sequence[float] = (1.0, 0.0, 0.0)) -> "cq.Solid":
+    """Cutting tool of a saddle whose cross-section is a v: two straight flanks ``angle_deg`` apart
+    (included angle) joined at the bottom by a tip arc of ``tip_radius_mm`` whose lowest point is
+    ``seat``; the flanks run ``height_mm`` up from the seat. Revolved about a vertical axis lying
+    ``ring_radius_mm`` behind the seat (like :func:`saddle_tool`): the faces are a torus (tip) and two
+    cones (flanks)."""
+    import cadquery as cq
+
+    out = unit((outward[0], outward[1], 0.0))
+    seat = np.asarray(seat, float)
+    axis_point = seat - out * ring_radius_mm
+    half = np.radians(angle_deg) / 2
+    r = tip_radius_mm
+    h_t, z_t = r * np.cos(half), r * (1 - np.sin(half))
+    reach = min(h_t + (height_mm - z_t) * np.tan(half), 0.95 * ring_radius_mm)
+    top = z_t + (reach - h_t) / np.tan(half)
+
+    def at(h, z):  # profile point: h across the groove (+ outward), z above the seat
+        return cq.Vector(*(seat + out * h + np.array([0.0, 0.0, z])))
+
+    edges = [cq.Edge.makeThreePointArc(at(-h_t, z_t), at(0.0, 0.0), at(h_t, z_t)),
+             cq.Edge.makeLine(at(h_t, z_t), at(reach, top)),
+             cq.Edge.makeLine(at(reach, top), at(-reach, top)),
+             cq.Edge.makeLine(at(-reach, top), at(-h_t, z_t))]
+    face = cq.Face.makeFromWires(cq.Wire.assembleEdges(edges))
+    return cq.Solid.revolve(face, 360.0, cq.Vector(*axis_point), cq.Vector(*(axis_point + [0.0, 0.0, 1.0])))
 
 
 def guide_tube(tip: Sequence[float], direction: Sequence[float], bore_mm: float, wall_mm: float,

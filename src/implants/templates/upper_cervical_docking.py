@@ -6,8 +6,11 @@ lower vertebra (C3 by default; C4, C5 or T1 when the resection extends into the 
 grows by one level pitch per extra level), fixed by two oblique screws through its anterior face into the
 lower vertebral body, and carrying at its top one docking variant:
 
-- ``saddle``: a saddle-shaped notch (toroidal groove: concave across the arch, following its curve along
-  it) that seats under the C1 anterior arch [18, 21];
+- ``saddle``: a saddle-shaped notch (a groove revolved about a vertical axis: concave across the arch,
+  following its curve along it) that seats under the C1 anterior arch [18, 21]; its cross-section is
+  ``round`` (a torus, radius ``arch_radius_mm``) or ``v`` (two flanks ``saddle_v_angle_deg`` apart
+  joined by a tip rounded with ``arch_radius_mm``: the underside of an arch that is thinner at its
+  lower border, as measured on the real C1);
 - ``t-expansion``: a T-shaped crossbar with two screw holes onto the anterior surface of the C1 lateral
   masses [8, 10, 22–25, 32];
 - ``c0-plate``: after removal of C1, a docking plate with two screw holes aimed at the clivus [28] or a
@@ -48,6 +51,15 @@ class Docking(str, Enum):
     T_EXPANSION = "t-expansion"
     C0_PLATE = "c0-plate"
     LATERAL_MASS = "lateral-mass"
+
+
+class SaddleProfile(str, Enum):
+    ROUND = "round"
+    V = "v"
+
+
+#: Smallest groove radius of a round saddle profile (mm): the C1 anterior arch is 3–5 mm thick in adults.
+MIN_ROUND_ARCH_RADIUS_MM = 2.5
 
 
 class LowerVertebra(str, Enum):
@@ -100,10 +112,12 @@ class DockingParams(ImplantParams):
     screw_spacing_mm: float = Field(8.0, ge=4.0, le=20.0, description="Distance between the two base screw entries (y)")
     screw_entry_height_mm: float = Field(6.0, ge=3.0, le=15.0, description="Height of the base screw entries on the anterior face above z = 0")
     # saddle
-    arch_radius_mm: float = Field(4.5, ge=2.5, le=7.0, description="Radius of the saddle groove (C1 anterior arch cross-section + clearance)")
+    arch_radius_mm: float = Field(4.5, ge=1.0, le=7.0, description="Radius of the saddle groove (C1 anterior arch cross-section + clearance; at least 2.5 for the round profile), or of the rounded tip of the v profile")
     arch_curve_radius_mm: float = Field(20.0, ge=10.0, le=60.0, description="Axial-plane curvature radius of the C1 anterior arch the saddle follows")
     saddle_depth_mm: float = Field(3.0, ge=1.0, le=6.0, description="Depth of the saddle notch (horn height above the groove bottom)")
     saddle_offset_x_mm: float = Field(0.0, ge=-4.0, le=4.0, description="AP position of the groove bottom relative to the body centre")
+    saddle_profile: SaddleProfile = Field(SaddleProfile.ROUND, description="Cross-section of the saddle groove: round (circular arc) or v (two straight flanks with a rounded tip)")
+    saddle_v_angle_deg: float = Field(90.0, ge=50.0, le=140.0, description="Included angle between the flanks of the v saddle profile")
     # T-expansion
     t_span_mm: float = Field(40.0, ge=24.0, le=60.0, description="Total width of the T crossbar across the C1 lateral masses")
     t_height_mm: float = Field(10.0, ge=6.0, le=18.0, description="Height of the T crossbar above the body top")
@@ -147,7 +161,10 @@ class DockingParams(ImplantParams):
                 f"< {MIN_WALL_MM} mm side walls in a {g.width_mm} mm wide body (width_mm)")
         require(self.screw_entry_height_mm + self.screw_diameter_mm / 2 + MIN_WALL_MM <= g.seat_z_mm,
                 f"screw_entry_height_mm = {self.screw_entry_height_mm} is above the body top at {g.seat_z_mm:.1f} mm")
-        if self.docking is Docking.SADDLE:
+        if self.docking is Docking.SADDLE and self.saddle_profile is SaddleProfile.ROUND:
+            require(self.arch_radius_mm >= MIN_ROUND_ARCH_RADIUS_MM,
+                    f"arch_radius_mm = {self.arch_radius_mm} below {MIN_ROUND_ARCH_RADIUS_MM} mm for saddle_profile = "
+                    "round (smaller radii only as the tip of the v profile)")
             require(self.saddle_depth_mm <= self.arch_radius_mm,
                     f"saddle_depth_mm = {self.saddle_depth_mm} deeper than arch_radius_mm = {self.arch_radius_mm}: the "
                     "arch could not be seated from above")
@@ -213,6 +230,48 @@ class DockingGeometry:
     cup_chord_mm: float
 
 
+def groove_profile(p: DockingParams) -> Callable[[np.ndarray], np.ndarray]:
+    """Height of the saddle's material surface above the groove bottom as a function of the
+    horizontal distance ``h`` across the groove (from its bottom line), capped at the horns
+    (``saddle_depth_mm``): a circular arc (round) or a rounded tip continued by straight flanks (v)."""
+    return groove_height(p.saddle_profile.value, p.arch_radius_mm, p.saddle_depth_mm, p.saddle_v_angle_deg)
+
+
+def groove_height(profile: str, r: float, d: float, v_angle_deg: float) -> Callable[[np.ndarray], np.ndarray]:
+    """See :func:`groove_profile` (plain numbers: profile ``"round"`` or ``"v"``, tip/groove radius
+    ``r``, depth ``d``, included angle of the v)."""
+    half = np.radians(v_angle_deg) / 2
+    h_t = r * np.cos(half)                      # v: where the tip circle meets the flanks
+    z_t = r * (1 - np.sin(half))
+
+    def height(h):
+        a = np.abs(np.asarray(h, float))
+        circle = np.where(a < r, r - np.sqrt(np.maximum(r * r - a * a, 0.0)), np.inf)
+        if profile == "v":
+            z = np.where(a <= h_t, circle, z_t + (a - h_t) / np.tan(half))
+        else:
+            z = circle
+        return np.minimum(z, d)
+
+    return height
+
+
+def groove_chord_mm(p: DockingParams) -> float:
+    """Width of the saddle groove at the horns (mm)."""
+    return groove_chord(p.saddle_profile.value, p.arch_radius_mm, p.saddle_depth_mm, p.saddle_v_angle_deg)
+
+
+def groove_chord(profile: str, r: float, d: float, v_angle_deg: float) -> float:
+    """See :func:`groove_chord_mm` (plain numbers, as :func:`groove_height`)."""
+    if profile == "v":
+        half = np.radians(v_angle_deg) / 2
+        h_t, z_t = r * np.cos(half), r * (1 - np.sin(half))
+        if d > z_t:
+            return float(2 * (h_t + (d - z_t) * np.tan(half)))
+    d = min(d, r)
+    return float(2 * np.sqrt(max(r * r - (r - d) ** 2, 0.0)))
+
+
 def derive(p: DockingParams) -> DockingGeometry:
     """Compute the implant's numbers: footprint, lower face, seat height, screw axes."""
     lm = p.docking is Docking.LATERAL_MASS
@@ -244,9 +303,8 @@ def derive(p: DockingParams) -> DockingGeometry:
     travel = p.screw_entry_height_mm / np.tan(np.radians(p.screw_caudal_deg))
     exit_x = p.depth_mm / 2 - travel * np.cos(np.radians(p.screw_convergence_deg))
 
-    r, d = p.arch_radius_mm, p.saddle_depth_mm
-    chord = 2 * np.sqrt(max(r * r - (r - d) ** 2, 0.0))
-    top = seat + (d if p.docking is Docking.SADDLE else 0.0)
+    chord = groove_chord_mm(p)
+    top = seat + (p.saddle_depth_mm if p.docking is Docking.SADDLE else 0.0)
     seat_point = np.array([p.saddle_offset_x_mm if p.docking is Docking.SADDLE else 0.0, cy, seat])
 
     docking_screws = []
@@ -338,7 +396,11 @@ def build(p: DockingParams, lower_field: Callable[[np.ndarray, np.ndarray], np.n
     shape = solids.single_solid(solids.fuse_all(parts), "docking body")
 
     if p.docking is Docking.SADDLE:
-        tools.append(plates.saddle_tool(g.seat_point, p.arch_radius_mm, p.arch_curve_radius_mm))
+        if p.saddle_profile is SaddleProfile.V:
+            tools.append(plates.v_saddle_tool(g.seat_point, p.arch_radius_mm, p.saddle_v_angle_deg,
+                                              p.saddle_depth_mm + 1.0, p.arch_curve_radius_mm))
+        else:
+            tools.append(plates.saddle_tool(g.seat_point, p.arch_radius_mm, p.arch_curve_radius_mm))
     if p.docking is Docking.LATERAL_MASS:
         tools.append(plates.cup_tool(g.cup_centre, p.condyle_radius_mm))
 
@@ -388,12 +450,15 @@ def _pts(face) -> np.ndarray:
 def _docking_faces(p: DockingParams, g: DockingGeometry, shape):
     """Name the docking surface after all booleans: (feature name, faces, outward direction, info)."""
     from OCP.BRepAdaptor import BRepAdaptor_Surface
-    from OCP.GeomAbs import GeomAbs_Sphere, GeomAbs_Torus
+    from OCP.GeomAbs import GeomAbs_Cone, GeomAbs_Sphere, GeomAbs_Torus
 
     if p.docking is Docking.SADDLE:
-        faces = tuple(f for f in shape.Faces() if BRepAdaptor_Surface(f.wrapped).GetType() == GeomAbs_Torus)
+        kinds = (GeomAbs_Torus, GeomAbs_Cone) if p.saddle_profile is SaddleProfile.V else (GeomAbs_Torus,)
+        faces = tuple(f for f in shape.Faces() if BRepAdaptor_Surface(f.wrapped).GetType() in kinds
+                      and f.Center().z > g.seat_z_mm - 1e-3)
         return "docking.c1", faces, (0, 0, 1), {"arch_radius_mm": p.arch_radius_mm,
-                                                "arch_curve_radius_mm": p.arch_curve_radius_mm}
+                                                "arch_curve_radius_mm": p.arch_curve_radius_mm,
+                                                "profile": p.saddle_profile.value}
     if p.docking is Docking.LATERAL_MASS:
         faces = tuple(f for f in shape.Faces() if BRepAdaptor_Surface(f.wrapped).GetType() == GeomAbs_Sphere)
         return "docking.c0", faces, (0, 0, 1), {"condyle_radius_mm": p.condyle_radius_mm, "side": p.side.value}
