@@ -11,11 +11,13 @@
 * **Saddle**: the C1 surface above the footprint (subdivided to 0.25 mm) in the implant frame; a grid
   search over the groove's cross-section ``saddle_profile`` (round: radius ``arch_radius_mm`` 2.5–7;
   v: tip radius 1–2 mm, ``saddle_v_angle_deg`` 70–120, depth 1.5–4 mm: the real arch's lower border
-  is a ~90° v with a sharp tip, so the v wins), the arch's axial curvature
+  is a ~90° v with a sharp tip, so the v wins), the lean of the v groove's axis ``saddle_tilt_deg``
+  (0–30°: the groove bottom rises towards the sides like the arch's lower border), the arch's axial curvature
   ``arch_curve_radius_mm``, the groove depth and its AP position ``saddle_offset_x_mm``: for each, the
   seat height is the highest at which no arch point lies inside the implant (closed form per point:
-  the material surface under the torus), and the candidate with the smallest mean gap between the
-  groove and the arch over the whole groove wins (ties: largest gap across the groove at the midline).
+  the material surface under the groove, the points turned about the groove's axis into its midline
+  cross-section), and the candidate with the smallest 90th percentile of the gap between the groove
+  and the arch over the whole groove wins (ties: the mean gap).
   ``height_mm`` is that seat.
 * **Report**: C3 contact of ``contact.inferior`` (mm², % of its face area, % of its projected
   footprint), the saddle-to-arch gap (exact distances from points on the built groove faces to the C1
@@ -126,11 +128,36 @@ def _bone_contact(tess_mesh: "trimesh.Trimesh", bone: "trimesh.Trimesh", exclude
 # docking implant
 # ----------------------------------------------------------------------------------------------
 
-def _torus_h(pts: np.ndarray, x0: float, rc: float) -> np.ndarray:
-    """Signed horizontal distance of points from the tube centre circle of a groove whose bottom is
-    at x = x0 (on y = 0) and whose ring (radius rc, vertical axis) lies behind it (positive: anterior)."""
-    cx = x0 - rc
-    return np.hypot(pts[:, 0] - cx, pts[:, 1]) - rc
+def _unrevolve(pts: np.ndarray, x0: float, zs: float, rc: float, tilt_deg: float) -> np.ndarray:
+    """(x, z) of points turned about the saddle's revolution axis (``plates.v_saddle_tool``: seat at
+    (x0, 0, zs), ring radius rc, axis leaning ``tilt_deg`` anteriorly) into the midline plane y = 0,
+    where the groove's cross-section is drawn."""
+    t = np.radians(tilt_deg)
+    n = np.array([np.sin(t), 0.0, np.cos(t)])
+    e1 = np.array([np.cos(t), 0.0, -np.sin(t)])
+    axis = np.array([x0, 0.0, zs]) - rc * e1
+    rel = pts - axis
+    zeta = rel @ n
+    rho = np.linalg.norm(rel - np.outer(zeta, n), axis=1)
+    q = axis + np.outer(rho, e1) + np.outer(zeta, n)
+    return q[:, [0, 2]]
+
+
+def _revolve(xz: np.ndarray, ys: np.ndarray, x0: float, zs: float, rc: float, tilt_deg: float) -> np.ndarray:
+    """Points of the midline cross-section ``xz`` (x, z) turned about the saddle's axis to each y of ``ys``."""
+    t = np.radians(tilt_deg)
+    n = np.array([np.sin(t), 0.0, np.cos(t)])
+    e1 = np.array([np.cos(t), 0.0, -np.sin(t)])
+    axis = np.array([x0, 0.0, zs]) - rc * e1
+    rel = np.column_stack([xz[:, 0], np.zeros(len(xz)), xz[:, 1]]) - axis
+    zeta = rel @ n
+    rho = rel @ e1
+    out = []
+    for y in ys:
+        phi = np.arcsin(np.clip(y / rho, -1.0, 1.0))
+        out.append(axis + np.outer(rho * np.cos(phi), e1) + np.outer(rho * np.sin(phi), [0.0, 1.0, 0.0])
+                   + np.outer(zeta, n))
+    return np.vstack(out)
 
 
 def _saddle_search(arch: np.ndarray, outline: np.ndarray, depth_mm: float, width_mm: float):
@@ -157,13 +184,19 @@ def _saddle_search(arch: np.ndarray, outline: np.ndarray, depth_mm: float, width
     rows = np.array(rows)
     (a, b), *_ = np.linalg.lstsq(np.column_stack([np.ones(len(rows)), rows[:, 0] ** 2]), rows[:, 1], rcond=None)
     rc0 = float(np.clip(1.0 / (2 * max(-b, 1e-6)), 10.0, 60.0))
-    shapes = [("round", float(r), float(d), 90.0) for r in np.arange(2.5, 7.01, 0.25)
+    shapes = [("round", float(r), float(d), 90.0, 0.0) for r in np.arange(2.5, 7.01, 0.25)
               for d in np.arange(1.0, min(r, 4.0) + 1e-9, 0.5)]
-    shapes += [("v", float(r), float(d), float(a)) for r in (1.0, 1.5, 2.0) for a in np.arange(70.0, 120.1, 10.0)
+    shapes += [("v", float(r), float(d), float(a), 0.0) for r in (1.0, 1.5, 2.0) for a in np.arange(70.0, 120.1, 10.0)
                for d in np.arange(1.5, 4.01, 0.5)]
+    shapes += [("v", float(r), float(d), float(a), float(tilt)) for tilt in (10.0, 20.0, 30.0) for r in (1.0, 1.5)
+               for a in (80.0, 90.0, 100.0) for d in (1.5, 2.0, 2.5, 3.0)]
+    ys = np.linspace(-hw + 1.0, hw - 1.0, 7)
+    # only the arch's underside can bind the seat: points higher than the horns (+ the rise of a
+    # leaning groove at the sides) never touch the material
+    low = over[over[:, 2] < over[:, 2].min() + 4.0 + 3.0]
     for rc in sorted({float(np.clip(rc0 * k, 10.0, 60.0)) for k in (0.7, 1.0, 1.4)}):
         sag = rc - np.sqrt(max(rc * rc - hw * hw, 0.0))
-        for profile, r, d, angle in shapes:
+        for profile, r, d, angle, tilt in shapes:
             height = groove_height(profile, r, d, angle)
             chord = groove_chord(profile, r, d, angle)
             t = np.linspace(-chord / 2, chord / 2, 9)
@@ -171,22 +204,21 @@ def _saddle_search(arch: np.ndarray, outline: np.ndarray, depth_mm: float, width
             for x0 in np.clip(np.round(a * 4) / 4 + np.arange(-1.5, 1.51, 0.25), -4.0, 4.0):
                 if x0 + chord / 2 > depth_mm / 2 - MIN_WALL_MM or x0 - chord / 2 - sag < -depth_mm / 2 + MIN_WALL_MM:
                     continue
-                h = _torus_h(over, x0, rc)
-                seat = float(np.min(over[:, 2] - height(h)))
+                # seat: the highest groove bottom with no arch point inside the material (a few passes:
+                # with a leaning axis the turned points move slightly with the seat)
+                seat = 0.0
+                for _ in range(2 if tilt else 1):
+                    q = _unrevolve(low, x0, seat, rc, tilt)
+                    seat += float(np.min(q[:, 1] - seat - height(q[:, 0] - x0)))
                 # groove surface samples across the chord at the midline and over the whole groove
                 mid = np.column_stack([x0 + t, np.zeros_like(t), seat + zt])
                 gm, _ = tree.query(mid)
-                ys = np.linspace(-hw + 1.0, hw - 1.0, 7)
-                tt, yy = np.meshgrid(t, ys)
-                ang = yy / rc
-                rad = rc + tt
-                allp = np.column_stack([(x0 - rc + rad * np.cos(ang)).ravel(), (rad * np.sin(ang)).ravel(),
-                                        (seat + np.tile(zt, len(ys)))])
+                allp = _revolve(np.column_stack([x0 + t, seat + zt]), ys, x0, seat, rc, tilt)
                 ga, _ = tree.query(allp)
-                key = (round(float(ga.mean()), 3), float(gm.max()))
+                key = (round(float(np.percentile(ga, 90)), 3), float(ga.mean()))
                 if best is None or key < best["key"]:
-                    best = dict(key=key, profile=profile, r=r, rc=rc, d=d, angle=angle, x0=float(x0), seat=seat,
-                                gap_mid_max=float(gm.max()), gap_mean=float(ga.mean()),
+                    best = dict(key=key, profile=profile, r=r, rc=rc, d=d, angle=angle, tilt=tilt, x0=float(x0),
+                                seat=seat, gap_mid_max=float(gm.max()), gap_mean=float(ga.mean()),
                                 gap_p90=float(np.percentile(ga, 90)))
     return best
 
@@ -280,7 +312,8 @@ def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: boo
 
     over = {"docking": "saddle", "lower_vertebra": "c3", "endplate": "flat", "height_mm": round(fit["seat"], 6),
             "arch_radius_mm": fit["r"], "arch_curve_radius_mm": fit["rc"], "saddle_depth_mm": fit["d"],
-            "saddle_offset_x_mm": fit["x0"], "saddle_profile": fit["profile"], "saddle_v_angle_deg": fit["angle"]}
+            "saddle_offset_x_mm": fit["x0"], "saddle_profile": fit["profile"], "saddle_v_angle_deg": fit["angle"],
+            "saddle_tilt_deg": fit["tilt"]}
     try:
         p = validate(DockingParams, {**base, **over})
     except ParameterError as error:
@@ -303,7 +336,7 @@ def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: boo
         "seat_height_mm": round(fit["seat"], 3),
         "lower_face_shift_mm": round(shift, 4),
         "lower_fit_gap_p95_mm": round(float(np.percentile(gaps, 95)), 4),
-        "saddle": {"profile": fit["profile"], "v_angle_deg": fit["angle"], "arch_radius_mm": fit["r"], "arch_curve_radius_mm": fit["rc"], "saddle_depth_mm": fit["d"],
+        "saddle": {"profile": fit["profile"], "v_angle_deg": fit["angle"], "tilt_deg": fit["tilt"], "arch_radius_mm": fit["r"], "arch_curve_radius_mm": fit["rc"], "saddle_depth_mm": fit["d"],
                    "saddle_offset_x_mm": fit["x0"], "search_gap_mid_max_mm": round(fit["gap_mid_max"], 3),
                    "search_gap_mean_mm": round(fit["gap_mean"], 3),
                    "search_gap_p90_mm": round(fit["gap_p90"], 3)},

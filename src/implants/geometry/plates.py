@@ -125,17 +125,24 @@ def saddle_tool(seat: Sequence[float], tube_radius_mm: float, ring_radius_mm: fl
 
 
 def v_saddle_tool(seat: Sequence[float], tip_radius_mm: float, angle_deg: float, height_mm: float,
-                  ring_radius_mm: float, outward: Sequence[float] = (1.0, 0.0, 0.0)) -> "cq.Solid":
+                  ring_radius_mm: float, outward: Sequence[float] = (1.0, 0.0, 0.0),
+                  tilt_deg: float = 0.0) -> "cq.Solid":
     """Cutting tool of a saddle whose cross-section is a v: two straight flanks ``angle_deg`` apart
     (included angle) joined at the bottom by a tip arc of ``tip_radius_mm`` whose lowest point is
     ``seat``; the flanks run ``height_mm`` up from the seat. Revolved about a vertical axis lying
     ``ring_radius_mm`` behind the seat (like :func:`saddle_tool`): the faces are a torus (tip) and two
-    cones (flanks)."""
+    cones (flanks). ``tilt_deg`` leans the revolution axis towards ``outward`` (the ring's plane then
+    rises away from the seat: the groove bottom climbs towards the sides); the cross-section through
+    the seat stays upright. Axis: through ``seat - ring_radius_mm·e1`` along ``n``, with
+    n = cos(tilt)·z + sin(tilt)·out and e1 = cos(tilt)·out − sin(tilt)·z."""
     import cadquery as cq
 
     out = unit((outward[0], outward[1], 0.0))
     seat = np.asarray(seat, float)
-    axis_point = seat - out * ring_radius_mm
+    t = np.radians(tilt_deg)
+    n = np.cos(t) * np.array([0.0, 0.0, 1.0]) + np.sin(t) * out
+    e1 = np.cos(t) * out - np.sin(t) * np.array([0.0, 0.0, 1.0])
+    axis_point = seat - e1 * ring_radius_mm
     half = np.radians(angle_deg) / 2
     r = tip_radius_mm
     h_t, z_t = r * np.cos(half), r * (1 - np.sin(half))
@@ -150,7 +157,7 @@ def v_saddle_tool(seat: Sequence[float], tip_radius_mm: float, angle_deg: float,
              cq.Edge.makeLine(at(reach, top), at(-reach, top)),
              cq.Edge.makeLine(at(-reach, top), at(-h_t, z_t))]
     face = cq.Face.makeFromWires(cq.Wire.assembleEdges(edges))
-    return cq.Solid.revolve(face, 360.0, cq.Vector(*axis_point), cq.Vector(*(axis_point + [0.0, 0.0, 1.0])))
+    return cq.Solid.revolve(face, 360.0, cq.Vector(*axis_point), cq.Vector(*(axis_point + n)))
 
 
 def guide_tube(tip: Sequence[float], direction: Sequence[float], bore_mm: float, wall_mm: float,

@@ -118,6 +118,7 @@ class DockingParams(ImplantParams):
     saddle_offset_x_mm: float = Field(0.0, ge=-4.0, le=4.0, description="AP position of the groove bottom relative to the body centre")
     saddle_profile: SaddleProfile = Field(SaddleProfile.ROUND, description="Cross-section of the saddle groove: round (circular arc) or v (two straight flanks with a rounded tip)")
     saddle_v_angle_deg: float = Field(90.0, ge=50.0, le=140.0, description="Included angle between the flanks of the v saddle profile")
+    saddle_tilt_deg: float = Field(0.0, ge=0.0, le=40.0, description="Anterior lean of the saddle's revolution axis: the groove bottom rises towards the body's sides like the lower border of the arch (v profile; the cross-section stays upright at the midline)")
     # T-expansion
     t_span_mm: float = Field(40.0, ge=24.0, le=60.0, description="Total width of the T crossbar across the C1 lateral masses")
     t_height_mm: float = Field(10.0, ge=6.0, le=18.0, description="Height of the T crossbar above the body top")
@@ -398,7 +399,8 @@ def build(p: DockingParams, lower_field: Callable[[np.ndarray, np.ndarray], np.n
     if p.docking is Docking.SADDLE:
         if p.saddle_profile is SaddleProfile.V:
             tools.append(plates.v_saddle_tool(g.seat_point, p.arch_radius_mm, p.saddle_v_angle_deg,
-                                              p.saddle_depth_mm + 1.0, p.arch_curve_radius_mm))
+                                              p.saddle_depth_mm + 2.0, p.arch_curve_radius_mm,
+                                              tilt_deg=p.saddle_tilt_deg))
         else:
             tools.append(plates.saddle_tool(g.seat_point, p.arch_radius_mm, p.arch_curve_radius_mm))
     if p.docking is Docking.LATERAL_MASS:
@@ -458,7 +460,8 @@ def _docking_faces(p: DockingParams, g: DockingGeometry, shape):
                       and f.Center().z > g.seat_z_mm - 1e-3)
         return "docking.c1", faces, (0, 0, 1), {"arch_radius_mm": p.arch_radius_mm,
                                                 "arch_curve_radius_mm": p.arch_curve_radius_mm,
-                                                "profile": p.saddle_profile.value}
+                                                "profile": p.saddle_profile.value,
+                                                "tilt_deg": p.saddle_tilt_deg}
     if p.docking is Docking.LATERAL_MASS:
         faces = tuple(f for f in shape.Faces() if BRepAdaptor_Surface(f.wrapped).GetType() == GeomAbs_Sphere)
         return "docking.c0", faces, (0, 0, 1), {"condyle_radius_mm": p.condyle_radius_mm, "side": p.side.value}
