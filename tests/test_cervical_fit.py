@@ -120,3 +120,22 @@ def test_template_rejects_wrong_params(meshes):
     with pytest.raises(ParameterError, match="params"):
         fit_transarticular_template(meshes["c1"], meshes["c2"], DockingParams())
     assert isinstance(TransarticularParams(), TransarticularParams)
+
+
+#: Press fit used to meet the issue's 0.5 mm over the groove: the saddle raised 0.2 mm above its contact
+#: seat, pressing into the arch's lowest points by less than the issue's 0.3 mm penetration allowance.
+PRESS_FIT_MM = 0.2
+
+
+def test_docking_saddle_press_fit_seats_within_half_a_millimetre(meshes):
+    implant, report = fit_docking_implant(meshes["c3"], meshes["c1"], press_fit_mm=PRESS_FIT_MM)
+    gap = report["saddle_gap_mm"]
+    assert report["press_fit_mm"] == PRESS_FIT_MM
+    assert gap["groove_p90"] <= SADDLE_GAP_MM and gap["groove_mean"] <= SADDLE_GAP_MM
+    assert gap["midline_mean"] <= SADDLE_GAP_MM
+    # pressed in, but not beyond the allowance (outside screw paths), and the base still bears on C3
+    assert 0.0 < report["c1"]["max_penetration_mm"] <= MAX_PENETRATION_MM
+    assert report["max_penetration_mm"] <= MAX_PENETRATION_MM
+    assert report["c3"]["contact_mm2"] > 50.0 and report["c3"]["max_penetration_mm"] <= MAX_PENETRATION_MM
+    with pytest.raises(ParameterError, match="press_fit_mm"):
+        fit_docking_implant(meshes["c3"], meshes["c1"], press_fit_mm=0.5)

@@ -258,10 +258,13 @@ def _footprint(rim: np.ndarray, base: dict, user: bool):
 
 
 def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: bool = True,
-                        tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM) -> tuple["Implant", dict]:
+                        tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM,
+                        press_fit_mm: float = 0.0) -> tuple["Implant", dict]:
     """An ``upper-cervical-docking`` saddle implant standing on the real C3 superior endplate and
     seating under the real C1 anterior arch (C2 resected). Meshes (or mesh files) in the patient
-    frame. ``params``: optional :class:`DockingParams` (footprint, screws ...; docking must be
+    frame. ``press_fit_mm`` (0–0.3): the saddle is raised this much above the contact seat, so its
+    groove presses that deep into the arch where they touch (default 0: no arch point inside).
+    ``params``: optional :class:`DockingParams` (footprint, screws ...; docking must be
     ``saddle`` on ``c3``); the lower face, ``height_mm`` and the saddle's ``arch_radius_mm``,
     ``arch_curve_radius_mm``, ``saddle_depth_mm``, ``saddle_offset_x_mm`` are fitted. Returns the
     implant in the patient frame and a report (see the module docstring)."""
@@ -307,7 +310,10 @@ def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: boo
     lo, hi = outline.min(axis=0) - 1.0, outline.max(axis=0) + 1.0
     arch = dense_points(c1, frame, lambda tri: np.all((tri[:, :, :2].max(axis=1) > lo) & (tri[:, :, :2].min(axis=1) < hi),
                                                  axis=1))
+    if not 0.0 <= press_fit_mm <= 0.3:
+        raise ParameterError(f"press_fit_mm = {press_fit_mm} outside 0 to 0.3 mm")
     fit = _saddle_search(arch, outline, trial.depth_mm, trial.width_mm)
+    fit["seat"] += press_fit_mm
     timings["fit_s"] = time.perf_counter() - t
 
     over = {"docking": "saddle", "lower_vertebra": "c3", "endplate": "flat", "height_mm": round(fit["seat"], 6),
@@ -333,7 +339,7 @@ def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: boo
     report: dict[str, Any] = {
         "frame_matrix": [[round(float(v), 6) for v in row] for row in frame.matrix],
         "axis": [round(float(v), 6) for v in frame.axes[2]],
-        "seat_height_mm": round(fit["seat"], 3),
+        "seat_height_mm": round(fit["seat"], 3), "press_fit_mm": press_fit_mm,
         "lower_face_shift_mm": round(shift, 4),
         "lower_fit_gap_p95_mm": round(float(np.percentile(gaps, 95)), 4),
         "saddle": {"profile": fit["profile"], "v_angle_deg": fit["angle"], "tilt_deg": fit["tilt"], "arch_radius_mm": fit["r"], "arch_curve_radius_mm": fit["rc"], "saddle_depth_mm": fit["d"],
