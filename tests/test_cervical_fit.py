@@ -139,3 +139,29 @@ def test_docking_saddle_press_fit_seats_within_half_a_millimetre(meshes):
     assert report["c3"]["contact_mm2"] > 50.0 and report["c3"]["max_penetration_mm"] <= MAX_PENETRATION_MM
     with pytest.raises(ParameterError, match="press_fit_mm"):
         fit_docking_implant(meshes["c3"], meshes["c1"], press_fit_mm=0.5)
+
+
+def test_v_saddle_profile_template():
+    """The v groove the fit uses (template side): one valid solid, the groove bottom at the seat on the
+    midline, flanks at the requested angle, rising towards the sides when the axis leans; the round
+    profile keeps its 2.5 mm minimum radius and cannot lean."""
+    from implants.params import validate
+    from implants.templates.upper_cervical_docking import build, derive, groove_chord_mm
+
+    base = dict(saddle_profile="v", arch_radius_mm=1.0, saddle_depth_mm=2.0, saddle_v_angle_deg=90.0)
+    upright = build(validate(DockingParams, base))
+    leaning = build(validate(DockingParams, {**base, "saddle_tilt_deg": 20.0}))
+    for implant in (upright, leaning):
+        assert implant.shape.isValid() and len(implant.shape.Solids()) == 1
+        faces = implant.features["docking.c1"].faces
+        assert len(faces) == 3 and implant.features["docking.c1"].info["profile"] == "v"
+        assert min(f.BoundingBox().zmin for f in faces) == pytest.approx(derive(implant.params).seat_z_mm, abs=1e-3)
+    # chord of a 90 deg v with a 1 mm tip, 2 mm deep: 2 * (r cos45 + (d - r (1 - sin45)) tan45)
+    r, d = 1.0, 2.0
+    assert groove_chord_mm(upright.params) == pytest.approx(2 * (r * np.sqrt(0.5) + d - r * (1 - np.sqrt(0.5))))
+    # the leaning groove is shallower at the sides: less material removed
+    assert leaning.shape.Volume() > upright.shape.Volume() + 1.0
+    with pytest.raises(ParameterError, match="arch_radius_mm"):
+        validate(DockingParams, dict(arch_radius_mm=2.0, saddle_depth_mm=1.5))
+    with pytest.raises(ParameterError, match="saddle_tilt_deg"):
+        validate(DockingParams, dict(saddle_tilt_deg=10.0))

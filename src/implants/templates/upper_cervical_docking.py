@@ -169,11 +169,15 @@ class DockingParams(ImplantParams):
             require(self.saddle_depth_mm <= self.arch_radius_mm,
                     f"saddle_depth_mm = {self.saddle_depth_mm} deeper than arch_radius_mm = {self.arch_radius_mm}: the "
                     "arch could not be seated from above")
+        if self.docking is Docking.SADDLE:
+            require(self.saddle_tilt_deg == 0.0 or self.saddle_profile is SaddleProfile.V,
+                    f"saddle_tilt_deg = {self.saddle_tilt_deg} needs saddle_profile = v (the round groove is a torus "
+                    "about a vertical axis)")
             front = self.saddle_offset_x_mm + g.groove_chord_mm / 2
             back = self.saddle_offset_x_mm - g.groove_chord_mm / 2 - g.groove_sagitta_mm
             require(front <= self.depth_mm / 2 - MIN_WALL_MM and back >= -self.depth_mm / 2 + MIN_WALL_MM,
                     f"saddle groove {g.groove_chord_mm:.1f} mm wide, curving back {g.groove_sagitta_mm:.1f} mm at the "
-                    f"sides (arch_radius_mm, saddle_depth_mm, saddle_offset_x_mm, arch_curve_radius_mm) does not fit "
+                    f"sides (arch_radius_mm, saddle_depth_mm, saddle_v_angle_deg, saddle_offset_x_mm, arch_curve_radius_mm) does not fit "
                     f"in depth_mm = {self.depth_mm} with {MIN_WALL_MM} mm horns")
         if self.docking is Docking.T_EXPANSION:
             require(self.lateral_screw_spacing_mm + self.lateral_screw_diameter_mm + 2 * MIN_WALL_MM <= self.t_span_mm,
