@@ -194,6 +194,8 @@ def _saddle_search(arch: np.ndarray, outline: np.ndarray, depth_mm: float, width
     # only the arch's underside can bind the seat: points higher than the horns (+ the rise of a
     # leaning groove at the sides) never touch the material
     low = over[over[:, 2] < over[:, 2].min() + 4.0 + 3.0]
+    z_low = float(low[:, 2].min())
+    turned: dict = {}
     for rc in sorted({float(np.clip(rc0 * k, 10.0, 60.0)) for k in (0.7, 1.0, 1.4)}):
         sag = rc - np.sqrt(max(rc * rc - hw * hw, 0.0))
         for profile, r, d, angle, tilt in shapes:
@@ -206,10 +208,13 @@ def _saddle_search(arch: np.ndarray, outline: np.ndarray, depth_mm: float, width
                     continue
                 # seat: the highest groove bottom with no arch point inside the material (a few passes:
                 # with a leaning axis the turned points move slightly with the seat)
-                seat = 0.0
-                for _ in range(2 if tilt else 1):
-                    q = _unrevolve(low, x0, seat, rc, tilt)
-                    seat += float(np.min(q[:, 1] - seat - height(q[:, 0] - x0)))
+                # (turned about the axis of a groove seated at the arch's lowest point z_low: with a
+                # leaning axis the seat found is then off by a second-order amount, redone exactly below)
+                key_q = (float(x0), rc, tilt)
+                if key_q not in turned:
+                    turned[key_q] = _unrevolve(low, x0, z_low, rc, tilt)
+                q = turned[key_q]
+                seat = z_low + float(np.min(q[:, 1] - z_low - height(q[:, 0] - x0)))
                 # groove surface samples across the chord at the midline and over the whole groove
                 mid = np.column_stack([x0 + t, np.zeros_like(t), seat + zt])
                 gm, _ = tree.query(mid)
@@ -220,6 +225,16 @@ def _saddle_search(arch: np.ndarray, outline: np.ndarray, depth_mm: float, width
                     best = dict(key=key, profile=profile, r=r, rc=rc, d=d, angle=angle, tilt=tilt, x0=float(x0),
                                 seat=seat, gap_mid_max=float(gm.max()), gap_mean=float(ga.mean()),
                                 gap_p90=float(np.percentile(ga, 90)))
+    if best["tilt"]:  # the exact seat of the chosen leaning groove: no arch point inside the material
+        height = groove_height(best["profile"], best["r"], best["d"], best["angle"])
+        seat = best["seat"]
+        for _ in range(4):
+            q = _unrevolve(low, best["x0"], seat, best["rc"], best["tilt"])
+            step = float(np.min(q[:, 1] - seat - height(q[:, 0] - best["x0"])))
+            seat += step
+            if abs(step) < 1e-6:
+                break
+        best["seat"] = seat
     return best
 
 
