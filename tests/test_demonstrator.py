@@ -92,10 +92,12 @@ def _check_pegs(demo):
             peg_r = _ray_distance(base, centre, d)
             assert peg_r == pytest.approx(joint.peg_radius_mm, abs=0.03)
             locations, _, _ = part.mesh.ray.intersects_location([centre], [d])
-            if not len(locations):
-                missing += 1  # the socket opens on this side (only for a bone noted as small)
+            socket_r = float(np.min(np.linalg.norm(locations - centre, axis=1))) if len(locations) else np.inf
+            if socket_r > peg_r + demo.clearance_mm + 1.0:
+                # the socket opens on this side (only for a bone noted as small): the ray leaves the
+                # socket and hits nothing, or a far wall of the bone (which one depends on the ray engine)
+                missing += 1
                 continue
-            socket_r = float(np.min(np.linalg.norm(locations - centre, axis=1)))
             assert socket_r - peg_r == pytest.approx(demo.clearance_mm, abs=0.02)
         assert missing <= (4 if open_ok else 0), (joint.part, missing)  # at most half open
         # end gap: the socket's roof lies the clearance beyond the peg's end
