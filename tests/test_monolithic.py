@@ -9,6 +9,7 @@ import math
 import cadquery as cq
 import numpy as np
 import pytest
+from bounds import out_of_bounds
 
 import implants
 from implants.errors import ParameterError
@@ -177,16 +178,7 @@ def test_derive_does_not_import_the_kernel():
     assert out.stdout.strip() == "False"
 
 
-def _bounds():
-    for name, info in mono.MonolithicParams.model_fields.items():
-        for meta in info.metadata:
-            if getattr(meta, "ge", None) is not None:
-                yield name, meta.ge - 0.01
-            if getattr(meta, "le", None) is not None:
-                yield name, meta.le + 0.01
-
-
-@pytest.mark.parametrize("field,value", list(_bounds()))
+@pytest.mark.parametrize("field,value", list(out_of_bounds(mono.MonolithicParams)))
 def test_out_of_bounds_named(field, value):
     with pytest.raises(ParameterError, match=field):
         TEMPLATE.make_params(**{field: value})

@@ -5,11 +5,10 @@ items). Deterministic; reuses the strict writer's package parts from :mod:`impla
 from __future__ import annotations
 
 import io
-import zipfile
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
-from ..export.meshes import _CONTENT_TYPES, _CORE_NS, _RELS, ZIP_TIMESTAMP
+from ..export.meshes import _CORE_NS, package_3mf
 from ..export.meshes import model_xml as core_model_xml
 from ..params import NOT_A_MEDICAL_DEVICE
 
@@ -52,13 +51,5 @@ def model_xml(demo: "Demonstrator") -> bytes:
 
 
 def demonstrator_3mf(demo: "Demonstrator") -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for entry, data in (("[Content_Types].xml", _CONTENT_TYPES), ("_rels/.rels", _RELS),
-                            ("3D/3dmodel.model", model_xml(demo))):
-            info = zipfile.ZipInfo(entry, date_time=ZIP_TIMESTAMP)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            info.create_system = 3
-            archive.writestr(info, data, compresslevel=6)
-    return buffer.getvalue()
+    """The demonstrator's parts as one coloured 3MF package."""
+    return package_3mf(model_xml(demo))

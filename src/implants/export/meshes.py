@@ -114,11 +114,16 @@ _RELS = (
 
 
 def threemf_bytes(mesh: "trimesh.Trimesh", name: str = "implant") -> bytes:
-    """A core-spec 3MF package (deterministic: fixed entry order and time stamps)."""
+    """A core-spec 3MF package of one mesh (deterministic: fixed entry order and time stamps)."""
+    return package_3mf(model_xml(mesh, name))
+
+
+def package_3mf(model: bytes) -> bytes:
+    """A 3MF package (zip) around a 3D model part, deterministic: fixed entry order and time stamps."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for entry, data in (("[Content_Types].xml", _CONTENT_TYPES), ("_rels/.rels", _RELS),
-                            ("3D/3dmodel.model", model_xml(mesh, name))):
+                            ("3D/3dmodel.model", model)):
             info = zipfile.ZipInfo(entry, date_time=ZIP_TIMESTAMP)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
