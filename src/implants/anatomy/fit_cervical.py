@@ -67,6 +67,14 @@ FACE_SPACING_MM = 0.6
 FACE_TOL_MM = 0.1
 #: Implant triangles closer than this (mm) to a screw axis (beyond its radius) are screw path.
 SCREW_MARGIN_MM = 0.5
+#: Fitted saddle: spacing (mm) of the rays cast up to the C1 arch, their grid's margin around the
+#: footprint (covers the saddle face's box, ``upper_cervical_docking.build``: 1 mm), the default
+#: clearance below the arch (mm) and how far above the horns the field is held where the rays miss
+#: the arch or hit it higher (mm: the field then crosses the horns' plane at a clean angle).
+RAY_SPACING_MM = 0.1
+RAY_MARGIN_MM = 1.5
+SADDLE_CLEARANCE_MM = 0.1
+SADDLE_LIFT_MM = 1.0
 #: Distance (mm) under which the C1 and C2 articular surfaces belong to the C1–C2 joint.
 JOINT_GAP_MM = 3.0
 
@@ -272,13 +280,67 @@ def _footprint(rim: np.ndarray, base: dict, user: bool):
                          f"C3 superior endplate ({size[0]:.1f} x {size[1]:.1f} mm)")
 
 
+def _fitted_saddle(c1: "trimesh.Trimesh", frame: Frame, outline: np.ndarray, arch: np.ndarray,
+                   depth_mm: float, clearance_mm: float) -> dict:
+    """The patient-specific saddle (see the module docstring): rays cast along the implant's +z from
+    a grid :data:`RAY_SPACING_MM` apart over the footprint's box (+ :data:`RAY_MARGIN_MM`) to their
+    first hit on C1; the surface ``clearance_mm`` below the arch (the hits eroded by a ball of that
+    radius rolled along their underside); the seat = its lowest point over the footprint; held at
+    :data:`SADDLE_LIFT_MM` above the horns (seat + ``depth_mm``) where the rays miss the arch or hit
+    it higher. Returns dict(field (callable, bilinear on the grid), seat, x0, y0, hits, rays, grid)."""
+    from scipy.interpolate import RegularGridInterpolator
+
+    from ..geometry import outlines
+
+    lo, hi = outline.min(axis=0) - RAY_MARGIN_MM, outline.max(axis=0) + RAY_MARGIN_MM
+    xs = np.arange(lo[0], hi[0] + RAY_SPACING_MM / 2, RAY_SPACING_MM)
+    ys = np.arange(lo[1], hi[1] + RAY_SPACING_MM / 2, RAY_SPACING_MM)
+    gx, gy = np.meshgrid(xs, ys, indexing="ij")
+    z0 = float(arch[:, 2].min()) - 5.0
+    origins = frame.to_patient(np.column_stack([gx.ravel(), gy.ravel(), np.full(gx.size, z0)]))
+    up = np.tile(frame.axes[2], (len(origins), 1))
+    locations, index, _ = c1.ray.intersects_location(origins, up, multiple_hits=True)
+    first = np.full(gx.size, np.inf)
+    np.minimum.at(first, index, (locations - origins[index]) @ frame.axes[2])
+    hit = (z0 + first).reshape(gx.shape)
+    # ball erosion: lowest point of a ball of radius clearance_mm touching the hits from below, at every node
+    k = int(np.floor(clearance_mm / RAY_SPACING_MM + 1e-9))
+    field = hit - clearance_mm
+    padded = np.pad(hit, k, constant_values=np.inf)
+    for i in range(-k, k + 1):
+        for j in range(-k, k + 1):
+            rho = RAY_SPACING_MM * np.hypot(i, j)
+            if (i or j) and rho <= clearance_mm + 1e-9:
+                shifted = padded[k + i:k + i + gx.shape[0], k + j:k + j + gx.shape[1]]
+                field = np.minimum(field, shifted - np.sqrt(max(clearance_mm ** 2 - rho ** 2, 0.0)))
+    inside = outlines.contains(outline, np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    if not np.isfinite(field[inside]).any():
+        raise ParameterError("C1 mesh: no anterior arch above the docking body's footprint")
+    k_low = int(np.argmin(np.where(inside, field, np.inf)))
+    seat = float(field.ravel()[k_low])
+    field = np.minimum(field, seat + depth_mm + SADDLE_LIFT_MM)
+    interp = RegularGridInterpolator((xs, ys), field, method="linear")
+
+    def surface(x, y):
+        x, y = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float))
+        q = np.column_stack([np.clip(x.ravel(), xs[0], xs[-1]), np.clip(y.ravel(), ys[0], ys[-1])])
+        return interp(q).reshape(x.shape)
+
+    return dict(field=surface, seat=seat, x0=float(gx.ravel()[k_low]), y0=float(gy.ravel()[k_low]),
+                hits=int(np.isfinite(hit).sum()), rays=int(gx.size), grid=(xs, ys, field))
+
+
 def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: bool = True,
                         tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM,
-                        press_fit_mm: float = 0.0) -> tuple["Implant", dict]:
+                        press_fit_mm: float = 0.0, saddle: str = "fitted",
+                        saddle_clearance_mm: float = SADDLE_CLEARANCE_MM) -> tuple["Implant", dict]:
     """An ``upper-cervical-docking`` saddle implant standing on the real C3 superior endplate and
     seating under the real C1 anterior arch (C2 resected). Meshes (or mesh files) in the patient
-    frame. ``press_fit_mm`` (0–0.3): the saddle is raised this much above the contact seat, so its
-    groove presses that deep into the arch where they touch (default 0: no arch point inside).
+    frame. ``saddle``: ``"fitted"`` (default: the patient-specific groove, the arch's measured
+    underside ``saddle_clearance_mm`` (0–0.5) below it, ``saddle_profile = fitted``) or ``"analytic"``
+    (the grid search of a round or v groove). ``press_fit_mm`` (0–0.3): the saddle is raised this
+    much above the contact seat, so its groove presses that deep (less the clearance, when fitted)
+    into the arch where they touch (default 0: no arch point inside).
     ``params``: optional :class:`DockingParams` (footprint, screws ...; docking must be
     ``saddle`` on ``c3``); the lower face, ``height_mm`` and the saddle's ``arch_radius_mm``,
     ``arch_curve_radius_mm``, ``saddle_depth_mm``, ``saddle_offset_x_mm`` are fitted. Returns the
@@ -327,14 +389,31 @@ def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: boo
                                                  axis=1))
     if not 0.0 <= press_fit_mm <= 0.3:
         raise ParameterError(f"press_fit_mm = {press_fit_mm} outside 0 to 0.3 mm")
-    fit = _saddle_search(arch, outline, trial.depth_mm, trial.width_mm)
-    fit["seat"] += press_fit_mm
+    if saddle not in ("fitted", "analytic"):
+        raise ParameterError(f"saddle = {saddle!r}: expected 'fitted' or 'analytic'")
+    if not 0.0 <= saddle_clearance_mm <= 0.5:
+        raise ParameterError(f"saddle_clearance_mm = {saddle_clearance_mm} outside 0 to 0.5 mm")
+    saddle_field = None
+    if saddle == "fitted":
+        fit = _fitted_saddle(c1, frame, outline, arch, trial.saddle_depth_mm, saddle_clearance_mm)
+        fit["seat"] += press_fit_mm
+        measured = fit["field"]
+
+        def saddle_field(x, y):
+            return measured(x, y) + press_fit_mm
+
+        over = {"saddle_profile": "fitted", "saddle_depth_mm": trial.saddle_depth_mm, "saddle_tilt_deg": 0.0,
+                "saddle_offset_x_mm": float(np.clip(round(fit["x0"], 3), -4.0, 4.0))}
+    else:
+        fit = _saddle_search(arch, outline, trial.depth_mm, trial.width_mm)
+        fit["seat"] += press_fit_mm
+        over = {"arch_radius_mm": fit["r"], "arch_curve_radius_mm": fit["rc"], "saddle_depth_mm": fit["d"],
+                "saddle_offset_x_mm": fit["x0"], "saddle_profile": fit["profile"], "saddle_v_angle_deg": fit["angle"],
+                "saddle_tilt_deg": fit["tilt"]}
     timings["fit_s"] = time.perf_counter() - t
 
     over = {"docking": "saddle", "lower_vertebra": "c3", "endplate": "flat", "height_mm": round(fit["seat"], 6),
-            "arch_radius_mm": fit["r"], "arch_curve_radius_mm": fit["rc"], "saddle_depth_mm": fit["d"],
-            "saddle_offset_x_mm": fit["x0"], "saddle_profile": fit["profile"], "saddle_v_angle_deg": fit["angle"],
-            "saddle_tilt_deg": fit["tilt"]}
+            **over}
     try:
         p = validate(DockingParams, {**base, **over})
     except ParameterError as error:
@@ -343,7 +422,7 @@ def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: boo
     samples = int(np.clip(np.ceil(span / FACE_SPACING_MM) + 1, 21, 101))
     t = time.perf_counter()
     try:
-        local = build(p, lower, clip_method="interpolate", clip_samples=samples, face_tol_mm=FACE_TOL_MM)
+        local = build(p, lower, saddle_field, clip_method="interpolate", clip_samples=samples, face_tol_mm=FACE_TOL_MM)
     except (ParameterError, GeometryError):
         raise
     except Exception as error:  # the kernel failing on accepted input is a geometry failure
@@ -357,10 +436,14 @@ def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: boo
         "seat_height_mm": round(fit["seat"], 3), "press_fit_mm": press_fit_mm,
         "lower_face_shift_mm": round(shift, 4),
         "lower_fit_gap_p95_mm": round(float(np.percentile(gaps, 95)), 4),
-        "saddle": {"profile": fit["profile"], "v_angle_deg": fit["angle"], "tilt_deg": fit["tilt"], "arch_radius_mm": fit["r"], "arch_curve_radius_mm": fit["rc"], "saddle_depth_mm": fit["d"],
-                   "saddle_offset_x_mm": fit["x0"], "search_gap_mid_max_mm": round(fit["gap_mid_max"], 3),
-                   "search_gap_mean_mm": round(fit["gap_mean"], 3),
-                   "search_gap_p90_mm": round(fit["gap_p90"], 3)},
+        "saddle": ({"profile": "fitted", "clearance_mm": saddle_clearance_mm, "saddle_depth_mm": p.saddle_depth_mm,
+                    "seat_xy_mm": [round(fit["x0"], 3), round(fit["y0"], 3)], "rays": fit["rays"],
+                    "ray_hits": fit["hits"], "ray_spacing_mm": RAY_SPACING_MM}
+                   if saddle == "fitted" else
+                   {"profile": fit["profile"], "v_angle_deg": fit["angle"], "tilt_deg": fit["tilt"], "arch_radius_mm": fit["r"], "arch_curve_radius_mm": fit["rc"], "saddle_depth_mm": fit["d"],
+                    "saddle_offset_x_mm": fit["x0"], "search_gap_mid_max_mm": round(fit["gap_mid_max"], 3),
+                    "search_gap_mean_mm": round(fit["gap_mean"], 3),
+                    "search_gap_p90_mm": round(fit["gap_p90"], 3)}),
         "footprint_mm": [p.depth_mm, p.width_mm], "face_samples": samples,
         "endplate": ep.summary(),
     }
@@ -413,6 +496,10 @@ def _docking_measures(implant: "Implant", c3: "trimesh.Trimesh", c1: "trimesh.Tr
     # the groove's width at the midline: points within 0.5 mm of y = 0
     mid = np.abs(local[:, 1]) < 0.5
     inner = np.abs(local[:, 1]) <= p.width_mm / 2 - 1.0
+    if p.saddle_profile.value == "fitted":  # the groove's AP width at the midline, read off its faces
+        chord = float(np.ptp(local[mid, 0])) if mid.any() else 0.0
+    else:
+        chord = groove_chord_mm(p)
     _, dist, _ = trimesh.proximity.closest_point(c1, groove)
     inside = c1.contains(groove)
     signed = np.where(inside, -dist, dist)
@@ -432,7 +519,7 @@ def _docking_measures(implant: "Implant", c3: "trimesh.Trimesh", c1: "trimesh.Tr
                           "groove_p90": round(float(np.percentile(signed[inner], 90)), 4),
                           "groove_max": round(float(signed[inner].max()), 4),
                           "midline_points": int(mid.sum()), "groove_points": int(inner.sum()),
-                          "groove_chord_mm": round(groove_chord_mm(p), 3)},
+                          "groove_chord_mm": round(chord, 3)},
         "max_penetration_mm": round(max(pen3, pen1), 4),
         "tolerance_mm": tolerance_mm,
         "groove_centre_x_mm": x0,

@@ -7,6 +7,7 @@
 - :func:`saddle_tool`: toroidal groove (a real saddle: concave across, curved along) that seats a
   round bony bar such as the C1 anterior arch.
 - :func:`v_saddle_tool`: the same groove with a v cross-section (straight flanks, rounded tip).
+- :func:`fitted_saddle_tool`: a patient-specific groove, the half-space above a measured height field.
 - :func:`guide_tube`: a cylindrical drill/screw guide and its bore tool on a trajectory.
 - :func:`cup_tool`: a spherical socket (e.g. for an occipital condyle).
 
@@ -158,6 +159,21 @@ def v_saddle_tool(seat: Sequence[float], tip_radius_mm: float, angle_deg: float,
              cq.Edge.makeLine(at(-reach, top), at(-h_t, z_t))]
     face = cq.Face.makeFromWires(cq.Wire.assembleEdges(edges))
     return cq.Solid.revolve(face, 360.0, cq.Vector(*axis_point), cq.Vector(*(axis_point + n)))
+
+
+def fitted_saddle_tool(field: Surface, x_range: tuple[float, float], y_range: tuple[float, float],
+                       samples: int) -> "cq.Solid":
+    """Cutting tool of a patient-specific saddle: everything above the surface z = ``field(x, y)``
+    (e.g. the measured underside of the C1 anterior arch less a clearance) over the rectangle
+    ``x_range`` × ``y_range``, the surface built as an interpolating degree-3 B-spline through
+    ``samples`` × ``samples`` points (``solids.height_field_face(method="interpolate")``). Cut from a
+    body whose top lies at the horns: the groove is left where the field is lower."""
+    from .solids import half_space, height_field_face
+
+    face = height_field_face(field, x_range, y_range, samples, method="interpolate")
+    centre = (0.5 * (x_range[0] + x_range[1]), 0.5 * (y_range[0] + y_range[1]))
+    z = float(np.asarray(field(np.array([centre[0]]), np.array([centre[1]])), float).ravel()[0])
+    return half_space(face, (centre[0], centre[1], z + 1e3))
 
 
 def guide_tube(tip: Sequence[float], direction: Sequence[float], bore_mm: float, wall_mm: float,

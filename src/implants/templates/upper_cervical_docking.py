@@ -10,7 +10,10 @@ lower vertebral body, and carrying at its top one docking variant:
   following its curve along it) that seats under the C1 anterior arch [18, 21]; its cross-section is
   ``round`` (a torus, radius ``arch_radius_mm``) or ``v`` (two flanks ``saddle_v_angle_deg`` apart
   joined by a tip rounded with ``arch_radius_mm``: the underside of an arch that is thinner at its
-  lower border, as measured on the real C1);
+  lower border, as measured on the real C1) or ``fitted``: a patient-specific groove, the measured
+  underside of the arch itself handed to ``build(saddle_field=...)`` as a height field z = f(x, y)
+  (``anatomy.fit_cervical`` casts rays up to the C1 mesh and offsets the hits by a clearance); the
+  body top stays at the horns (``height_mm + saddle_depth_mm``) wherever the field is higher;
 - ``t-expansion``: a T-shaped crossbar with two screw holes onto the anterior surface of the C1 lateral
   masses [8, 10, 22–25, 32];
 - ``c0-plate``: after removal of C1, a docking plate with two screw holes aimed at the clivus [28] or a
@@ -56,6 +59,7 @@ class Docking(str, Enum):
 class SaddleProfile(str, Enum):
     ROUND = "round"
     V = "v"
+    FITTED = "fitted"  # patient-specific: build(saddle_field=...)
 
 
 #: Smallest groove radius of a round saddle profile (mm): the C1 anterior arch is 3–5 mm thick in adults.
@@ -116,7 +120,7 @@ class DockingParams(ImplantParams):
     arch_curve_radius_mm: float = Field(20.0, ge=10.0, le=60.0, description="Axial-plane curvature radius of the C1 anterior arch the saddle follows")
     saddle_depth_mm: float = Field(3.0, ge=1.0, le=6.0, description="Depth of the saddle notch (horn height above the groove bottom)")
     saddle_offset_x_mm: float = Field(0.0, ge=-4.0, le=4.0, description="AP position of the groove bottom relative to the body centre")
-    saddle_profile: SaddleProfile = Field(SaddleProfile.ROUND, description="Cross-section of the saddle groove: round (circular arc) or v (two straight flanks with a rounded tip)")
+    saddle_profile: SaddleProfile = Field(SaddleProfile.ROUND, description="Cross-section of the saddle groove: round (circular arc), v (two straight flanks with a rounded tip) or fitted (patient-specific groove from a measured C1 arch, needs build(saddle_field=...))")
     saddle_v_angle_deg: float = Field(90.0, ge=50.0, le=140.0, description="Included angle between the flanks of the v saddle profile")
     saddle_tilt_deg: float = Field(0.0, ge=0.0, le=40.0, description="Anterior lean of the saddle's revolution axis: the groove bottom rises towards the body's sides like the lower border of the arch (v profile; the cross-section stays upright at the midline)")
     # T-expansion
@@ -172,7 +176,8 @@ class DockingParams(ImplantParams):
         if self.docking is Docking.SADDLE:
             require(self.saddle_tilt_deg == 0.0 or self.saddle_profile is SaddleProfile.V,
                     f"saddle_tilt_deg = {self.saddle_tilt_deg} needs saddle_profile = v (the round groove is a torus "
-                    "about a vertical axis)")
+                    "about a vertical axis; the fitted groove follows the arch itself)")
+        if self.docking is Docking.SADDLE and self.saddle_profile is not SaddleProfile.FITTED:
             front = self.saddle_offset_x_mm + g.groove_chord_mm / 2
             back = self.saddle_offset_x_mm - g.groove_chord_mm / 2 - g.groove_sagitta_mm
             require(front <= self.depth_mm / 2 - MIN_WALL_MM and back >= -self.depth_mm / 2 + MIN_WALL_MM,
@@ -356,21 +361,40 @@ def _tilted_up(posterior_deg: float, lateral_deg: float) -> np.ndarray:
                 + np.tan(np.radians(lateral_deg)) * np.array([0, 1.0, 0]))
 
 
-def build(p: DockingParams, lower_field: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None, *,
-          clip_method: str = "approx", clip_samples: int = 21, face_tol_mm: float = 0.01) -> Implant:
+def build(p: DockingParams, lower_field: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+          saddle_field: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None, *,
+          clip_method: str = "approx", clip_samples: int = 21, face_tol_mm: float = 0.01,
+          saddle_spacing_mm: float = 0.4) -> Implant:
     """Build the docking implant B-rep with its named features. ``lower_field``: optional lower face
     z = f(x, y) (e.g. a real endplate's height field, see ``anatomy.fit_cervical``) replacing the flat
     or synthetic one; ``clip_method`` / ``clip_samples``: how that face is made (``solids.clip_between``;
     ``"interpolate"`` for fitted fields); ``face_tol_mm``: largest distance of the picked
-    ``contact.inferior`` faces from the field."""
+    ``contact.inferior`` faces from the field. ``saddle_field``: the material surface z = f(x, y) of a
+    ``saddle_profile = fitted`` groove (required by it, refused by the others; e.g. the measured
+    underside of the C1 arch less a clearance, see ``anatomy.fit_cervical``): the body top is cut down
+    to it wherever it lies below the horns at ``height_mm + saddle_depth_mm``; its lowest point over
+    the footprint must be the seat ``height_mm`` (within :data:`FITTED_SEAT_TOL_MM`). It is built as an
+    interpolating degree-3 B-spline through samples ``saddle_spacing_mm`` apart (``plates.fitted_saddle_tool``)."""
     import dataclasses
 
     import cadquery as cq
 
+    from ..errors import ParameterError
     from ..geometry import plates, solids
     from ..model import Feature
 
+    fitted = p.docking is Docking.SADDLE and p.saddle_profile is SaddleProfile.FITTED
+    if fitted and saddle_field is None:
+        raise ParameterError("saddle_profile = fitted needs a saddle_field (the measured arch underside, "
+                             "build(p, saddle_field=...), e.g. from anatomy.fit_cervical.fit_docking_implant)")
+    if saddle_field is not None and not fitted:
+        raise ParameterError(f"saddle_field is only used by docking = saddle with saddle_profile = fitted (got "
+                             f"docking = {p.docking.value}, saddle_profile = {p.saddle_profile.value})")
     g = derive(p)
+    saddle_box = None
+    if fitted:
+        saddle_box, seat_xy = _check_saddle_field(p, g, saddle_field, saddle_spacing_mm)
+        g = dataclasses.replace(g, seat_point=np.array([seat_xy[0], seat_xy[1], g.seat_z_mm]))
     if lower_field is not None:
         g = dataclasses.replace(g, lower=lower_field, endplate=None)
     span = g.top_z_mm + 20.0
@@ -400,7 +424,9 @@ def build(p: DockingParams, lower_field: Callable[[np.ndarray, np.ndarray], np.n
         # raise the seat: the body now ends under the crossbar
     shape = solids.single_solid(solids.fuse_all(parts), "docking body")
 
-    if p.docking is Docking.SADDLE:
+    if fitted:
+        tools.append(plates.fitted_saddle_tool(saddle_field, *saddle_box))
+    elif p.docking is Docking.SADDLE:
         if p.saddle_profile is SaddleProfile.V:
             tools.append(plates.v_saddle_tool(g.seat_point, p.arch_radius_mm, p.saddle_v_angle_deg,
                                               p.saddle_depth_mm + 2.0, p.arch_curve_radius_mm,
@@ -441,6 +467,34 @@ def build(p: DockingParams, lower_field: Callable[[np.ndarray, np.ndarray], np.n
     return Implant(TYPE_ID, p, shape, features, metrics=metrics)
 
 
+#: Largest distance (mm) between the lowest point of a fitted saddle field over the footprint and
+#: the seat ``height_mm`` (the fit passes the field's own minimum; sampling moves it by far less).
+FITTED_SEAT_TOL_MM = 0.1
+
+
+def _check_saddle_field(p: DockingParams, g: DockingGeometry, field, spacing_mm: float):
+    """Sampling box ((x0, x1), (y0, y1), samples) of a fitted saddle field over the footprint (1 mm
+    margin) and the (x, y) of its lowest point; ParameterError when the field is not finite there
+    or its lowest point over the footprint is not the seat ``height_mm``."""
+    from ..errors import ParameterError
+
+    lo, hi = g.outline.min(axis=0) - 1.0, g.outline.max(axis=0) + 1.0
+    samples = int(np.clip(np.ceil(float(np.max(hi - lo)) / spacing_mm) + 1, 21, 121))
+    xs, ys = np.linspace(lo[0], hi[0], samples), np.linspace(lo[1], hi[1], samples)
+    gx, gy = np.meshgrid(xs, ys, indexing="ij")
+    gz = np.asarray(field(gx, gy), float)
+    if gz.shape != gx.shape or not np.all(np.isfinite(gz)):
+        raise ParameterError("saddle_field must return finite heights z = f(x, y) over the body's footprint "
+                             "(1 mm margin)")
+    inside = outlines.contains(g.outline, np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    k = np.argmin(np.where(inside, gz, np.inf))
+    low = float(gz.ravel()[k])
+    if abs(low - g.seat_z_mm) > FITTED_SEAT_TOL_MM:
+        raise ParameterError(f"saddle_field: its lowest point over the footprint is {low:.2f} mm, not the seat "
+                             f"height_mm = {g.seat_z_mm:.2f} (within {FITTED_SEAT_TOL_MM} mm)")
+    return ((float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1])), samples), (float(gx.ravel()[k]), float(gy.ravel()[k]))
+
+
 def _round_vertical(box, radius: float, axis: str):
     """Fillet the four edges of ``box`` parallel to ``axis`` (its thickness direction)."""
     index = {"x": 0, "y": 1, "z": 2}[axis]
@@ -456,8 +510,15 @@ def _pts(face) -> np.ndarray:
 def _docking_faces(p: DockingParams, g: DockingGeometry, shape):
     """Name the docking surface after all booleans: (feature name, faces, outward direction, info)."""
     from OCP.BRepAdaptor import BRepAdaptor_Surface
-    from OCP.GeomAbs import GeomAbs_Cone, GeomAbs_Sphere, GeomAbs_Torus
+    from OCP.GeomAbs import GeomAbs_BSplineSurface, GeomAbs_Cone, GeomAbs_Sphere, GeomAbs_Torus
 
+    if p.docking is Docking.SADDLE and p.saddle_profile is SaddleProfile.FITTED:
+        # the fitted groove: the upward B-spline faces between the seat and the horns (the lower face
+        # lies far below the seat, the flat horns at the body top are B-spline planes at top_z)
+        faces = tuple(f for f in shape.Faces() if BRepAdaptor_Surface(f.wrapped).GetType() == GeomAbs_BSplineSurface
+                      and f.normalAt().z > 0 and f.BoundingBox().zmin > g.seat_z_mm - 1.0
+                      and f.BoundingBox().zmin < g.top_z_mm - 1e-3)
+        return "docking.c1", faces, (0, 0, 1), {"profile": "fitted", "saddle_depth_mm": p.saddle_depth_mm}
     if p.docking is Docking.SADDLE:
         kinds = (GeomAbs_Torus, GeomAbs_Cone) if p.saddle_profile is SaddleProfile.V else (GeomAbs_Torus,)
         faces = tuple(f for f in shape.Faces() if BRepAdaptor_Surface(f.wrapped).GetType() in kinds
