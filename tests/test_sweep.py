@@ -156,6 +156,20 @@ def test_hang_is_stopped_by_the_time_limit_and_the_worker_replaced(tmp_path):
     assert frame.loc[0, "worker"] != frame.loc[2, "worker"]
 
 
+def test_workers_warm_up_with_a_single_threaded_kernel():
+    """Each pool worker imports everything the exporter needs and runs OCCT on one thread
+    (parallelism is one variant per core); checked in a fresh process, whose pool is not created yet."""
+    import subprocess
+    import sys
+
+    code = ("import json, sys; from implants.sweep.runner import warm_up, WORKER_MODULES; "
+            "info = warm_up(); print(json.dumps({**info, 'missing': [m for m in WORKER_MODULES if m not in sys.modules]}))")
+    info = json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                                     text=True).stdout.strip().splitlines()[-1])
+    assert info["occt_threads"] == 1
+    assert info["missing"] == []
+
+
 # --------------------------------------------------------------------------- Dask
 
 def test_dask_scheduler_gives_the_same_table(first_run, tmp_path):
