@@ -34,6 +34,7 @@ import implants
 from implants import ExportError, ParameterError
 from implants.export import atomic
 from implants.export.meshes import stl_bytes
+from implants.params import validate
 
 TYPES = implants.type_ids()
 runner = CliRunner()
@@ -131,6 +132,7 @@ BAD_VALUES = [
     ("mapping", "{a: 1}", {"a": 1}, "valid number"),
     ("null", "null", None, "valid number"),
     ("empty", "", "", "valid number"),
+    ("boolean", "true", True, "not true/false"),
 ]
 
 
@@ -161,6 +163,8 @@ def test_wrong_types_for_integer_boolean_and_enum_fields(tmp_path, type_id):
     for name, option in fields_of_kind(type_id, "integer")[:1]:
         rows.append((name, "2.5", 2.5, "integer"))
     for name, option in fields_of_kind(type_id, "boolean")[:1]:
+        # true/false stay valid where a boolean is expected (only numbers refuse them)
+        assert getattr(validate(implants.get(type_id).params, {name: True}), name) is True
         rows.append((name, "maybe", "maybe", "boolean"))
         rows.append((name, "7", 7, "boolean"))
     name, allowed = enum_field(type_id)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any, Mapping, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from .errors import ParameterError
 
@@ -55,6 +55,16 @@ class ImplantParams(BaseModel):
                               use_enum_values=False, allow_inf_nan=False)
 
     material: Material = Field(Material.TI6AL4V, description="Implant material: Ti-6Al-4V (4.43 g/cm³) or PEEK (1.30 g/cm³)")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """Refuse true/false where a number is expected (pydantic would read it as 1 or 0)."""
+        if isinstance(value, bool):
+            annotation = cls.model_fields[info.field_name].annotation
+            if annotation is not bool and bool not in get_args(annotation):
+                raise ValueError("expected a number, not true/false")
+        return value
 
     def params_hash(self) -> str:
         """Short stable hash of the parameters (used in file names)."""
