@@ -17,11 +17,14 @@ from implants.templates.upper_cervical_docking import DockingParams
 #: Issue 4: largest penetration into bone outside screw paths (mm) and saddle seating distance (mm).
 MAX_PENETRATION_MM = 0.3
 SADDLE_GAP_MM = 0.5
-#: Measured 90th percentile of the groove-to-arch distance over the groove: 0.62 mm with the leaning
-#: v groove (0.77 upright v, 0.88 best round groove). The arch's lower border is W-shaped along the
-#: groove (lowest ~4 mm either side of the midline, 0.2 mm higher at the midline, ~1 mm higher at the
-#: body's sides), which a groove bottom rising like y² only approximates.
+#: Analytic groove (``saddle="analytic"``), measured 90th percentile of the groove-to-arch distance
+#: over the groove: 0.62 mm with the leaning v groove (0.77 upright v, 0.88 best round groove). The
+#: arch's lower border is W-shaped along the groove (lowest ~4 mm either side of the midline, 0.2 mm
+#: higher at the midline, ~1 mm higher at the body's sides), which a groove bottom rising like y²
+#: only approximates: hence the patient-specific (fitted) saddle, the default.
 SADDLE_GAP_P90_MM = 0.65
+#: Fitted saddle: default clearance below the arch (mm); measured gap mean 0.11, p90 0.12, max 0.18 mm.
+CLEARANCE_MM = 0.12
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +33,20 @@ def meshes(anatomy_dir):
 
 
 @pytest.fixture(scope="module")
-def docking(meshes):
+def fitted(meshes):
+    """The default fit: the patient-specific saddle."""
     return fit_docking_implant(meshes["c3"], meshes["c1"])
+
+
+@pytest.fixture(scope="module")
+def analytic(meshes):
+    """The grid-searched revolved groove (round or v), kept as the parametric comparison."""
+    return fit_docking_implant(meshes["c3"], meshes["c1"], saddle="analytic")
+
+
+@pytest.fixture(scope="module", params=["fitted", "analytic"])
+def docking(request):
+    return request.getfixturevalue(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -73,13 +88,53 @@ def test_docking_saddle_seats_under_the_c1_arch(docking):
     assert implant.params.height_mm == pytest.approx(report["seat_height_mm"], abs=1e-3)
 
 
-def test_docking_saddle_follows_the_arch_over_the_groove(docking):
+def test_fitted_saddle_seats_within_half_a_millimetre(fitted):
+    """Issue 4's target with no press fit: the patient-specific groove (the arch's underside, ray-cast,
+    CLEARANCE_MM below it) is within 0.5 mm of the arch over the whole groove (90th percentile, and
+    even its largest gap), no point of it inside C1, penetration into bone <= 0.3 mm outside screw paths."""
+    implant, report = fitted
+    gap = report["saddle_gap_mm"]
+    assert implant.params.saddle_profile.value == "fitted" and report["saddle"]["profile"] == "fitted"
+    assert report["press_fit_mm"] == 0.0 and report["saddle"]["clearance_mm"] == CLEARANCE_MM
+    assert gap["groove_points"] > 1000 and gap["midline_points"] > 50
+    assert gap["groove_p90"] <= SADDLE_GAP_MM and gap["groove_mean"] <= SADDLE_GAP_MM
+    assert gap["midline_max"] <= SADDLE_GAP_MM and gap["groove_max"] <= SADDLE_GAP_MM
+    # the clearance is kept: no groove point inside the arch, none much farther than the clearance
+    assert 0.0 <= gap["groove_min"] and 0.0 <= gap["midline_min"]
+    assert gap["groove_mean"] == pytest.approx(CLEARANCE_MM, abs=0.05)
+    assert report["c1"]["max_penetration_mm"] <= MAX_PENETRATION_MM
+    assert report["max_penetration_mm"] <= MAX_PENETRATION_MM
+    # the arch rests in the groove over a real area (within the 0.25 mm contact tolerance)
+    assert report["c1"]["contact_mm2"] > 50.0
+    # a saddle, not a token notch: the groove is wider than the analytic one, the horns 3 mm high
+    assert gap["groove_chord_mm"] >= 3.0 and implant.params.saddle_depth_mm == pytest.approx(3.0)
+    # docking.c1 carries the final B-spline groove faces, lowest at the seat, highest at the horns
+    faces = implant.features["docking.c1"].faces
+    assert faces and all(f.geomType() == "BSPLINE" for f in faces)
+    axes = np.asarray(implant.metrics["frame_matrix"], float)[:3, :3]
+    origin = np.asarray(implant.metrics["frame_matrix"], float)[:3, 3]
+    points = np.array([v.toTuple() for f in faces for v in f.tessellate(0.01, 0.1)[0]])
+    local = (points - origin) @ axes
+    # lowest at the seat (the lowest ray; the B-spline through 0.4 mm samples stays within 0.05 mm of it)
+    assert local[:, 2].min() == pytest.approx(implant.params.height_mm, abs=0.05)
+    assert local[:, 2].max() == pytest.approx(implant.params.height_mm + implant.params.saddle_depth_mm, abs=0.01)
+
+
+def test_fitted_saddle_exports_with_every_check(fitted, tmp_path):
+    from implants.export.pipeline import export
+
+    implant, _ = fitted
+    result = export(implant, tmp_path, formats=("step", "stl"))
+    assert result.manifest["checks"]["ok"] and result.manifest["bodies"] == 1
+
+
+def test_docking_saddle_follows_the_arch_over_the_groove(analytic):
     """Seating measure: exact distances from points on the built groove faces (``docking.c1``, inside
     |y| <= width/2 - 1 in the implant frame; the arch lies above all of them) to the C1 mesh. The arch's
     lower border is a ~90 deg v with a sharp tip rising towards the sides (real C1), so the fit picks
     the v profile with a leaning axis; the mean distance over the groove is within the issue's 0.5 mm,
     its 90th percentile is not (SADDLE_GAP_P90_MM)."""
-    implant, report = docking
+    implant, report = analytic
     gap = report["saddle_gap_mm"]
     assert implant.params.saddle_profile.value == "v" and 70.0 <= implant.params.saddle_v_angle_deg <= 120.0
     assert gap["groove_points"] > 300 and gap["midline_points"] > 20
@@ -128,7 +183,8 @@ PRESS_FIT_MM = 0.2
 
 
 def test_docking_saddle_press_fit_seats_within_half_a_millimetre(meshes):
-    implant, report = fit_docking_implant(meshes["c3"], meshes["c1"], press_fit_mm=PRESS_FIT_MM)
+    """The analytic groove pressed into the arch (the fitted saddle needs no press fit)."""
+    implant, report = fit_docking_implant(meshes["c3"], meshes["c1"], press_fit_mm=PRESS_FIT_MM, saddle="analytic")
     gap = report["saddle_gap_mm"]
     assert report["press_fit_mm"] == PRESS_FIT_MM
     assert gap["groove_p90"] <= SADDLE_GAP_MM and gap["groove_mean"] <= SADDLE_GAP_MM
@@ -139,6 +195,10 @@ def test_docking_saddle_press_fit_seats_within_half_a_millimetre(meshes):
     assert report["c3"]["contact_mm2"] > 50.0 and report["c3"]["max_penetration_mm"] <= MAX_PENETRATION_MM
     with pytest.raises(ParameterError, match="press_fit_mm"):
         fit_docking_implant(meshes["c3"], meshes["c1"], press_fit_mm=0.5)
+    with pytest.raises(ParameterError, match="saddle_clearance_mm"):
+        fit_docking_implant(meshes["c3"], meshes["c1"], saddle_clearance_mm=-0.1)
+    with pytest.raises(ParameterError, match="saddle"):
+        fit_docking_implant(meshes["c3"], meshes["c1"], saddle="round")
 
 
 def test_v_saddle_profile_template():
