@@ -118,6 +118,8 @@ def test_fitted_saddle_seats_within_half_a_millimetre(fitted):
     # lowest at the seat (the lowest ray; the B-spline through 0.4 mm samples stays within 0.05 mm of it)
     assert local[:, 2].min() == pytest.approx(implant.params.height_mm, abs=0.05)
     assert local[:, 2].max() == pytest.approx(implant.params.height_mm + implant.params.saddle_depth_mm, abs=0.01)
+    # horns on both sides: the groove stays 1 mm (MIN_WALL_MM) inside the body's front and back
+    assert -implant.params.depth_mm / 2 + 1.0 < local[:, 0].min() < local[:, 0].max() < implant.params.depth_mm / 2 - 1.0
 
 
 def test_fitted_saddle_exports_with_every_check(fitted, tmp_path):
