@@ -410,9 +410,7 @@ def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: boo
         fit = _fitted_saddle(c1, frame, outline, arch, trial.saddle_depth_mm, saddle_clearance_mm)
         fit["seat"] += press_fit_mm
         measured = fit["field"]
-
-        def saddle_field(x, y):
-            return measured(x, y) + press_fit_mm
+        saddle_field = measured if press_fit_mm == 0.0 else (lambda x, y: measured(x, y) + press_fit_mm)
 
         over = {"saddle_profile": "fitted", "saddle_depth_mm": trial.saddle_depth_mm, "saddle_tilt_deg": 0.0,
                 "saddle_offset_x_mm": float(np.clip(round(fit["x0"], 3), -4.0, 4.0))}
