@@ -2,7 +2,9 @@
 (the strategy and the per-sample check of tests/test_robustness.py, imported, not copied), counted
 as built, rejected (ParameterError naming the fields) or failed (anything else: a bug).
 
-    python benchmarks/bench_robustness.py [--samples 25] [--types a,b]
+    python benchmarks/bench_robustness.py [--samples 25] [--types a,b] [--timeout 120]
+
+Each sample runs in a worker process with a time limit; a hang is stopped and counted as failed.
 
 ``run()`` (for benchmarks/run.py) uses the default 25 samples per type.
 """
@@ -10,7 +12,8 @@ as built, rejected (ParameterError naming the fields) or failed (anything else: 
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
+import sys
 import time
 from pathlib import Path
 
@@ -19,19 +22,24 @@ DEFAULT_SAMPLES = 25
 
 
 def _robustness_module():
-    """tests/test_robustness.py, loaded by path (tests/ is not a package)."""
-    path = ROOT / "tests" / "test_robustness.py"
-    spec = importlib.util.spec_from_file_location("_robustness_strategies", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """tests/test_robustness.py, imported under its own name (tests/ is not a package) so that its
+    worker process can import it too."""
+    tests = str(ROOT / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    return importlib.import_module("test_robustness")
 
 
-def sample_type(type_id: str, samples: int = DEFAULT_SAMPLES) -> dict:
-    """Draw ``samples`` parameter sets for ``type_id`` (derandomized, as the test's CI tier) and count outcomes."""
+def sample_type(type_id: str, samples: int = DEFAULT_SAMPLES, timeout: float | None = None,
+                runner=None) -> dict:
+    """Draw ``samples`` parameter sets for ``type_id`` (derandomized, as the test's CI tier) and count
+    outcomes; each sample runs in the test's time-limited worker (a hang counts as a failure)."""
     from hypothesis import HealthCheck, Phase, given, settings
 
     robustness = _robustness_module()
+    own = runner is None
+    if own:
+        runner = robustness.SampleRunner(timeout or robustness.SAMPLE_TIMEOUT_S)
     counts = {"tried": 0, "built": 0, "rejected": 0, "failed": 0}
     failures: list[str] = []
 
@@ -42,33 +50,44 @@ def sample_type(type_id: str, samples: int = DEFAULT_SAMPLES) -> dict:
         preset, overrides = drawn
         counts["tried"] += 1
         try:
-            counts[robustness.check_sample(type_id, preset, overrides)] += 1
-        except Exception as error:  # noqa: BLE001 - every other outcome is a failure to report
+            counts[runner.run(type_id, preset, overrides)] += 1
+        except robustness.SampleFailure as error:  # every other outcome is a failure to report
             counts["failed"] += 1
-            failures.append(f"{preset} {overrides}: {type(error).__name__}: {str(error)[:200]}")
+            failures.append(f"{preset} {overrides}: {str(error)[:300]}")
 
     start = time.perf_counter()
-    draw()
+    try:
+        draw()
+    finally:
+        if own:
+            runner.close()
     return {"benchmark": "robustness", "case": type_id, **counts,
             "seconds": round(time.perf_counter() - start, 1), "failures": failures}
 
 
-def run(samples: int = DEFAULT_SAMPLES, types: list[str] | None = None) -> list[dict]:
+def run(samples: int = DEFAULT_SAMPLES, types: list[str] | None = None, timeout: float | None = None) -> list[dict]:
     import implants
 
-    return [sample_type(type_id, samples) for type_id in (types or implants.type_ids())]
+    robustness = _robustness_module()
+    runner = robustness.SampleRunner(timeout or robustness.SAMPLE_TIMEOUT_S)
+    try:
+        return [sample_type(type_id, samples, runner=runner) for type_id in (types or implants.type_ids())]
+    finally:
+        runner.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help="samples per type (default 25)")
     parser.add_argument("--types", default="", help="comma-separated type ids (default: every registered type)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="per-sample time limit in s (default: the test's SAMPLE_TIMEOUT_S); longer is a failure")
     args = parser.parse_args()
     from rich.console import Console
     from rich.table import Table
 
     types = [t.strip() for t in args.types.split(",") if t.strip()] or None
-    rows = run(args.samples, types)
+    rows = run(args.samples, types, args.timeout)
     table = Table(title=f"Robustness: {args.samples} samples per type")
     for column in ("type", "tried", "built", "rejected", "failed", "seconds"):
         table.add_column(column, justify="left" if column == "type" else "right")

@@ -3,12 +3,19 @@
 Parameters drawn across each type's declared envelope (from its JSON Schema) either build a
 valid, watertight solid with the expected number of bodies, or are rejected by validation
 with a ParameterError. Anything else (kernel exception, invalid solid, GeometryError) is a bug.
-CI tier: 25 derandomized samples per type; the slow tier draws 300.
+CI tier: 25 derandomized samples per type; the slow tier draws 300. Each sample runs in a
+persistent worker process with a time limit (``SAMPLE_TIMEOUT_S``): a build that overruns it is a
+hang, reported as a failure (the worker is killed and replaced, as the sweep runner does), so one
+stuck kernel call cannot stall the run. Samples that once failed are kept in ``REGRESSIONS``.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -23,6 +30,8 @@ from implants.tolerances import DEFAULT_DEFLECTION_MM
 TYPES = implants.type_ids()
 #: The export default: the mesh that is checked is the mesh that ships.
 DEFLECTION_MM = DEFAULT_DEFLECTION_MM
+#: Per-sample time limit (s): longer is a hang. The slowest accepted samples take ~15 s.
+SAMPLE_TIMEOUT_S = 120.0
 
 
 def _value_strategy(prop: dict, defs: dict):
@@ -74,15 +83,114 @@ def check_sample(type_id: str, preset: str, overrides: dict) -> str:
     return "built"
 
 
+class SampleFailure(AssertionError):
+    """A sample that neither built nor was rejected: the worker's exception, or a hang."""
+
+
+def _check_in_worker(type_id: str, preset: str, overrides: dict) -> tuple[str, str | None]:
+    """check_sample in the worker process; every exception comes back as text (never unpickled)."""
+    from implants.sweep.runner import single_threaded_kernel
+
+    single_threaded_kernel()
+    try:
+        return check_sample(type_id, preset, overrides), None
+    except Exception as error:  # noqa: BLE001 - reported by the parent
+        return "failed", f"{type(error).__name__}: {error}"
+
+
+class SampleRunner:
+    """Runs samples one at a time in a persistent worker process forked from a fork server that
+    imported the kernel; a sample that overruns ``timeout`` s is stopped by killing the worker
+    (then replaced). ``run`` returns "built" or "rejected", or raises SampleFailure."""
+
+    def __init__(self, timeout: float = SAMPLE_TIMEOUT_S) -> None:
+        self.timeout = timeout
+        self.executor = None
+
+    def _start(self):
+        from concurrent.futures import ProcessPoolExecutor
+
+        from implants.sweep.runner import WORKER_MODULES
+
+        # the worker unpickles _check_in_worker by module name: make this file importable there
+        here = str(Path(__file__).resolve().parent)
+        if here not in sys.path:
+            sys.path.insert(0, here)
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(WORKER_MODULES))
+        self.executor = ProcessPoolExecutor(max_workers=1, mp_context=context)
+
+    def kill(self) -> None:
+        if self.executor is None:
+            return
+        for process in list(getattr(self.executor, "_processes", {}).values()):
+            try:
+                process.kill()
+                process.join(5)
+            except (OSError, ValueError, AttributeError):
+                pass
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = None
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
+            self.executor = None
+
+    def run(self, type_id: str, preset: str, overrides: dict) -> str:
+        from concurrent.futures import TimeoutError as FutureTimeout
+
+        if self.executor is None:
+            self._start()
+        future = self.executor.submit(_check_in_worker, type_id, preset, overrides)
+        start = time.monotonic()
+        try:
+            outcome, message = future.result(timeout=self.timeout)
+        except FutureTimeout:
+            self.kill()
+            raise SampleFailure(f"hang: no result within the time limit of {self.timeout:g} s") from None
+        except Exception as error:  # the worker died (segfault in the kernel, out of memory)
+            self.kill()
+            raise SampleFailure(f"worker died after {time.monotonic() - start:.1f} s: "
+                                f"{type(error).__name__}: {error}") from None
+        if outcome == "failed":
+            raise SampleFailure(message)
+        return outcome
+
+
+#: Samples that once failed (issue 9), with the outcome they must have now.
+REGRESSIONS = [
+    # leg end sphere tangent to the arch plate's lower edge: the fuse left it as a second solid
+    ("c1c2-transarticular-template", "lamina-only", {"leg_diameter_mm": 2.5}, "built"),
+    # four 1.5 mm arch screw holes 1.33 mm apart (overlapping): the cut left a zero-volume second solid
+    ("c1c2-transarticular-template", "magerl",
+     {"arch_curve_radius_mm": 61.91714353721779, "pad_z_mm": 14.123999235674882, "clearance_mm": 0.3378226054714342,
+      "tube_standoff_mm": 0.0, "arch_plate_width_mm": 35.0, "arch_screw_spacing_mm": 4.0, "spinous_pad": True,
+      "pad_width_mm": 8.531178309469434, "medial_deg": 7.552303687277808, "tube_wall_mm": 0.8,
+      "pad_tilt_deg": 27.94318789007167, "pad_x_mm": -25.96931024868818, "arch_offset_x_mm": -8.972420193950466,
+      "arch_screw_count": 4, "arch_offset_z_mm": 26.0, "screw_diameter_mm": 4.0730663323748635,
+      "pad_length_mm": 14.31015148338084, "screw_length_mm": 25.0, "plate_thickness_mm": 1.5, "sagittal_deg": 35.0,
+      "arch_screw_diameter_mm": 1.5, "leg_diameter_mm": 4.5, "entry_spacing_mm": 18.023788550853073,
+      "tube_length_mm": 15.0, "arch_plate_height_mm": 5.0}, "rejected"),
+]
+
+
+@pytest.fixture(scope="module")
+def runner():
+    sample_runner = SampleRunner()
+    yield sample_runner
+    sample_runner.close()
+
+
 def _property_test(samples: int):
     @pytest.mark.parametrize("type_id", TYPES)
-    def test(type_id):
+    def test(type_id, runner):
         @settings(max_examples=samples, derandomize=True, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
         @given(parameter_overrides(type_id))
         def sample(drawn):
             preset, overrides = drawn
-            check_sample(type_id, preset, overrides)
+            runner.run(type_id, preset, overrides)
 
         sample()
 
@@ -91,3 +199,20 @@ def _property_test(samples: int):
 
 test_envelope_builds_or_rejects = _property_test(25)
 test_envelope_builds_or_rejects_slow = pytest.mark.slow(_property_test(300))
+
+
+@pytest.mark.parametrize("type_id, preset, overrides, outcome", REGRESSIONS,
+                         ids=[f"{r[0]}-{i}" for i, r in enumerate(REGRESSIONS, 1)])
+def test_regression(type_id, preset, overrides, outcome, runner):
+    assert runner.run(type_id, preset, overrides) == outcome
+
+
+def test_hang_is_a_failure():
+    """A sample overrunning the time limit is reported (and its worker replaced), not waited for."""
+    slow = SampleRunner(timeout=0.05)
+    try:
+        with pytest.raises(SampleFailure, match="hang"):
+            slow.run("c1c2-transarticular-template", "magerl", {})
+        assert slow.executor is None
+    finally:
+        slow.close()

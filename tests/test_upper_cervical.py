@@ -290,7 +290,10 @@ def test_guide_template_volume_sanity():
     plate = outlines.rounded_rectangle_area(p.arch_plate_height_mm, p.arch_plate_width_mm, 2.0) * p.plate_thickness_mm
     plate -= p.arch_screw_count * math.pi * (p.arch_screw_diameter_mm / 2) ** 2 * p.plate_thickness_mm
     tube = math.pi / 4 * ((p.bore + 2 * p.tube_wall_mm) ** 2 - p.bore ** 2) * p.tube_length_mm
-    legs = sum(math.pi * (p.leg_diameter_mm / 2) ** 2 * np.linalg.norm(b - a) for a, b in g.leg_ends.values())
+    # legs counted up to the plate's lower edge (their ends are sunk into the plate)
+    edge_z = p.arch_offset_z_mm - p.arch_plate_height_mm / 2
+    legs = sum(math.pi * (p.leg_diameter_mm / 2) ** 2 * np.linalg.norm(b - a) * (edge_z - a[2]) / (b[2] - a[2])
+               for a, b in g.leg_ends.values())
     pad = (p.pad_length_mm * p.pad_width_mm - (4 - math.pi) * 4) * p.plate_thickness_mm
     stem_len = np.linalg.norm(np.array([p.arch_offset_x_mm - p.plate_thickness_mm / 2, 0, p.arch_offset_z_mm - p.arch_plate_height_mm / 2 + 1])
                               - np.array([p.pad_x_mm, 0, p.pad_z_mm + p.plate_thickness_mm / 2]))

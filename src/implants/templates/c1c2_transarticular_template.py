@@ -74,6 +74,13 @@ class TransarticularParams(ImplantParams):
                 f"arch_screw_spacing_mm = {self.arch_screw_spacing_mm} with arch_screw_diameter_mm = "
                 f"{self.arch_screw_diameter_mm} leaves < {MIN_WALL_MM} mm to the edge of arch_plate_width_mm = "
                 f"{self.arch_plate_width_mm}")
+        if self.arch_screw_count > 1:
+            pitch = self.arch_screw_spacing_mm / (self.arch_screw_count - 1)
+            require(pitch >= self.arch_screw_diameter_mm + MIN_WALL_MM,
+                    f"arch_screw_spacing_mm = {self.arch_screw_spacing_mm} for arch_screw_count = {self.arch_screw_count} "
+                    f"puts the arch screws {pitch:.2f} mm apart: holes of arch_screw_diameter_mm = "
+                    f"{self.arch_screw_diameter_mm} need >= {self.arch_screw_diameter_mm + MIN_WALL_MM:.2f} mm "
+                    f"(diameter + {MIN_WALL_MM} mm wall)")
         require(self.arch_screw_diameter_mm + 2 * MIN_WALL_MM <= self.arch_plate_height_mm,
                 f"arch_screw_diameter_mm = {self.arch_screw_diameter_mm} too large for arch_plate_height_mm = "
                 f"{self.arch_plate_height_mm} with {MIN_WALL_MM} mm edges")
@@ -136,7 +143,9 @@ def derive(p: TransarticularParams) -> TemplateGeometry:
         # leg: from the tube's far half to the lateral lower part of the arch plate
         start = tips[name] - d * (0.6 * p.tube_length_mm)
         v = float(np.clip(start[1], -(half - p.leg_diameter_mm), half - p.leg_diameter_mm))
-        u = -p.arch_plate_height_mm / 2 + p.leg_diameter_mm / 2
+        # the leg end (and its sphere) sits 0.1 x leg diameter inside the plate's lower edge: a sphere
+        # tangent to the edge face broke the fuse (two solids, issue 9)
+        u = -p.arch_plate_height_mm / 2 + 0.6 * p.leg_diameter_mm
         end = frame.to_patient([u, v, float(surface(np.array([u]), np.array([v]))[0]) + p.plate_thickness_mm / 2])
         legs[name] = (start, end)
     screws = []
