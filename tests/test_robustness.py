@@ -172,6 +172,23 @@ REGRESSIONS = [
       "pad_length_mm": 14.31015148338084, "screw_length_mm": 25.0, "plate_thickness_mm": 1.5, "sagittal_deg": 35.0,
       "arch_screw_diameter_mm": 1.5, "leg_diameter_mm": 4.5, "entry_spacing_mm": 18.023788550853073,
       "tube_length_mm": 15.0, "arch_plate_height_mm": 5.0}, "rejected"),
+    # OCCT's one-shot fuse of plate, tubes, legs and spheres kept two 20 mm³ scraps: fuse_all now
+    # checks the union's volume and fuses one part at a time when it is implausible
+    ("c1c2-transarticular-template", "magerl-small",
+     {"arch_curve_radius_mm": 16.074213340285812, "screw_length_mm": 44.97922688197869,
+      "tube_wall_mm": 2.07790058239489, "entry_spacing_mm": 28.00864908413714, "clearance_mm": 0.2806519761127189,
+      "leg_diameter_mm": 3.0531254894463187, "pad_length_mm": 5.0, "arch_offset_x_mm": -30.0,
+      "pad_x_mm": -14.875322126863756, "pad_tilt_deg": 29.15444853028727, "sagittal_deg": 51.298377117216845,
+      "arch_screw_spacing_mm": 15.635264944377184, "arch_screw_diameter_mm": 2.0, "medial_deg": 16.874780916737553,
+      "pad_width_mm": 5.774503275431231, "arch_plate_height_mm": 11.006720396287097, "spinous_pad": False,
+      "arch_plate_width_mm": 22.45327840412235, "tube_standoff_mm": 1.0, "plate_thickness_mm": 2.7225153207407233,
+      "tube_length_mm": 11.101869204589047}, "built"),
+    # two-piece with touching halves (joint clearance 0 or 1e-6 mm): the mesh is not watertight
+    ("vertebral-body-replacement", "lumbar-two-piece", {"joint_clearance_mm": 0.0}, "rejected"),
+    ("vertebral-body-replacement", "lumbar-two-piece", {"joint_clearance_mm": 0.02}, "built"),
+    # a 1e-6 mm corner fillet made an invalid solid: radii below 0.01 mm are built sharp
+    ("vertebral-body-replacement", "cervical-1-level", {"corner_radius_mm": 1e-6}, "built"),
+    ("vertebral-body-replacement", "lumbar-two-piece", {"footprint": "box", "corner_radius_mm": 1e-6}, "built"),
 ]
 
 

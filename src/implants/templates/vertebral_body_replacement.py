@@ -93,6 +93,8 @@ FOOTPRINT_FRACTION = 0.85
 MIN_WALL_MM = 1.5
 #: Wall round pedicle holes and clamp bores (mm).
 BOSS_WALL_MM = 2.0
+#: Corner radii below this are built sharp (a 1e-6 mm fillet made an invalid solid, issue 9) (mm).
+MIN_CORNER_RADIUS_MM = 0.01
 #: Wall of a wire eyelet (mm).
 EYELET_WALL_MM = 1.5
 #: Wall round the hinge pin bore of a clamp knuckle (mm).
@@ -165,7 +167,7 @@ class VBRParams(ImplantParams):
     hinge_pin_mm: float = Field(2.0, ge=1.0, le=4.0, description="Hinge pin bore of the clamp knuckle")
     two_piece: bool = Field(False, description="Left/right halves for a posterior approach, joined by a keyed joint")
     joint: Joint = Field(Joint.DOVETAIL, description="Keyed joint between the halves: dovetail (interlocks) or tongue-and-groove")
-    joint_clearance_mm: float = Field(0.1, ge=0.0, le=0.3, description="Gap left between the halves and round the keys (0: line-to-line, the halves touch)")
+    joint_clearance_mm: float = Field(0.1, ge=0.02, le=0.3, description="Gap left between the halves and round the keys (at least 0.02: touching halves do not mesh as two watertight bodies)")
 
     @model_validator(mode="after")
     def _rules(self) -> "VBRParams":
@@ -195,6 +197,13 @@ class VBRParams(ImplantParams):
         require(not (self.pedicle_holes and self.rod_clamps),
                 "pedicle_holes and rod_clamps are alternative links to the posterior construct: choose one")
         return self
+
+
+def _corner_radius(p: VBRParams, inset: float = 0.0) -> float:
+    """Corner radius of the box footprint (or of the column inset by ``inset``); radii below
+    ``MIN_CORNER_RADIUS_MM`` are 0 (sharp)."""
+    r = max(p.corner_radius_mm - inset, 0.0)
+    return r if r >= MIN_CORNER_RADIUS_MM else 0.0
 
 
 def _size(p: VBRParams) -> tuple[float, float]:
@@ -279,8 +288,8 @@ def derive(p: VBRParams, superior_recess: Recess | None = None, inferior_recess:
     kind = p.footprint or (Footprint.BOX if p.region is Region.CERVICAL else Footprint.KIDNEY)
     i = p.column_inset_mm
     if kind is Footprint.BOX:
-        outline = outlines.rounded_rectangle(depth, width, p.corner_radius_mm)
-        inset = outlines.rounded_rectangle(depth - 2 * i, width - 2 * i, max(p.corner_radius_mm - i, 0.0))
+        outline = outlines.rounded_rectangle(depth, width, _corner_radius(p))
+        inset = outlines.rounded_rectangle(depth - 2 * i, width - 2 * i, _corner_radius(p, i))
         smooth = False
     else:
         # a fine polygon, not a periodic spline: OCCT's volume of spline-sided prisms clipped by
@@ -409,7 +418,7 @@ def _prism(g: VBRGeometry, p: VBRParams, inset: bool, span: float) -> "cq.Solid"
 
     if g.footprint is Footprint.BOX:
         i = p.column_inset_mm if inset else 0.0
-        return solids.rounded_box(g.depth - 2 * i, g.width - 2 * i, max(p.corner_radius_mm - i, 0.0), -span, span)
+        return solids.rounded_box(g.depth - 2 * i, g.width - 2 * i, _corner_radius(p, i), -span, span)
     return solids.prism(g.inset_outline if inset else g.outline, -span, span, g.smooth)
 
 
