@@ -91,16 +91,17 @@ def screw_direction(surface: Surface, u: float, v: float, tilt_u_deg: float, til
 
 
 def contoured_plate(outline_uv: np.ndarray, surface: Surface, thickness_mm: float, frame: SurfaceFrame,
-                    *, smooth: bool = False, samples: int = 21) -> "cq.Solid":
+                    *, smooth: bool = False, samples: int = 21, method: str = "approx") -> "cq.Solid":
     """Plate over the closed (N, 2) ``outline_uv`` lying on ``surface`` (its bone-facing face is
     the surface itself, its outer face the surface shifted by ``thickness_mm`` along w), moved into
-    the patient frame by ``frame``. The thickness is measured along w (≈ normal for gentle curvature)."""
+    the patient frame by ``frame``. The thickness is measured along w (≈ normal for gentle curvature).
+    ``method`` as in ``solids.height_field_face`` ("interpolate" for fitted, measured surfaces)."""
     from .solids import clip_between, prism
 
     w = surface(outline_uv[:, 0], outline_uv[:, 1])
     span = float(np.ptp(w)) + thickness_mm + 20.0
     body = prism(outline_uv, float(w.min()) - span, float(w.max()) + span, smooth)
-    plate = clip_between(body, surface, lambda u, v: surface(u, v) + thickness_mm, samples=samples)
+    plate = clip_between(body, surface, lambda u, v: surface(u, v) + thickness_mm, samples=samples, method=method)
     return plate.moved(frame.location())
 
 

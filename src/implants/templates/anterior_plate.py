@@ -44,6 +44,9 @@ TYPE_ID = "anterior-plate"
 MIN_EDGE_MM = 1.0
 #: One cervical motion segment (vertebral body + disc) along the spine (mm).
 LEVEL_PITCH_MM = 17.0
+#: Largest distance (mm) between a fitted plate's built bone-facing face (a B-spline interpolating the
+#: fitted surface) and that surface when the face is picked; the outer face lies a thickness away.
+FITTED_FACE_TOL_MM = 0.1
 
 Angle = Annotated[float, Field(ge=-45.0, le=45.0)]
 
@@ -199,48 +202,83 @@ def plate_frame():
     return SurfaceFrame()  # u = +z, v = −y, w = +x
 
 
-def screw_axes(p: PlateParams, g: PlateGeometry):
-    """(entry on the outer face, unit direction into bone) per hole, patient frame."""
-    surface = bone_surface(p, g.length_mm)
-    frame = plate_frame()
+def _fitted_direction(cranial_deg: float, medial_deg: float, side: int) -> np.ndarray:
+    """Local (u, v, w) screw direction on a fitted surface: today's angles with the plate frame in place
+    of the patient axes (−w, the fitted surface's mean normal, for −x; u for +z; −v for +y): on an
+    upright surface facing +x it is exactly ``direction_from_angles(cranial, medial, base=−x)``."""
+    d = direction_from_angles(cranial_deg, medial_deg, base=(-1.0, 0.0, 0.0), side=side)
+    return np.array([d[2], -d[1], d[0]])
 
-    def local(u, v):  # w = S(y = −v, z = u)
-        return surface(-np.asarray(v, float), u)
 
+def screw_axes(p: PlateParams, g: PlateGeometry, surface=None):
+    """(entry on the outer face, unit direction into bone) per hole, patient frame.
+
+    ``surface``: a fitted surface (``anatomy.anterior_surface.FittedSurface``: ``frame`` and
+    ``w = surface(u, v)``) instead of the parametric one; the angles are then measured in the plate's
+    frame, whose normal is the fitted surface's mean normal under the plate (:func:`_fitted_direction`)."""
     cranial, medial = _default_angles(p, g)
     cranial = list(p.screw_cranial_deg) if p.screw_cranial_deg is not None else cranial
     medial = list(p.screw_medial_deg) if p.screw_medial_deg is not None else medial
+    if surface is not None:
+        frame, local = surface.frame, surface
+    else:
+        bone = bone_surface(p, g.length_mm)
+        frame = plate_frame()
+
+        def local(u, v):  # w = S(y = −v, z = u)
+            return bone(-np.asarray(v, float), u)
+
     axes = []
     for (y, z, _), cr, me in zip(g.holes, cranial, medial, strict=True):
         u, v = z, -y
         side = 1 if y - float(_centre_line(p, z)) > 0 else -1
-        direction = direction_from_angles(cr, me, base=(-1.0, 0.0, 0.0), side=side)
         entry_local = np.array([u, v, float(local(np.array([u]), np.array([v]))[0]) + p.thickness_mm])
+        if surface is not None:
+            direction = frame.vector_to_patient(_fitted_direction(cr, me, side))
+        else:
+            direction = direction_from_angles(cr, me, base=(-1.0, 0.0, 0.0), side=side)
         axes.append((frame.to_patient(entry_local), direction, cr, me))
     return axes, local
 
 
-def build(p: PlateParams) -> Implant:
-    """Build the plate B-rep with its named features."""
+def build(p: PlateParams, surface=None) -> Implant:
+    """Build the plate B-rep with its named features.
+
+    ``surface``: contour the plate to a fitted anterior surface (``anatomy.anterior_surface.fit_surface``;
+    its frame places the plate in the patient frame) instead of the parametric curvature."""
     import cadquery as cq
 
     from ..geometry import plates, solids
     from ..model import Feature
 
     g = derive(p)
-    axes, local = screw_axes(p, g)
-    frame = plate_frame()
+    axes, local = screw_axes(p, g, surface)
+    frame = plate_frame() if surface is None else surface.frame
     outline_uv = np.column_stack([g.outline_yz[:, 1], -g.outline_yz[:, 0]])
-    plate = plates.contoured_plate(outline_uv, local, p.thickness_mm, frame, smooth=False, samples=25)
+    if surface is None:
+        plate = plates.contoured_plate(outline_uv, local, p.thickness_mm, frame, smooth=False, samples=25)
+    else:
+        from ..anatomy.anterior_surface import FACE_SAMPLES
+
+        plate = plates.contoured_plate(outline_uv, local, p.thickness_mm, frame, smooth=False, samples=FACE_SAMPLES,
+                                       method="interpolate")
     parts = [plate]
     if g.support_box is not None:
         z0, z1, depth, width = g.support_box
-        surface = bone_surface(p, g.length_mm)
         gy, gz = np.meshgrid(np.linspace(-width / 2, width / 2, 9), np.linspace(z0, z1, 17))
-        x_front = float(surface(gy, gz).min()) + p.thickness_mm / 2  # inside the plate everywhere
-        column = cq.Solid.makeBox(depth + p.thickness_mm, width, z1 - z0, cq.Vector(x_front - depth - p.thickness_mm, -width / 2, z0))
-        top_bar = cq.Solid.makeBox(depth * 0.8, p.support_top_width_mm, 4.0,
-                                   cq.Vector(x_front - depth - p.thickness_mm, -p.support_top_width_mm / 2, z1 - 4.0))
+        if surface is None:
+            x_front = float(bone_surface(p, g.length_mm)(gy, gz).min()) + p.thickness_mm / 2  # inside the plate
+            column = cq.Solid.makeBox(depth + p.thickness_mm, width, z1 - z0,
+                                      cq.Vector(x_front - depth - p.thickness_mm, -width / 2, z0))
+            top_bar = cq.Solid.makeBox(depth * 0.8, p.support_top_width_mm, 4.0,
+                                       cq.Vector(x_front - depth - p.thickness_mm, -p.support_top_width_mm / 2, z1 - 4.0))
+        else:  # built in the plate's local (u, v, w) frame: u = z, v = −y, w along the normal
+            w_front = float(local(gz, -gy).min()) + p.thickness_mm / 2
+            w0 = w_front - depth - p.thickness_mm
+            column = cq.Solid.makeBox(z1 - z0, width, depth + p.thickness_mm, cq.Vector(z0, -width / 2, w0))
+            top_bar = cq.Solid.makeBox(4.0, p.support_top_width_mm, depth * 0.8,
+                                       cq.Vector(z1 - 4.0, -p.support_top_width_mm / 2, w0))
+            column, top_bar = column.moved(frame.location()), top_bar.moved(frame.location())
         parts += [column, top_bar]
     shape = solids.single_solid(solids.fuse_all(parts), "plate")
     tools = [solids.channel(entry, d, p.hole_diameter_mm, p.thickness_mm * 3) for entry, d, _, _ in axes]
@@ -250,24 +288,35 @@ def build(p: PlateParams) -> Implant:
     for i, ((entry, d, cr, me), (_, _, target)) in enumerate(zip(axes, g.holes), 1):
         features[f"screw.{i}"] = Feature(f"screw.{i}", "channel", tuple(entry), tuple(d), diameter_mm=p.hole_diameter_mm,
                                          length_mm=p.thickness_mm, info={"target": target, "cranial_deg": cr, "medial_deg": me})
-    back = tuple(f for f in shape.Faces() if _on_surface(f, local, frame))
-    features["contact.posterior"] = Feature("contact.posterior", "surface", (0.0, 0.0, 0.0), (-1, 0, 0), faces=back)
+    tol = 0.01 if surface is None else FITTED_FACE_TOL_MM
+    back = tuple(f for f in shape.Faces() if _on_surface(f, local, frame, tol))
+    origin = tuple(float(c) for c in frame.origin)
+    normal = tuple(float(-c) for c in frame.normal)
+    features["contact.posterior"] = Feature("contact.posterior", "surface", origin, normal, faces=back)
     if g.support_box is not None:
         z0, z1, _, _ = g.support_box
-        bearing = tuple(f for f in shape.Faces() if abs(abs(f.normalAt().z) - 1) < 1e-6
-                        and (abs(f.Center().z - z0) < 1e-6 or abs(f.Center().z - z1) < 1e-6))
-        features["support"] = Feature("support", "surface", (0.0, 0.0, z1), (0, 0, 1), faces=bearing,
+        up = np.asarray(frame.u_dir, float)
+        base = float(np.dot(np.asarray(frame.origin, float), up))
+
+        def height(f):
+            return float(np.dot(np.array(f.Center().toTuple()), up)) - base
+
+        bearing = tuple(f for f in shape.Faces() if abs(abs(float(np.dot(f.normalAt().toTuple(), up))) - 1) < 1e-6
+                        and (abs(height(f) - z0) < 1e-6 or abs(height(f) - z1) < 1e-6))
+        top = frame.to_patient(np.array([z1, 0.0, 0.0]))
+        features["support"] = Feature("support", "surface", tuple(float(c) for c in top), tuple(float(c) for c in up),
+                                      faces=bearing,
                                       info={"bottom_z_mm": z0, "top_z_mm": z1, "between": "c1 articular surfaces and c3 body"})
     metrics = {"bottom_mm": round(g.bottom_mm, 3), "top_mm": round(g.top_mm, 3), "length_mm": round(g.length_mm, 3),
                "holes": len(g.holes), "min_hole_edge_mm": round(g.min_edge_mm, 3)}
     return Implant(TYPE_ID, p, shape, features, metrics=metrics)
 
 
-def _on_surface(face, local, frame) -> bool:
+def _on_surface(face, local, frame, tol: float = 0.01) -> bool:
     vertices, _ = face.tessellate(0.05, 0.2)
     pts = np.array([(v.x, v.y, v.z) for v in vertices]) - np.asarray(frame.origin)
     loc = pts @ frame.matrix()
-    return bool(np.all(np.abs(loc[:, 2] - local(loc[:, 0], loc[:, 1])) < 0.01))
+    return bool(np.all(np.abs(loc[:, 2] - local(loc[:, 0], loc[:, 1])) < tol))
 
 
 PRESETS = {
