@@ -195,6 +195,12 @@ def build(
     target_sagittal: Optional[float] = typer.Option(None, "--target-sagittal", help="Planned sagittal angle (deg) "
                                                     "for a cage fitted to vertebrae."),
     target_coronal: Optional[float] = typer.Option(None, "--target-coronal", help="Planned coronal angle (deg)."),
+    surface_points: Optional[Path] = typer.Option(None, "--surface-points", help="anterior-plate: contour the plate "
+                                                  "to the surface through these points (CSV/TXT/JSON/NPY of x,y,z in "
+                                                  "mm, patient frame)."),
+    vertebra: list[Path] = typer.Option([], "--vertebra", help="anterior-plate: contour the plate to the anterior "
+                                        "surface of this vertebra mesh (repeatable; axes from --axes; without "
+                                        "--preset a subaxial plate of one level per mesh)."),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
     """Build an implant and export it with its manifest and checks."""
@@ -202,6 +208,11 @@ def build(
     anatomical = upper_vertebra is not None or lower_vertebra is not None
     if anatomical and (type_id != "interbody-cage" or upper_vertebra is None or lower_vertebra is None):
         raise ParameterError("--upper-vertebra and --lower-vertebra go together and apply to interbody-cage only")
+    contoured = surface_points is not None or bool(vertebra)
+    if contoured and type_id != "anterior-plate":
+        raise ParameterError("--surface-points and --vertebra apply to anterior-plate only")
+    if surface_points is not None and vertebra:
+        raise ParameterError("give either --surface-points or --vertebra, not both")
     lattice_params = None
     if lattice is not None:
         from .params import validate
@@ -222,6 +233,8 @@ def build(
 
             implant = congruent_cage(upper_vertebra, lower_vertebra, _anatomy_params(preset, overrides),
                                      target_sagittal_deg=target_sagittal, target_coronal_deg=target_coronal, axes=axes)
+        elif contoured:
+            implant = _contoured_plate(template, preset, overrides, surface_points, vertebra, axes)
         else:
             implant = _build(template, template.make_params(preset, **overrides), preset)
         result = export(implant, out, formats=chosen, deflection_mm=deflection or DEFAULT_DEFLECTION_MM,
@@ -235,8 +248,34 @@ def build(
         console.print(f"  sagittal: current {angles['sagittal_current']:.2f}°, target {angles['sagittal_target']}, "
                       f"measured {angles['sagittal_measured']:.2f}°; coronal: current {angles['coronal_current']:.2f}°, "
                       f"target {angles['coronal_target']}, measured {angles['coronal_measured']:.2f}°")
+    if contoured:
+        surf = implant.metrics["surface"]
+        console.print(f"  surface: {surf['source']}, {surf['points_fitted']} points fitted, rms residual "
+                      f"{surf['rms_residual_mm']:.2f} mm, seated {surf['seat_lift_mm']:.2f} mm off the highest point")
+        if "fit" in implant.metrics:
+            fit = implant.metrics["fit"]
+            console.print(f"  gap to bone: mean {fit['gap']['mean_mm']:.2f}, p90 {fit['gap']['p90_mm']:.2f}, max "
+                          f"{fit['gap']['max_mm']:.2f} mm (over the bodies: p90 {fit['gap_bodies']['p90_mm']:.2f} mm); "
+                          f"penetration {fit['penetration_mm']:.2f} mm; screws into bone {fit['screws_in_bone']}/"
+                          f"{fit['screw_count']}")
     for path in result.paths.values():
         console.print(f"  {path}")
+
+
+def _contoured_plate(template, preset, overrides, surface_points, vertebra, axes):
+    """anterior-plate on a point list or on vertebra meshes (``anatomy.anterior_surface``)."""
+    from dataclasses import replace
+
+    from .anatomy import anterior_surface
+
+    if vertebra and preset is None and "levels" not in overrides and "layout" not in overrides:
+        overrides = {**overrides, "levels": min(max(len(vertebra), 2), 6)}
+    params = template.make_params(preset, **overrides)
+    if surface_points is not None:
+        implant = anterior_surface.plate_on_points(surface_points, params)
+    else:
+        implant = anterior_surface.fit_anterior_plate(list(vertebra), params, axes=axes)
+    return replace(implant, preset=preset or template.default_preset)
 
 
 def _build(template, params, preset):

@@ -23,6 +23,12 @@ Placement: origin on that surface (x = S(0, 0) = 0) at z = 0: midway between the
 of a subaxial plate; 10 mm below the C1 lateral-mass holes for the transoral layouts (C2 holes at z = −10,
 C3 holes at z = −27); +x anterior (the plate lies in S ≤ x ≤ S + thickness), +y patient-left, +z superior.
 The plate spans z from ``bottom_mm`` to ``top_mm`` (metrics); each hole's entry is on the plate's outer face.
+
+Measured surfaces: ``build(params, surface=...)`` contours the same outline and holes to a fitted
+surface (``anatomy.anterior_surface``: a list of points, or the anterior surface of vertebra meshes;
+CLI ``--surface-points`` / ``--vertebra``). The plate is then placed in the surface's frame (origin on
+the surface at the plate centre, w along the mean normal of the surface under the plate, u superior,
+v = w × u), and the per-hole angles are measured in that frame (−w for −x, u for +z).
 """
 
 from __future__ import annotations
