@@ -72,6 +72,8 @@ REJECT_MM = 1.5
 #: Weight of the points behind the surface in the envelope fit (those in front weigh 1), and the
 #: most refits of the robust fit.
 BEHIND_WEIGHT = 0.02
+#: Points this close (mm) behind the surface count as on it (their weight no longer flips).
+ON_SURFACE_MM = 0.01
 ROBUST_ITERATIONS = 15
 #: Largest tilt (deg) of the fitted plate normal from +x (an anterior plate faces anteriorly).
 MAX_TILT_DEG = 45.0
@@ -227,13 +229,17 @@ def _design(local: np.ndarray, ku: np.ndarray, kv: np.ndarray) -> np.ndarray:
 def _pspline(design: np.ndarray, w: np.ndarray, shape: tuple[int, int], smoothing: float,
              weights: np.ndarray) -> np.ndarray:
     """Coefficients ``shape`` = (nu, nv) of the penalised, weighted least-squares B-spline fit of ``w``."""
+    from scipy import sparse
+
     nu, nv = shape
-    weighted = design * weights[:, None]
-    normal_eq = weighted.T @ design
+    weighted = sparse.diags(weights) @ design
+    normal_eq = (weighted.T @ design).toarray()
     d_u, d_v = np.diff(np.eye(nu), 2, axis=0), np.diff(np.eye(nv), 2, axis=0)
     penalty = np.kron(d_u.T @ d_u, np.eye(nv)) + np.kron(np.eye(nu), d_v.T @ d_v)
     lam = smoothing * float(np.trace(normal_eq)) / (nu * nv) + 1e-9
-    return np.linalg.solve(normal_eq + lam * penalty, weighted.T @ w).reshape(nu, nv)
+    from scipy.linalg import cho_factor, cho_solve
+
+    return cho_solve(cho_factor(normal_eq + lam * penalty), weighted.T @ w).reshape(nu, nv)
 
 
 def _robust_fit(local: np.ndarray, ku: np.ndarray, kv: np.ndarray, smoothing: float,
@@ -242,8 +248,10 @@ def _robust_fit(local: np.ndarray, ku: np.ndarray, kv: np.ndarray, smoothing: fl
     gap, e.g. deeper structures beside a vertebral body) and, with ``envelope``, weighs the points
     behind it by :data:`BEHIND_WEIGHT` (asymmetric least squares: a rigid plate rests on the most
     prominent bone, so the surface hugs the points from the front), refitted until the kept set settles."""
+    from scipy import sparse
+
     shape = (len(ku) - 4, len(kv) - 4)
-    design = _design(local, ku, kv)
+    design = sparse.csr_matrix(_design(local, ku, kv))  # 16 non-zeros a row
     keep = np.ones(len(local), bool)
     weights = np.ones(len(local))
     for _ in range(ROBUST_ITERATIONS):
@@ -253,13 +261,31 @@ def _robust_fit(local: np.ndarray, ku: np.ndarray, kv: np.ndarray, smoothing: fl
         coef = _pspline(design[keep], local[keep, 2], shape, smoothing, weights[keep])
         r = local[:, 2] - design @ coef.ravel()
         new = r > -REJECT_MM
-        new_w = np.where(r >= 0, 1.0, BEHIND_WEIGHT) if envelope else weights
+        new_w = np.where(r >= -ON_SURFACE_MM, 1.0, BEHIND_WEIGHT) if envelope else weights
         changed = np.count_nonzero(new != keep) + np.count_nonzero(new_w != weights)
         if changed <= 1e-3 * len(local):  # settled (a handful of points flip on the surface itself)
             keep, weights = new, new_w
             break
         keep, weights = new, new_w
     return coef, keep
+
+
+def _check_cover(local: np.ndarray, outline_uv: np.ndarray, frame, what: str, lo, hi, centre) -> float:
+    """Largest distance (mm, in the surface's plane) from the plate outline to a point; ParameterError
+    above :data:`COVER_MM`."""
+    from scipy.spatial import cKDTree
+
+    probe = _cover_samples(outline_uv)
+    dist, _ = cKDTree(local[:, :2]).query(probe)
+    if dist.max() > COVER_MM:
+        worst = probe[np.argmax(dist)]
+        yz = frame.to_patient(np.array([[worst[0], worst[1], 0.0]]))[0]
+        raise ParameterError(
+            f"{what}: the points do not cover the plate outline: the outline at y = {yz[1]:.1f}, z = {yz[2]:.1f} mm is "
+            f"{dist.max():.1f} mm from the nearest surface point (needed: every part of the outline within {COVER_MM} mm "
+            f"of a point; the points span y {lo[0]:.1f}..{hi[0]:.1f}, z {lo[1]:.1f}..{hi[1]:.1f} mm; the plate is "
+            f"centred at y = {centre[0]:.1f}, z = {centre[1]:.1f} mm)")
+    return float(dist.max())
 
 
 def fit_surface(points: np.ndarray, outline_yz: np.ndarray, *, centre_yz: Sequence[float] | None = None,
@@ -297,6 +323,7 @@ def fit_surface(points: np.ndarray, outline_yz: np.ndarray, *, centre_yz: Sequen
     # 1. robust fit with the plate facing +x, then again in the frame of the inliers' plane
     frame = frame_for(np.array([1.0, 0.0, 0.0]), under)
     local = (pts - np.asarray(frame.origin)) @ frame.matrix()
+    _check_cover(local, outline_uv, frame, what, lo, hi, centre)  # cheap: before fitting
     inside = np.all((local[:, :2] >= blo - 1.0) & (local[:, :2] <= bhi + 1.0), axis=1)
     coef, keep = _robust_fit(local[inside], ku, kv, smoothing)
     inliers = pts[inside][keep]
@@ -313,18 +340,7 @@ def fit_surface(points: np.ndarray, outline_yz: np.ndarray, *, centre_yz: Sequen
     surface = FittedSurface(frame, ku, kv, coef, 0.0)
     residual = fit_pts[:, 2] - surface(fit_pts[:, 0], fit_pts[:, 1])
     # 2. coverage of the outline by the surface points kept
-    from scipy.spatial import cKDTree
-
-    probe = _cover_samples(outline_uv)
-    dist, _ = cKDTree(fit_pts[:, :2]).query(probe)
-    if dist.max() > COVER_MM:
-        worst = probe[np.argmax(dist)]
-        yz = frame.to_patient(np.array([[worst[0], worst[1], 0.0]]))[0]
-        raise ParameterError(
-            f"{what}: the points do not cover the plate outline: the outline at y = {yz[1]:.1f}, z = {yz[2]:.1f} mm is "
-            f"{dist.max():.1f} mm from the nearest surface point (needed: every part of the outline within {COVER_MM} mm "
-            f"of a point; the points span y {lo[0]:.1f}..{hi[0]:.1f}, z {lo[1]:.1f}..{hi[1]:.1f} mm; the plate is "
-            f"centred at y = {centre[0]:.1f}, z = {centre[1]:.1f} mm)")
+    cover = _check_cover(fit_pts, outline_uv, frame, what, lo, hi, centre)
     # 3. seat: no kept point under the outline in front of the surface
     on_plate = outlines.contains(outline_uv, fit_pts[:, :2])
     lift = float(max(0.0, residual[on_plate].max())) if seat and on_plate.any() else 0.0
@@ -338,7 +354,7 @@ def fit_surface(points: np.ndarray, outline_yz: np.ndarray, *, centre_yz: Sequen
             "tilt_deg": round(tilt, 3), "knot_mm": KNOT_MM, "smoothing": smoothing,
             "rms_residual_mm": round(float(np.sqrt(np.mean(residual ** 2))), 4),
             "max_residual_mm": round(float(np.abs(residual).max()), 4), "seat_lift_mm": round(lift, 4),
-            "cover_max_mm": round(float(dist.max()), 3), "centre_yz": [round(float(c), 4) for c in centre]}
+            "cover_max_mm": round(cover, 3), "centre_yz": [round(float(c), 4) for c in centre]}
     return FittedSurface(frame, ku, kv, coef, lift - w0, info)
 
 
