@@ -13,7 +13,7 @@ from implants.anatomy import anterior_surface as surf
 from implants.anatomy.meshes import load_mesh
 from implants.cli import app
 from implants.errors import ParameterError
-from implants.geometry.frames import angle_between_deg, direction_from_angles
+from implants.geometry.frames import angle_between_deg, direction_from_angles, rotation_matrix
 from implants.templates.anterior_plate import PlateParams, derive
 
 #: Cylinder of the analytic test: radius (mm) of a vertebral body's coronal curvature, axis along z
@@ -38,10 +38,10 @@ GAP_MEAN_MM = 0.4
 runner = CliRunner()
 
 
-def cylinder_points(centre_yz=(0.0, 0.0), half_y=14.0, half_z=22.0, step=0.5) -> np.ndarray:
+def cylinder_points(centre_yz=(0.0, 0.0), half_y=14.0, half_z=22.0, step=0.5, radius=R_MM) -> np.ndarray:
     y, z = np.meshgrid(np.arange(-half_y, half_y + 1e-9, step), np.arange(-half_z, half_z + 1e-9, step))
     y, z = y.ravel(), z.ravel()
-    x = np.sqrt(R_MM ** 2 - y ** 2) - R_MM
+    x = np.sqrt(radius ** 2 - y ** 2) - radius
     return np.column_stack([x, y + centre_yz[0], z + centre_yz[1]])
 
 
@@ -111,6 +111,37 @@ def test_screw_angles_are_measured_from_the_fitted_surface_frame(on_cylinder, tw
         # entry on the outer face: the cylinder at the hole moved 2 mm along x (the plate's w)
         assert f.origin[0] == pytest.approx(np.sqrt(R_MM ** 2 - y ** 2) - R_MM + two_level.thickness_mm, abs=0.01)
         assert (f.origin[1], f.origin[2]) == pytest.approx((3.0 + y, 40.0 + z), abs=0.3)
+
+
+def test_plate_on_a_tilted_surface_takes_its_frame(two_level):
+    # the cylinder leaning 20 deg (lordotic segment): the plate frame's normal follows, the face
+    # stays on the cylinder and the screws keep their angles in the plate's frame
+    tilt = rotation_matrix((0.0, 1.0, 0.0), 20.0)
+    implant = surf.plate_on_points(cylinder_points(half_z=25.0) @ tilt.T, two_level, centre_yz=(0.0, 0.0))
+    assert_one_valid_solid(implant)
+    assert implant.metrics["surface"]["tilt_deg"] == pytest.approx(20.0, abs=0.05)
+    back = face_points(implant) @ tilt  # into the cylinder's own frame
+    assert np.abs(np.hypot(back[:, 0] + R_MM, back[:, 1]) - R_MM).max() < CYLINDER_TOL_MM
+    for i, (y, _, _) in enumerate(derive(two_level).holes, 1):
+        f = implant.features[f"screw.{i}"]
+        upright = direction_from_angles(f.info["cranial_deg"], f.info["medial_deg"], base=(-1.0, 0.0, 0.0),
+                                        side=1 if y > 0 else -1)
+        assert angle_between_deg(f.direction, tilt @ upright) < 0.1
+
+
+def test_support_layout_on_fitted_points():
+    from implants.templates.anterior_plate import PRESETS
+
+    p = PlateParams(**PRESETS["transoral-c1c3-support"])
+    wide = cylinder_points(half_y=26.0, half_z=40.0, step=0.7, radius=40.0)  # the 42 mm head needs a wider body
+    implant = surf.plate_on_points(wide, p, centre_yz=(0.0, -5.0))
+    assert_one_valid_solid(implant)
+    support = implant.features["support"]
+    assert len(support.faces) == 2
+    # its top under the C1 articular surfaces: 3 mm below the C1 holes (z = 10 about the origin)
+    assert support.origin == pytest.approx((0.0, 0.0, -5.0 + 7.0), abs=0.02)
+    bb = implant.shape.BoundingBox()
+    assert bb.xmin < -p.support_depth_mm, "the support projects behind the plate"
 
 
 def test_points_file_formats_give_the_same_points(tmp_path):
