@@ -26,6 +26,16 @@ Plate placement on meshes: the plate's centre (its origin, see ``templates.anter
 the midline (centre of the meshes' left–right extent) at the mean height of the disc levels between
 consecutive vertebrae (a two-level subaxial plate then has its hole rows on the two bodies), or at
 ``centre_yz``; on a point list it sits at the centre of the points' (y, z) extent unless given.
+
+Measured (tests/test_anterior_surface.py): points sampled on a cylinder of radius 20 mm (upright or
+leaning 20°) give a plate whose bone-facing face lies within 0.002 mm of the cylinder. On the real
+C2 and C3 (``shared/anatomy``, LPS), a two-level plate: 8146 ray hits, 725 rejected as lying behind
+the front surface, rms residual 0.17 mm, seated 0.11 mm off the most prominent point; gap from the
+plate's bone-facing face to the bone mean 0.29, median 0.16, p90 0.79, max 1.82 mm over the whole
+face, p90 0.34 mm over the bodies (more than 3 mm from the disc level: the plate bridges the C2/C3
+disc space, where the C2 lip and the C3 rim leave up to ~1.4 mm under it); deepest penetration into
+bone 0.05 mm; all 4 screw axes meet bone right behind the 2 mm plate. About 1 s for the fit (after
+the imports), 5 s for the B-rep, 7 s for the report on one shared core.
 """
 
 from __future__ import annotations
