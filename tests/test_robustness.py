@@ -189,6 +189,36 @@ REGRESSIONS = [
     # a 1e-6 mm corner fillet made an invalid solid: radii below 0.01 mm are built sharp
     ("vertebral-body-replacement", "cervical-1-level", {"corner_radius_mm": 1e-6}, "built"),
     ("vertebral-body-replacement", "lumbar-two-piece", {"footprint": "box", "corner_radius_mm": 1e-6}, "built"),
+    # a 2e-16 mm column inset (now 0: a straight prism), with a ~0 corner radius
+    ("vertebral-body-replacement", "lumbar-two-piece",
+     {"screw_angle_deg": 30.760176217730617, "width_mm": 31.0, "joint_clearance_mm": 0.1, "two_piece": True,
+      "screw_fixation": "zero-profile", "platform_thickness_mm": 4.472776052798666, "flange_extension_mm": 19.93542910328827,
+      "column_inset_mm": 2.220446049250313e-16, "body_height_mm": 25.354245845378596, "screw_diameter_mm": 6.0,
+      "corner_radius_mm": 4.525700224912883e-156, "footprint": "box"}, "built"),
+    # monolithic rods swept with the Frenet laws (400-900 poles of degree 11): a mesher that never
+    # finished the rod face trimmed by the iliac hook (hang), and branches the fuse did not join
+    # (three solids). Round tubes now sweep with the discrete trihedron first.
+    ("monolithic", "lumbosacral-revision-left",
+     {"iliac_dorsal_mm": 24.23032912642984, "iliac_caudal_deg": 35.95825612955581, "iliac_spacing_mm": 39.0,
+      "seat_head_diameter_mm": 9.44833397306399, "s2_z_mm": -12.701755213304565, "crest_z_mm": -7.81945859342621e-42,
+      "seat_height_mm": 12.790187366960952, "crest_lateral_mm": 73.86061400287136, "iliac_z_mm": 0.8,
+      "rod_diameter_mm": 6.731869428211344, "hook_width_mm": 10.582477557660393, "seat_bore_mm": 3.292382855145773,
+      "hook_leg_mm": 6.83459646215095e-89, "hook_throat_mm": 6.63872194484105, "iliac_lateral_mm": 32.468502466861146,
+      "s2_caudal_deg": 2.24890664359139e-255, "variant": "iliac-hook", "rod_cranial_mm": 148.421166864427}, "built"),
+    ("monolithic", "lumbosacral-revision-right",
+     {"hook_width_mm": 4.0, "iliac_spacing_mm": 19.469675449263697, "rod_cranial_mm": 60.0, "hook_throat_mm": 3.0,
+      "material": "peek", "s2_lateral_deg": 5e-324, "s2_z_mm": -45.0, "crest_z_mm": 60.0, "iliac_dorsal_mm": 3.0},
+     "built"),
+    ("monolithic", "lumbosacral-revision-left",
+     {"iliac_lateral_deg": 19.378851074011287, "iliac_z_mm": 1.5433875151152102e-220, "hook_leg_mm": 16.30133005942772,
+      "rod_cranial_mm": 120.43924807936304, "iliac_dorsal_mm": 6.306533234532259, "seat_height_mm": 7.956459874707603,
+      "rod_diameter_mm": 5.031825196073731, "iliac_caudal_deg": 46.11575022161026, "material": "peek",
+      "variant": "iliac-hook", "seat_head_diameter_mm": 5.0, "hook_thickness_mm": 7.833896569472907,
+      "iliac_spacing_mm": 30.0, "s2_lateral_mm": 29.905942194426856, "hook_throat_mm": 5.539643878331905,
+      "hook_width_mm": 7.422107801656239, "seat_outer_diameter_mm": 12.444425392973184, "crest_z_mm": 1.192092896e-07,
+      "side": "right", "s2_z_mm": -45.0, "s2_lateral_deg": 7.833896569472907, "iliac_lateral_mm": 48.22574352825053,
+      "seat_bore_mm": 3.0, "s2_caudal_deg": 8.731730995737967, "branch_rise_mm": 28.29734267925159,
+      "branch_diameter_mm": 3.5235691956741677, "crest_lateral_mm": 48.22574352825053}, "built"),
 ]
 
 

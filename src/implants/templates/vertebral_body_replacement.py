@@ -93,8 +93,9 @@ FOOTPRINT_FRACTION = 0.85
 MIN_WALL_MM = 1.5
 #: Wall round pedicle holes and clamp bores (mm).
 BOSS_WALL_MM = 2.0
-#: Corner radii below this are built sharp (a 1e-6 mm fillet made an invalid solid, issue 9) (mm).
-MIN_CORNER_RADIUS_MM = 0.01
+#: Corner radii and column insets below this are built as 0 (a 1e-6 mm fillet made an invalid
+#: solid, a 2e-16 mm inset a broken ring cut; issue 9) (mm).
+MIN_CORNER_RADIUS_MM = MIN_INSET_MM = 0.01
 #: Wall of a wire eyelet (mm).
 EYELET_WALL_MM = 1.5
 #: Wall round the hinge pin bore of a clamp knuckle (mm).
@@ -206,6 +207,11 @@ def _corner_radius(p: VBRParams, inset: float = 0.0) -> float:
     return r if r >= MIN_CORNER_RADIUS_MM else 0.0
 
 
+def _inset(p: VBRParams) -> float:
+    """Column inset; insets below ``MIN_INSET_MM`` are 0 (a straight prism)."""
+    return p.column_inset_mm if p.column_inset_mm >= MIN_INSET_MM else 0.0
+
+
 def _size(p: VBRParams) -> tuple[float, float]:
     r = REGIONS[p.region.value]
     return (p.depth_mm if p.depth_mm is not None else round(FOOTPRINT_FRACTION * r.endplate_depth, 2),
@@ -286,7 +292,7 @@ def derive(p: VBRParams, superior_recess: Recess | None = None, inferior_recess:
     r = REGIONS[p.region.value]
     depth, width = _size(p)
     kind = p.footprint or (Footprint.BOX if p.region is Region.CERVICAL else Footprint.KIDNEY)
-    i = p.column_inset_mm
+    i = _inset(p)
     if kind is Footprint.BOX:
         outline = outlines.rounded_rectangle(depth, width, _corner_radius(p))
         inset = outlines.rounded_rectangle(depth - 2 * i, width - 2 * i, _corner_radius(p, i))
@@ -417,7 +423,7 @@ def _prism(g: VBRGeometry, p: VBRParams, inset: bool, span: float) -> "cq.Solid"
     from ..geometry import solids
 
     if g.footprint is Footprint.BOX:
-        i = p.column_inset_mm if inset else 0.0
+        i = _inset(p) if inset else 0.0
         return solids.rounded_box(g.depth - 2 * i, g.width - 2 * i, _corner_radius(p, i), -span, span)
     return solids.prism(g.inset_outline if inset else g.outline, -span, span, g.smooth)
 
@@ -431,7 +437,7 @@ def _column(g: VBRGeometry, p: VBRParams, span: float, clip_method: str = "appro
     from ..geometry import columns, solids
 
     full = solids.clip_between(_prism(g, p, False, span), g.lower, g.upper, samples=clip_samples, method=clip_method)
-    if p.column_inset_mm == 0:
+    if _inset(p) == 0:
         return full
     t = p.platform_thickness_mm
     big = 2 * (g.depth + g.width)
