@@ -42,6 +42,7 @@ def sample_type(type_id: str, samples: int = DEFAULT_SAMPLES, timeout: float | N
         runner = robustness.SampleRunner(timeout or robustness.SAMPLE_TIMEOUT_S)
     counts = {"tried": 0, "built": 0, "rejected": 0, "failed": 0}
     failures: list[str] = []
+    slowest = [0.0]
 
     @settings(max_examples=samples, derandomize=True, deadline=None, database=None,
               suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
@@ -49,11 +50,13 @@ def sample_type(type_id: str, samples: int = DEFAULT_SAMPLES, timeout: float | N
     def draw(drawn):
         preset, overrides = drawn
         counts["tried"] += 1
+        start = time.perf_counter()
         try:
             counts[runner.run(type_id, preset, overrides)] += 1
         except robustness.SampleFailure as error:  # every other outcome is a failure to report
             counts["failed"] += 1
             failures.append(f"{preset} {overrides}: {str(error)[:300]}")
+        slowest[0] = max(slowest[0], time.perf_counter() - start)
 
     start = time.perf_counter()
     try:
@@ -62,7 +65,7 @@ def sample_type(type_id: str, samples: int = DEFAULT_SAMPLES, timeout: float | N
         if own:
             runner.close()
     return {"benchmark": "robustness", "case": type_id, **counts,
-            "seconds": round(time.perf_counter() - start, 1), "failures": failures}
+            "seconds": round(time.perf_counter() - start, 1), "slowest_s": round(slowest[0], 1), "failures": failures}
 
 
 def run(samples: int = DEFAULT_SAMPLES, types: list[str] | None = None, timeout: float | None = None) -> list[dict]:
@@ -89,12 +92,13 @@ def main() -> None:
     types = [t.strip() for t in args.types.split(",") if t.strip()] or None
     rows = run(args.samples, types, args.timeout)
     table = Table(title=f"Robustness: {args.samples} samples per type")
-    for column in ("type", "tried", "built", "rejected", "failed", "seconds"):
+    columns = ("tried", "built", "rejected", "failed", "seconds", "slowest_s")
+    for column in ("type",) + columns:
         table.add_column(column, justify="left" if column == "type" else "right")
     for row in rows:
-        table.add_row(row["case"], *(str(row[k]) for k in ("tried", "built", "rejected", "failed", "seconds")))
-    total = {k: sum(r[k] for r in rows) for k in ("tried", "built", "rejected", "failed")}
-    table.add_row("total", *(str(total[k]) for k in ("tried", "built", "rejected", "failed")), "")
+        table.add_row(row["case"], *(str(row[k]) for k in columns))
+    total = {k: sum(r[k] for r in rows) for k in ("tried", "built", "rejected", "failed", "seconds")}
+    table.add_row("total", *(str(round(total[k], 1)) for k in columns[:-1]), str(max(r["slowest_s"] for r in rows)))
     console = Console()
     console.print(table)
     for row in rows:
