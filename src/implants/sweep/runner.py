@@ -54,10 +54,11 @@ _CACHE: dict[Any, Any] = {}
 
 
 #: Imported by the fork server once and inherited by every worker: the kernel, the exporter and
-#: the libraries the first export and checks would otherwise import lazily (~2 s in all).
+#: the libraries (declared dependencies only) the first export and checks would otherwise import
+#: lazily (~2 s in all).
 WORKER_MODULES = ("cadquery", "implants.export.pipeline", "implants.checks.mesh", "implants.checks.step",
                   "implants.checks.footprint", "implants.sweep.runner", "trimesh", "manifold3d", "scipy.spatial",
-                  "scipy.sparse.csgraph", "networkx", "rtree", "shapely", "PIL.Image", "lxml.etree")
+                  "scipy.sparse.csgraph", "networkx", "rtree", "PIL.Image", "lxml.etree")
 
 
 def single_threaded_kernel() -> int:
