@@ -208,3 +208,15 @@ def test_regression_serrations_on_a_tilted_oblique_box_mesh_watertight():
 def test_corner_radius_must_leave_straight_sides():
     with pytest.raises(ParameterError, match="corner_radius_mm"):
         TEMPLATE.make_params("lumbar-plif", corner_radius_mm=4.5)
+
+
+def test_teeth_are_none_or_at_least_the_minimum_height():
+    """Serrations of 1e-127 mm broke the kernel (issue 9): 0 or at least MIN_TEETH_MM."""
+    from implants.templates.interbody_cage import MIN_TEETH_MM
+
+    with pytest.raises(ParameterError, match="teeth_height_mm"):
+        TEMPLATE.make_params("lumbar-plif", teeth_height_mm=1e-127)
+    with pytest.raises(ParameterError, match="teeth_height_mm"):
+        TEMPLATE.make_params("lumbar-plif", teeth_height_mm=MIN_TEETH_MM / 2)
+    assert TEMPLATE.make_params("lumbar-plif", teeth_height_mm=MIN_TEETH_MM).teeth_height_mm == MIN_TEETH_MM
+    assert TEMPLATE.make_params("lumbar-plif", teeth_height_mm=0.0).teeth_height_mm == 0.0

@@ -219,6 +219,25 @@ REGRESSIONS = [
       "side": "right", "s2_z_mm": -45.0, "s2_lateral_deg": 7.833896569472907, "iliac_lateral_mm": 48.22574352825053,
       "seat_bore_mm": 3.0, "s2_caudal_deg": 8.731730995737967, "branch_rise_mm": 28.29734267925159,
       "branch_diameter_mm": 3.5235691956741677, "crest_lateral_mm": 48.22574352825053}, "built"),
+    # fillets of 1e-13 to 5e-324 mm failed in the kernel: radii under 0.01 mm are left sharp
+    ("bridge-strut", "thoracolumbar-t11-l2-lateral",
+     {"bridged_from": "T5", "section_width_mm": 12.83442933381944, "section_corner_radius_mm": 2.2250738585072014e-308,
+      "screw_convergence_deg": 21.252846352716, "platform_thickness_mm": 6.0703325971858595, "material": "peek"},
+     "built"),
+    ("distraction-spacer", "c3-c4-left-small",
+     {"facet_x_mm": -25.410885725995733, "facet_z_mm": 4.79827232738246, "interbody_offset_mm": 5.832047014843292,
+      "facet_angle_deg": 67.24965477109463, "interbody_width_mm": 10.121367500969097,
+      "interbody_depth_mm": 16.786706809150974, "level": "C2-C3", "graft_window": True, "facet_length_mm": 15.5,
+      "corner_radius_mm": 5e-324, "facet_y_mm": 8.0, "facet_thickness_mm": None, "coronal_deg": 1.0195053941993384,
+      "side": "right", "facet_width_mm": 7.785323117452242}, "built"),
+    ("interbody-cage", "lumbar-plif",
+     {"flange": False, "teeth_height_mm": 0.5, "lordosis_deg": 3.9308377140548896e-13, "height_mm": 18.0,
+      "footprint_rotation_deg": 1e-09, "corner_radius_mm": 3.9308377140548896e-13, "superior_concavity_mm": None},
+     "built"),
+    # 1e-127 mm serrations: teeth_height_mm is 0 or at least 0.2 mm
+    ("interbody-cage", "lumbar-plif",
+     {"screw_medial_deg": 5.370077547854764e-126, "teeth_height_mm": 1.3692183281540042e-127, "graft_windows": 0,
+      "coronal_deg": 6.581929761658699, "superior_concavity_mm": 0.0}, "rejected"),
 ]
 
 

@@ -184,7 +184,7 @@ def profile_wire(kind: Section | str, width_mm: float, depth_mm: float, corner_r
     plane = cq.Plane(origin=_vec(c), xDir=_vec(u), normal=_vec(n))
     sketch = cq.Workplane(plane).rect(width_mm, depth_mm)
     wire = sketch.val()
-    if r > 0:
+    if r >= 0.01:  # tinier corner fillets fail in the kernel (a 2e-308 mm radius, issue 9): sharp
         face = cq.Face.makeFromWires(wire)
         wire = cq.Wire(face.fillet2D(r, face.Vertices()).outerWire().wrapped)
     return wire

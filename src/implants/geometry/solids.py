@@ -90,6 +90,10 @@ def prism(outline: np.ndarray, z_min: float, z_max: float, smooth: bool = False)
     return cq.Solid.extrudeLinear(cq.Face.makeFromWires(wire), cq.Vector(0, 0, z_max - z_min))
 
 
+#: Fillet radii below this are left sharp: OCCT fails on 1e-13 mm fillets (issue 9) (mm).
+MIN_FILLET_MM = 0.01
+
+
 def rounded_box(depth_mm: float, width_mm: float, radius_mm: float, z_min: float, z_max: float,
                 centre: Sequence[float] = (0.0, 0.0)) -> cq.Solid:
     """Vertical prism over an exact rounded rectangle (x extent ``depth_mm``, y extent
@@ -97,7 +101,7 @@ def rounded_box(depth_mm: float, width_mm: float, radius_mm: float, z_min: float
     box = cq.Solid.makeBox(depth_mm, width_mm, z_max - z_min,
                            cq.Vector(centre[0] - depth_mm / 2, centre[1] - width_mm / 2, z_min))
     r = min(radius_mm, depth_mm / 2 - 1e-3, width_mm / 2 - 1e-3)
-    if r <= 0:
+    if r < MIN_FILLET_MM:  # a 1e-13 mm fillet fails in the kernel (issue 9): sharp
         return box
     vertical = [e for e in box.Edges() if abs(e.tangentAt(0).z) > 0.99]
     return box.fillet(r, vertical)

@@ -36,6 +36,8 @@ MIN_WALL_MM = 1.0
 #: Serrations end this far inside the outline (mm): a flat land along the rim, as on machined
 #: cages, and no sub-mm² sliver faces where ridges would meet rounded corners.
 TEETH_INSET_MM = 0.3
+#: Lowest serration height (mm): 1e-127 mm teeth broke the kernel (issue 9); 0 means none.
+MIN_TEETH_MM = 0.2
 
 
 class Footprint(str, Enum):
@@ -99,6 +101,9 @@ class CageParams(ImplantParams):
         require(geometry.min_height_mm >= 3.0,
                 f"height_mm = {self.height_mm} with lordosis_deg = {self.lordosis_deg} and coronal_deg = "
                 f"{self.coronal_deg} leaves {geometry.min_height_mm:.1f} mm at the thinnest edge (allowed >= 3 mm)")
+        require(self.teeth_height_mm == 0 or self.teeth_height_mm >= MIN_TEETH_MM,
+                f"teeth_height_mm = {self.teeth_height_mm}: use 0 (no serrations) or at least {MIN_TEETH_MM} mm "
+                f"(allowed 0 or {MIN_TEETH_MM} to 1.5)")
         require(self.teeth_height_mm == 0 or self.endplate is Endplate.FLAT,
                 "teeth_height_mm must be 0 with endplate = synthetic (congruent faces carry no serrations)")
         apex_limit = SyntheticEndplate.MAX_APEX_FRACTION * ENDPLATE_SIZE_MM[self.region.value][0] / 2
