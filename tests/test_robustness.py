@@ -162,6 +162,18 @@ class SampleRunner:
 REGRESSIONS = [
     # leg end sphere tangent to the arch plate's lower edge: the fuse left it as a second solid
     ("c1c2-transarticular-template", "lamina-only", {"leg_diameter_mm": 2.5}, "built"),
+    # leg end moved behind the resting face (it bulged 0.5 mm through it): with 0.6 x 2.5 mm = the 1.5 mm
+    # plate thickness the leg's end disc lay on the plate's back face and the fuse was invalid
+    ("c1c2-transarticular-template", "magerl-small",
+     {"pad_length_mm": 5.0, "tube_length_mm": 4.43, "screw_length_mm": 25.0, "bore_diameter_mm":
+      2.839633345498976, "entry_spacing_mm": 36.43027243861577, "screw_diameter_mm": 2.5, "medial_deg":
+      0.3333333333333333, "tube_wall_mm": 1.008193023715919, "plate_thickness_mm": 1.5, "arch_offset_z_mm":
+      14.351320685565403, "pad_width_mm": 4.0, "arch_offset_x_mm": -12.324903480173948, "pad_tilt_deg":
+      5.406286942366968, "pad_x_mm": -30.0, "spinous_pad": True, "arch_plate_width_mm": 12.0, "pad_z_mm":
+      0.7424264965017092, "clearance_mm": 0.8666316087082659, "arch_screw_diameter_mm": 2.5, "tube_standoff_mm":
+      4.576599749987885, "sagittal_deg": 45.025469120860286, "arch_plate_height_mm": 10.289826481287692,
+      "arch_screw_spacing_mm": 6.0, "arch_curve_radius_mm": 14.351320685565403, "arch_screw_count": 1,
+      "leg_diameter_mm": 2.5}, "built"),
     # four 1.5 mm arch screw holes 1.33 mm apart (overlapping): the cut left a zero-volume second solid
     ("c1c2-transarticular-template", "magerl",
      {"arch_curve_radius_mm": 61.91714353721779, "pad_z_mm": 14.123999235674882, "clearance_mm": 0.3378226054714342,

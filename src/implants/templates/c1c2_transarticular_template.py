@@ -143,10 +143,15 @@ def derive(p: TransarticularParams) -> TemplateGeometry:
         # leg: from the tube's far half to the lateral lower part of the arch plate
         start = tips[name] - d * (0.6 * p.tube_length_mm)
         v = float(np.clip(start[1], -(half - p.leg_diameter_mm), half - p.leg_diameter_mm))
-        # the leg end (and its sphere) sits 0.1 x leg diameter inside the plate's lower edge: a sphere
-        # tangent to the edge face broke the fuse (two solids, issue 9)
-        u = -p.arch_plate_height_mm / 2 + 0.6 * p.leg_diameter_mm
-        end = frame.to_patient([u, v, float(surface(np.array([u]), np.array([v]))[0]) + p.plate_thickness_mm / 2])
+        # the leg end's sphere reaches 0.1 x leg diameter below the plate's lower edge (a sphere
+        # tangent to the edge face broke the fuse: two solids, issue 9; one sunk into the plate came
+        # within 0.01 mm of the arch screw holes) and stays at least 0.1 x leg diameter behind the face
+        # on the bone (w = 0), so it never bulges through the resting face
+        u = -p.arch_plate_height_mm / 2 + 0.4 * p.leg_diameter_mm
+        w = max(p.plate_thickness_mm / 2, 0.6 * p.leg_diameter_mm)
+        if abs(w - p.plate_thickness_mm) < 0.1 * p.leg_diameter_mm:  # the leg's end disc on the back face
+            w = p.plate_thickness_mm + 0.1 * p.leg_diameter_mm       # broke the fuse (invalid solid)
+        end = frame.to_patient([u, v, float(surface(np.array([u]), np.array([v]))[0]) + w])
         legs[name] = (start, end)
     screws = []
     n = p.arch_screw_count
