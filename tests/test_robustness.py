@@ -12,7 +12,6 @@ stuck kernel call cannot stall the run. Samples that once failed are kept in ``R
 from __future__ import annotations
 
 import math
-import multiprocessing
 import sys
 import time
 from pathlib import Path
@@ -110,26 +109,20 @@ class SampleRunner:
     def _start(self):
         from concurrent.futures import ProcessPoolExecutor
 
-        from implants.sweep.runner import WORKER_MODULES
+        from implants.sweep.runner import worker_context
 
         # the worker unpickles _check_in_worker by module name: make this file importable there
         here = str(Path(__file__).resolve().parent)
         if here not in sys.path:
             sys.path.insert(0, here)
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(list(WORKER_MODULES))
-        self.executor = ProcessPoolExecutor(max_workers=1, mp_context=context)
+        self.executor = ProcessPoolExecutor(max_workers=1, mp_context=worker_context())
 
     def kill(self) -> None:
         if self.executor is None:
             return
-        for process in list(getattr(self.executor, "_processes", {}).values()):
-            try:
-                process.kill()
-                process.join(5)
-            except (OSError, ValueError, AttributeError):
-                pass
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        from implants.sweep.runner import kill_executor
+
+        kill_executor(self.executor)
         self.executor = None
 
     def close(self) -> None:
@@ -246,6 +239,13 @@ REGRESSIONS = [
      {"flange": False, "teeth_height_mm": 0.5, "lordosis_deg": 3.9308377140548896e-13, "height_mm": 18.0,
       "footprint_rotation_deg": 1e-09, "corner_radius_mm": 3.9308377140548896e-13, "superior_concavity_mm": None},
      "built"),
+    # two pedicle wings (9 mm) in a 10 mm two-level column: they overlapped and stood proud of the
+    # end faces (mesh not watertight); now a ParameterError naming pedicle_holes
+    ("vertebral-body-replacement", "thoracic-pedicle-holes",
+     {"superior_concavity_mm": 1.4839258009121956, "corner_radius_mm": 0.0, "footprint": "kidney", "joint": "tongue",
+      "screw_convergence_deg": 2.399360455254827, "disc_height_mm": 15.0, "platform_thickness_mm": 1.5,
+      "body_height_mm": 8.0, "height_mm": 10.000000000000002, "column_inset_mm": 1.8141585180975197,
+      "screw_angle_deg": 41.19206441056578}, "rejected"),
     # 1e-127 mm serrations: teeth_height_mm is 0 or at least 0.2 mm
     ("interbody-cage", "lumbar-plif",
      {"screw_medial_deg": 5.370077547854764e-126, "teeth_height_mm": 1.3692183281540042e-127, "graft_windows": 0,

@@ -234,3 +234,11 @@ def test_export_two_piece_passes_every_check(tmp_path):
     assert result.manifest["checks"]["ok"] is True
     assert result.manifest["bodies"] == 2
     assert {"step", "stl"} <= set(result.paths)
+
+
+def test_pedicle_wings_must_fit_each_level():
+    """Wings taller than a level overlapped and stood proud of the end faces (issue 9)."""
+    template = implants.get("vertebral-body-replacement")
+    with pytest.raises(ParameterError, match="pedicle_holes"):
+        template.make_params("thoracic-pedicle-holes", height_mm=20.0, platform_thickness_mm=1.5)
+    assert template.make_params("thoracic-pedicle-holes", height_mm=20.0, pedicle_holes=False).height_mm == 20.0

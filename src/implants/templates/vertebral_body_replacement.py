@@ -195,6 +195,14 @@ class VBRParams(ImplantParams):
             require(g.keys_fit, f"two_piece: the walls in front of and behind graft_channel_mm = {g.channel_mm} "
                                 f"({g.key_walls[0]:.1f} and {g.key_walls[1]:.1f} mm) are too thin for the keys "
                                 f"(allowed >= {2 * MIN_WALL_MM + 1.0:.1f} mm)")
+        if self.pedicle_holes:
+            boss = g.pedicle_diameter + 2 * BOSS_WALL_MM
+            need = boss + 2 * self.platform_thickness_mm
+            require(g.min_height_mm / self.levels >= need,
+                    f"pedicle_holes: {self.levels} level(s) in height_mm {g.height_mm:.1f} (shortest edge "
+                    f"{g.min_height_mm:.1f} mm) leave {g.min_height_mm / self.levels:.1f} mm per level for a "
+                    f"{boss:.1f} mm wing round pedicle_screw_diameter_mm = {g.pedicle_diameter} (allowed >= wing + "
+                    f"2 x platform_thickness_mm = {need:.1f} mm per level)")
         require(not (self.pedicle_holes and self.rod_clamps),
                 "pedicle_holes and rod_clamps are alternative links to the posterior construct: choose one")
         return self
