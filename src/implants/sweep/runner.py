@@ -187,6 +187,27 @@ def run_variant(task: dict[str, Any]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- local pool
 
+def worker_context():
+    """The fork-server context every worker process starts from (``WORKER_MODULES`` preloaded)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(WORKER_MODULES))
+    return context
+
+
+def kill_executor(executor) -> None:
+    """Kill a process pool's worker processes at once (a hung kernel call never returns) and drop
+    the pool without waiting."""
+    for process in list(getattr(executor, "_processes", {}).values()):
+        try:
+            process.kill()
+            process.join(5)
+        except (OSError, ValueError, AttributeError):
+            pass
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
 class _Slot:
     """One persistent worker process (a one-process executor) that can be killed and replaced."""
 
@@ -205,13 +226,7 @@ class _Slot:
         self.deadline = time.monotonic() + timeout
 
     def kill(self) -> None:
-        for process in list(getattr(self.executor, "_processes", {}).values()):
-            try:
-                process.kill()
-                process.join(5)
-            except (OSError, ValueError, AttributeError):
-                pass
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        kill_executor(self.executor)
 
 
 def _failed(task: dict[str, Any], status: str, message: str, seconds: float | None = None) -> dict[str, Any]:
@@ -221,12 +236,10 @@ def _failed(task: dict[str, Any], status: str, message: str, seconds: float | No
 
 def run_local(tasks: list[dict[str, Any]], workers: int, timeout: float) -> Iterator[dict[str, Any]]:
     """Run tasks on ``workers`` persistent processes; yield one row per task as each finishes."""
-    import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, wait
 
-    context = multiprocessing.get_context("forkserver")
     # the fork server imports the kernel once; every worker (and every replacement) forks from it
-    context.set_forkserver_preload(list(WORKER_MODULES))
+    context = worker_context()
     pending = deque(tasks)
     slots = [_Slot(context) for _ in range(max(1, min(workers, len(tasks))))]
     try:
