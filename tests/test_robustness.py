@@ -188,6 +188,24 @@ REGRESSIONS = [
       "pad_width_mm": 5.774503275431231, "arch_plate_height_mm": 11.006720396287097, "spinous_pad": False,
       "arch_plate_width_mm": 22.45327840412235, "tube_standoff_mm": 1.0, "plate_thickness_mm": 2.7225153207407233,
       "tube_length_mm": 11.101869204589047}, "built"),
+    # arch_curve_radius_mm 10 with a 17.4 mm plate: the height field, sampled 2 mm past the plate,
+    # was NaN beyond the radius (half-space not built); the arch now goes on along its tangent
+    ("c1c2-transarticular-template", "magerl-small",
+     {"medial_deg": -4.194035751415877, "pad_tilt_deg": -9.054184612189573, "arch_offset_z_mm": 10.0,
+      "arch_plate_height_mm": 5.0, "arch_screw_diameter_mm": 1.5, "plate_thickness_mm": 1.8684399817308543,
+      "tube_length_mm": 11.962439526151474, "pad_length_mm": 11.313770706748553, "clearance_mm": 0.24360081818496943,
+      "entry_spacing_mm": 34.29318739195669, "pad_x_mm": -17.937212438093873, "pad_z_mm": 9.831567278394429,
+      "screw_diameter_mm": 2.9124581660799937, "arch_screw_spacing_mm": 7.0, "arch_plate_width_mm": 17.449941848374888,
+      "arch_curve_radius_mm": 10.0, "leg_diameter_mm": 2.5, "tube_wall_mm": 0.8, "spinous_pad": False,
+      "arch_screw_count": 3, "tube_standoff_mm": 1.0863772801838503, "arch_offset_x_mm": -10.0,
+      "sagittal_deg": 73.68441281494728, "pad_width_mm": 9.831567278394429, "screw_length_mm": 30.0}, "built"),
+    # the one-shot fuse dropped the right guide tube with a plausible volume (bore not found):
+    # fuse_all also checks that an inner point of every part is inside the union
+    ("c1c2-transarticular-template", "magerl-small",
+     {"arch_offset_x_mm": -30.0, "arch_screw_spacing_mm": 25.0, "pad_width_mm": 4.0, "spinous_pad": True,
+      "pad_tilt_deg": 0.0, "arch_screw_count": 1, "pad_length_mm": 14.122744072013479,
+      "entry_spacing_mm": 24.916936008940006, "leg_diameter_mm": 3.6532640032828296, "arch_plate_width_mm": 12.0,
+      "screw_length_mm": 25.0, "tube_standoff_mm": 5.569369931045343e-16, "pad_x_mm": -10.522157780614034}, "built"),
     # two-piece with touching halves (joint clearance 0 or 1e-6 mm): the mesh is not watertight
     ("vertebral-body-replacement", "lumbar-two-piece", {"joint_clearance_mm": 0.0}, "rejected"),
     ("vertebral-body-replacement", "lumbar-two-piece", {"joint_clearance_mm": 0.02}, "built"),

@@ -133,12 +133,34 @@ def fuse_all(shapes: Iterable[cq.Shape]) -> cq.Shape:
     if len(shapes) == 1:
         return shapes[0]
     result = clean_valid(shapes[0].fuse(*shapes[1:]))
-    if _union_volume_plausible(result, shapes):
+    if _union_volume_plausible(result, shapes) and _union_holds_parts(result, shapes):
         return result
     chained = shapes[0]
     for shape in shapes[1:]:
         chained = chained.fuse(shape)
     return clean_valid(chained)
+
+
+def _inner_point(shape: cq.Shape) -> cq.Vector | None:
+    """A point inside ``shape``: the first of a 3 x 3 x 3 grid over its bounding box that is."""
+    bb = shape.BoundingBox()
+    for fx in (0.5, 0.25, 0.75):
+        for fy in (0.5, 0.25, 0.75):
+            for fz in (0.5, 0.25, 0.75):
+                point = cq.Vector(bb.xmin + fx * bb.xlen, bb.ymin + fy * bb.ylen, bb.zmin + fz * bb.zlen)
+                if shape.isInside(point, 1e-6):
+                    return point
+    return None
+
+
+def _union_holds_parts(union: cq.Shape, parts: list[cq.Shape]) -> bool:
+    """Every part has an inner point inside ``union`` (the one-shot fuse of a C1-C2 template
+    dropped a whole guide tube while the volume stayed plausible, issue 9)."""
+    for part in parts:
+        point = _inner_point(part)
+        if point is not None and not union.isInside(point, 1e-6):
+            return False
+    return True
 
 
 def _union_volume_plausible(union: cq.Shape, parts: list[cq.Shape], rel: float = 1e-4) -> bool:

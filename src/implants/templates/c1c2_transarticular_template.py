@@ -113,10 +113,15 @@ class TemplateGeometry:
 def arch_surface(p: TransarticularParams):
     """Posterior surface of the C1 arch in the plate's local frame (w outward = posterior)."""
     R = p.arch_curve_radius_mm
+    # beyond |v| = 0.95 R the circle goes on along its tangent: the plate stays within 0.9 R, but
+    # the height field is sampled 2 mm past it, where a plain circle gave NaN and a broken face (issue 9)
+    v_max = 0.95 * R
 
     def surface(u, v):
         v = np.asarray(v, float)
-        return -(R - np.sqrt(R * R - v * v)) + 0.0 * np.asarray(u, float)
+        vc = np.clip(v, -v_max, v_max)
+        root = np.sqrt(R * R - vc * vc)
+        return -(R - root) - vc / root * (v - vc) + 0.0 * np.asarray(u, float)
     return surface
 
 
