@@ -206,6 +206,13 @@ REGRESSIONS = [
       "pad_tilt_deg": 0.0, "arch_screw_count": 1, "pad_length_mm": 14.122744072013479,
       "entry_spacing_mm": 24.916936008940006, "leg_diameter_mm": 3.6532640032828296, "arch_plate_width_mm": 12.0,
       "screw_length_mm": 25.0, "tube_standoff_mm": 5.569369931045343e-16, "pad_x_mm": -10.522157780614034}, "built"),
+    # a 5.9 mm leg end overlapping a 3.5 mm arch screw hole: invalid solid; now a ParameterError
+    ("c1c2-transarticular-template", "magerl-small",
+     {"pad_tilt_deg": 19.94153013719452, "arch_curve_radius_mm": 30.573809814854958, "pad_x_mm": -23.608295771036264,
+      "pad_z_mm": 0.9, "screw_length_mm": 28.152881297031936, "arch_screw_diameter_mm": 3.4643329328380754,
+      "entry_spacing_mm": 31.707657826907504, "arch_screw_count": 3, "arch_screw_spacing_mm": 11.36282692832459,
+      "pad_length_mm": 18.14282036481586, "arch_plate_height_mm": 13.0, "leg_diameter_mm": 5.936368438146026,
+      "medial_deg": 3.7731798372439727, "bore_diameter_mm": None}, "rejected"),
     # two-piece with touching halves (joint clearance 0 or 1e-6 mm): the mesh is not watertight
     ("vertebral-body-replacement", "lumbar-two-piece", {"joint_clearance_mm": 0.0}, "rejected"),
     ("vertebral-body-replacement", "lumbar-two-piece", {"joint_clearance_mm": 0.02}, "built"),

@@ -31,6 +31,8 @@ from ..params import ImplantParams, require
 TYPE_ID = "c1c2-transarticular-template"
 #: Thinnest wall around a hole in the arch plate or pad (mm).
 MIN_WALL_MM = 1.0
+#: Least gap between a leg's round end and an arch screw hole in the plate (mm).
+LEG_HOLE_GAP_MM = 0.1
 
 
 class TransarticularParams(ImplantParams):
@@ -90,6 +92,18 @@ class TransarticularParams(ImplantParams):
         require(self.arch_offset_z_mm - self.arch_plate_height_mm / 2 > self.pad_z_mm + self.plate_thickness_mm
                 or not self.spinous_pad,
                 f"pad_z_mm = {self.pad_z_mm} reaches the arch plate at arch_offset_z_mm = {self.arch_offset_z_mm}")
+        # the round leg end must keep clear of the arch screw holes (in the plate's u = z, v = y):
+        # a 5.9 mm leg end grazing a 3.5 mm hole left an invalid solid (issue 9)
+        g = derive(self)
+        need = self.leg_diameter_mm / 2 + self.arch_screw_diameter_mm / 2 + LEG_HOLE_GAP_MM
+        for _, end in g.leg_ends.values():
+            for entry, _ in g.arch_screws:
+                gap = float(np.hypot(end[2] - entry[2], end[1] - entry[1]))
+                require(gap >= need,
+                        f"leg_diameter_mm = {self.leg_diameter_mm} puts the leg end {gap:.2f} mm from an arch screw hole "
+                        f"(arch_screw_diameter_mm = {self.arch_screw_diameter_mm}, arch_screw_spacing_mm = "
+                        f"{self.arch_screw_spacing_mm}, arch_plate_height_mm = {self.arch_plate_height_mm}; allowed >= "
+                        f"{need:.2f} mm: leg and hole radii + {LEG_HOLE_GAP_MM} mm)")
         return self
 
     @property
