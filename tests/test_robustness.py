@@ -154,6 +154,11 @@ class SampleRunner:
 
 #: Samples that once failed (issue 9), with the outcome they must have now.
 REGRESSIONS = [
+    # a scoliotic (R 40 mm), twisted plate with the supporting element: the column stood at y = 0 and
+    # reached only the plate's deepest back point over its footprint, which lay outside the plate (two solids)
+    ("anterior-plate", "transoral-c1c3-support",
+     {"scoliosis_radius_mm": 40.0, "twist_deg": -9.6128553834936, "hole_spacing_mm": 6.0, "levels": 4,
+      "screw_cranial_deg": None}, "built"),
     # leg end sphere tangent to the arch plate's lower edge: the fuse left it as a second solid
     ("c1c2-transarticular-template", "lamina-only", {"leg_diameter_mm": 2.5}, "built"),
     # leg end moved behind the resting face (it bulged 0.5 mm through it): with 0.6 x 2.5 mm = the 1.5 mm

@@ -273,11 +273,17 @@ def build(p: PlateParams, surface=None) -> Implant:
         z0, z1, depth, width = g.support_box
         gy, gz = np.meshgrid(np.linspace(-width / 2, width / 2, 9), np.linspace(z0, z1, 17))
         if surface is None:
-            x_front = float(bone_surface(p, g.length_mm)(gy, gz).min()) + p.thickness_mm / 2  # inside the plate
+            # centred on the plate's (scoliotic) centre line; its front reaches half into the plate at
+            # the deepest point of the plate's back face over the column (a point outside the plate
+            # left the column behind it: two solids, issue 9)
+            yc = float(_centre_line(p, (z0 + z1) / 2))
+            under = outlines.contains(g.outline_yz, np.column_stack([gy.ravel() + yc, gz.ravel()]))
+            back = bone_surface(p, g.length_mm)(gy.ravel()[under] + yc, gz.ravel()[under])
+            x_front = float(back.min()) + p.thickness_mm / 2
             column = cq.Solid.makeBox(depth + p.thickness_mm, width, z1 - z0,
-                                      cq.Vector(x_front - depth - p.thickness_mm, -width / 2, z0))
+                                      cq.Vector(x_front - depth - p.thickness_mm, yc - width / 2, z0))
             top_bar = cq.Solid.makeBox(depth * 0.8, p.support_top_width_mm, 4.0,
-                                       cq.Vector(x_front - depth - p.thickness_mm, -p.support_top_width_mm / 2, z1 - 4.0))
+                                       cq.Vector(x_front - depth - p.thickness_mm, yc - p.support_top_width_mm / 2, z1 - 4.0))
         else:  # built in the plate's local (u, v, w) frame: u = z, v = −y, w along the normal
             w_front = float(local(gz, -gy).min()) + p.thickness_mm / 2
             w0 = w_front - depth - p.thickness_mm
