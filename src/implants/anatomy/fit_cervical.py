@@ -54,7 +54,7 @@ facets (smoothed by the B-spline); the gap figures are distances to that polygon
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -459,9 +459,15 @@ def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: boo
     }
     metrics = {**local.metrics, "frame_matrix": report["frame_matrix"]}
     implant = Implant(local.type_id, p, shape, features, preset="anatomy-fitted", metrics=metrics, parts={})
-    if measure:
+    measures = (lambda: _docking_measures(implant, c3, c1, tolerance_mm)) if measure else None
+    return _finish(implant, report, timings, t0, measures)
+
+
+def _finish(implant: "Implant", report: dict, timings: dict, t0: float, measures: Callable[[], dict] | None):
+    """Add the measurements (``measures()``, timed) and the rounded timings to ``report``."""
+    if measures is not None:
         t = time.perf_counter()
-        report.update(_docking_measures(implant, c3, c1, tolerance_mm))
+        report.update(measures())
         timings["measure_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
     report["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
@@ -665,13 +671,8 @@ def fit_transarticular_template(c1_mesh: Any, c2_mesh: Any, params=None, *, meas
     }
     implant = Implant(local.type_id, p, shape, features, preset="anatomy-fitted",
                       metrics={**local.metrics, "frame_matrix": frame.matrix.tolist()}, parts={})
-    if measure:
-        t = time.perf_counter()
-        report.update(_template_measures(implant, c1, c2, tolerance_mm))
-        timings["measure_s"] = time.perf_counter() - t
-    timings["total_s"] = time.perf_counter() - t0
-    report["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
-    return implant, report
+    measures = (lambda: _template_measures(implant, c1, c2, tolerance_mm)) if measure else None
+    return _finish(implant, report, timings, t0, measures)
 
 
 def _template_measures(implant: "Implant", c1: "trimesh.Trimesh", c2: "trimesh.Trimesh", tolerance_mm: float) -> dict:
