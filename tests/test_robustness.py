@@ -154,6 +154,16 @@ class SampleRunner:
 
 #: Samples that once failed (issue 9), with the outcome they must have now.
 REGRESSIONS = [
+    # nearly flat plate (radii 1248-1497 mm) with the supporting element: the column's flat front crossed
+    # the plate's back face at a grazing angle and the mesh was not watertight (slow tier of pytest)
+    ("anterior-plate", "subaxial-5-level",
+     {"layout": 'transoral-c1c3-support', "levels": 6, "thickness_mm": 1.363978490668587, "sagittal_radius_mm":
+      1248.3619523294994, "coronal_radius_mm": 72.63577101134408, "scoliosis_radius_mm": 1497.5944771423326,
+      "scoliosis_side": 1, "twist_deg": -6.202612006716802e-72, "hole_diameter_mm": 4.5, "hole_spacing_mm":
+      6.3751459840826366, "lateral_mass_spacing_mm": 30.218348392671, "width_mm": 25.71990261220712, "waist_mm":
+      6.0, "head_width_mm": 55.549872532975385, "end_margin_mm": 5.517748108968134, "screw_cranial_deg": None,
+      "screw_medial_deg": None, "support_depth_mm": 17.07451484250594, "support_width_mm": 17.689582553130506,
+      "support_top_width_mm": 20.557161872617968}, "built"),
     # a scoliotic (R 40 mm), twisted plate with the supporting element: the column stood at y = 0 and
     # reached only the plate's deepest back point over its footprint, which lay outside the plate (two solids)
     ("anterior-plate", "transoral-c1c3-support",

@@ -252,8 +252,6 @@ def build(p: PlateParams, surface=None) -> Implant:
 
     ``surface``: contour the plate to a fitted anterior surface (``anatomy.anterior_surface.fit_surface``;
     its frame places the plate in the patient frame) instead of the parametric curvature."""
-    import cadquery as cq
-
     from ..geometry import plates, solids
     from ..model import Feature
 
@@ -270,28 +268,7 @@ def build(p: PlateParams, surface=None) -> Implant:
                                        method="interpolate")
     parts = [plate]
     if g.support_box is not None:
-        z0, z1, depth, width = g.support_box
-        gy, gz = np.meshgrid(np.linspace(-width / 2, width / 2, 9), np.linspace(z0, z1, 17))
-        if surface is None:
-            # centred on the plate's (scoliotic) centre line; its front reaches half into the plate at
-            # the deepest point of the plate's back face over the column (a point outside the plate
-            # left the column behind it: two solids, issue 9)
-            yc = float(_centre_line(p, (z0 + z1) / 2))
-            under = outlines.contains(g.outline_yz, np.column_stack([gy.ravel() + yc, gz.ravel()]))
-            back = bone_surface(p, g.length_mm)(gy.ravel()[under] + yc, gz.ravel()[under])
-            x_front = float(back.min()) + p.thickness_mm / 2
-            column = cq.Solid.makeBox(depth + p.thickness_mm, width, z1 - z0,
-                                      cq.Vector(x_front - depth - p.thickness_mm, yc - width / 2, z0))
-            top_bar = cq.Solid.makeBox(depth * 0.8, p.support_top_width_mm, 4.0,
-                                       cq.Vector(x_front - depth - p.thickness_mm, yc - p.support_top_width_mm / 2, z1 - 4.0))
-        else:  # built in the plate's local (u, v, w) frame: u = z, v = −y, w along the normal
-            w_front = float(local(gz, -gy).min()) + p.thickness_mm / 2
-            w0 = w_front - depth - p.thickness_mm
-            column = cq.Solid.makeBox(z1 - z0, width, depth + p.thickness_mm, cq.Vector(z0, -width / 2, w0))
-            top_bar = cq.Solid.makeBox(4.0, p.support_top_width_mm, depth * 0.8,
-                                       cq.Vector(z1 - 4.0, -p.support_top_width_mm / 2, w0))
-            column, top_bar = column.moved(frame.location()), top_bar.moved(frame.location())
-        parts += [column, top_bar]
+        parts += _support(p, g, local, frame, fitted=surface is not None)
     shape = solids.single_solid(solids.fuse_all(parts), "plate")
     tools = [solids.channel(entry, d, p.hole_diameter_mm, p.thickness_mm * 3) for entry, d, _, _ in axes]
     shape = solids.single_solid(solids.cut_all(shape, tools), TYPE_ID)
@@ -322,6 +299,33 @@ def build(p: PlateParams, surface=None) -> Implant:
     metrics = {"bottom_mm": round(g.bottom_mm, 3), "top_mm": round(g.top_mm, 3), "length_mm": round(g.length_mm, 3),
                "holes": len(g.holes), "min_hole_edge_mm": round(g.min_edge_mm, 3)}
     return Implant(TYPE_ID, p, shape, features, metrics=metrics)
+
+
+def _support(p: PlateParams, g: PlateGeometry, local, frame, *, fitted: bool) -> list:
+    """The supporting element (column and top bar) behind the plate, built in the plate's local frame
+    (u = z, v = −y, w along the normal) and centred on the plate's centre line. The column's front
+    is the plate's mid-surface (w = back + thickness/2), so it joins the plate along a parallel face:
+    a flat front crossed a gently curved plate at a grazing angle (mesh not watertight), and one
+    reaching only the deepest back point missed a curved plate (two solids; issue 9)."""
+    import cadquery as cq
+
+    from ..geometry import solids
+
+    z0, z1, depth, width = g.support_box
+    vc = -float(_centre_line(p, (z0 + z1) / 2))
+    gu, gv = np.meshgrid(np.linspace(z0, z1, 17), np.linspace(vc - width / 2, vc + width / 2, 9))
+    back = local(gu, gv)
+    w0 = float(back.min()) - depth - p.thickness_mm / 2
+    w_top = float(back.max()) + p.thickness_mm + 1.0
+    column = cq.Solid.makeBox(z1 - z0, width, w_top - w0, cq.Vector(z0, vc - width / 2, w0))
+    mid = solids.height_field_face(lambda u, v: local(u, v) + p.thickness_mm / 2, (z0 - 2.0, z1 + 2.0),
+                                   (vc - width / 2 - 2.0, vc + width / 2 + 2.0),
+                                   method="interpolate" if fitted else "approx")
+    column = solids.single_solid(column.intersect(solids.half_space(mid, ((z0 + z1) / 2, vc, w0 - 1e3))),
+                                 "support column")
+    top_bar = cq.Solid.makeBox(4.0, p.support_top_width_mm, depth * 0.8,
+                               cq.Vector(z1 - 4.0, vc - p.support_top_width_mm / 2, w0))
+    return [column.moved(frame.location()), top_bar.moved(frame.location())]
 
 
 def _on_surface(face, local, frame, tol: float = 0.01) -> bool:
