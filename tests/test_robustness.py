@@ -154,6 +154,16 @@ class SampleRunner:
 
 #: Samples that once failed (issue 9), with the outcome they must have now.
 REGRESSIONS = [
+    # TLIF bullet, 2 x 5 mm window rotated 30 deg, 2 mm teeth pitch: a serration crest touched a window
+    # corner (non-manifold edge, mesh not watertight); crests now sit off round coordinates
+    ("interbody-cage", "lumbar-tlif-bullet",
+     {"region": 'lumbar', "footprint": 'bullet', "depth_mm": 28.0, "width_mm": 10.0, "corner_radius_mm": 2.0,
+      "footprint_rotation_deg": 30.0, "height_mm": 10.0, "lordosis_deg": 6.0, "coronal_deg": 1.0,
+      "graft_windows": 1, "window_depth_mm": 2.0, "window_width_mm": 5.0, "window_strut_mm": 1.0,
+      "teeth_height_mm": 0.6, "teeth_pitch_mm": 2.0, "endplate": 'flat', "superior_concavity_mm": None,
+      "inferior_concavity_mm": None, "apex_x_mm": None, "screw_count": 0, "screw_diameter_mm": 4.0,
+      "screw_angle_deg": 35.0, "screw_medial_deg": 5.0, "flange": False, "flange_extension_mm": 8.0,
+      "flange_thickness_mm": 1.5}, "built"),
     # nearly flat plate (radii 1248-1497 mm) with the supporting element: the column's flat front crossed
     # the plate's back face at a grazing angle and the mesh was not watertight (slow tier of pytest)
     ("anterior-plate", "subaxial-5-level",

@@ -36,6 +36,8 @@ MIN_WALL_MM = 1.0
 #: Serrations end this far inside the outline (mm): a flat land along the rim, as on machined
 #: cages, and no sub-mm² sliver faces where ridges would meet rounded corners.
 TEETH_INSET_MM = 0.3
+#: Fraction of a pitch by which the serration crests are shifted off round coordinates.
+TEETH_PHASE = 0.382
 #: Lowest serration height (mm): 1e-127 mm teeth broke the kernel (issue 9); 0 means none.
 MIN_TEETH_MM = 0.2
 
@@ -251,9 +253,12 @@ def _teeth(p: CageParams, g: CageGeometry, top: bool) -> "cq.Solid":
 
     half = max(np.ptp(g.outline[:, 0]), np.ptp(g.outline[:, 1])) / 2 + p.teeth_pitch_mm
     n = int(np.ceil(2 * half / p.teeth_pitch_mm))
-    pts = [(-half, -0.01)]
+    # crests at (k + TEETH_PHASE) x pitch, not on round numbers where the window walls and rounded
+    # corners also sit: a crest flank touching a window corner made a non-manifold edge (issue 9)
+    start = -half + TEETH_PHASE * p.teeth_pitch_mm
+    pts = [(start, -0.01)]
     for i in range(n):
-        x0 = -half + i * p.teeth_pitch_mm
+        x0 = start + i * p.teeth_pitch_mm
         pts += [(x0 + p.teeth_pitch_mm, p.teeth_height_mm), (x0 + p.teeth_pitch_mm, 0.0)]
     pts += [(pts[-1][0], -0.01)]
     saw = cq.Workplane("XZ").polyline(pts).close().extrude(half, both=True)
