@@ -364,10 +364,7 @@ def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: boo
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    c3, c1 = _mesh(c3_mesh, "C3 mesh"), _mesh(c1_mesh, "C1 mesh")
-    if params is not None and not isinstance(params, DockingParams):
-        raise ParameterError(f"params: expected DockingParams, got {type(params).__name__}")
-    base = params.model_dump() if params is not None else {}
+    (c3, c1), base = _inputs(params, DockingParams, (c3_mesh, "C3 mesh"), (c1_mesh, "C1 mesh"))
     if params is not None and params.docking.value != "saddle":
         raise ParameterError(f"docking = {params.docking.value}: the anatomy fit seats the saddle variant")
     if params is not None and params.lower_vertebra.value != "c3":
@@ -461,6 +458,14 @@ def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: boo
     implant = Implant(local.type_id, p, shape, features, preset="anatomy-fitted", metrics=metrics, parts={})
     measures = (lambda: _docking_measures(implant, c3, c1, tolerance_mm)) if measure else None
     return _finish(implant, report, timings, t0, measures)
+
+
+def _inputs(params, params_class: type, *meshes: tuple[Any, str]) -> tuple[list, dict]:
+    """The fit's meshes (each ``(mesh or path, name)``, loaded) and the user's parameters as a dict
+    (``params`` must be a ``params_class`` or None)."""
+    if params is not None and not isinstance(params, params_class):
+        raise ParameterError(f"params: expected {params_class.__name__}, got {type(params).__name__}")
+    return [_mesh(mesh, name) for mesh, name in meshes], (params.model_dump() if params is not None else {})
 
 
 def _finish(implant: "Implant", report: dict, timings: dict, t0: float, measures: Callable[[], dict] | None):
@@ -575,10 +580,7 @@ def fit_transarticular_template(c1_mesh: Any, c2_mesh: Any, params=None, *, meas
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    c1, c2 = _mesh(c1_mesh, "C1 mesh"), _mesh(c2_mesh, "C2 mesh")
-    if params is not None and not isinstance(params, TransarticularParams):
-        raise ParameterError(f"params: expected TransarticularParams, got {type(params).__name__}")
-    base = params.model_dump() if params is not None else {}
+    (c1, c2), base = _inputs(params, TransarticularParams, (c1_mesh, "C1 mesh"), (c2_mesh, "C2 mesh"))
     p0 = validate(TransarticularParams, base)
     joints = _joints(c1, c2)
     entries = {}

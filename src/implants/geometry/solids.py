@@ -143,13 +143,13 @@ def fuse_all(shapes: Iterable[cq.Shape]) -> cq.Shape:
 
 def _inner_point(shape: cq.Shape) -> cq.Vector | None:
     """A point inside ``shape``: the first of a 3 x 3 x 3 grid over its bounding box that is."""
+    from itertools import product
+
     bb = shape.BoundingBox()
-    for fx in (0.5, 0.25, 0.75):
-        for fy in (0.5, 0.25, 0.75):
-            for fz in (0.5, 0.25, 0.75):
-                point = cq.Vector(bb.xmin + fx * bb.xlen, bb.ymin + fy * bb.ylen, bb.zmin + fz * bb.zlen)
-                if shape.isInside(point, 1e-6):
-                    return point
+    for fx, fy, fz in product((0.5, 0.25, 0.75), repeat=3):
+        point = cq.Vector(bb.xmin + fx * bb.xlen, bb.ymin + fy * bb.ylen, bb.zmin + fz * bb.zlen)
+        if shape.isInside(point, 1e-6):
+            return point
     return None
 
 
