@@ -21,7 +21,8 @@ from implants.errors import ParameterError
 from implants.geometry import outlines
 from implants.geometry.frames import rotation_matrix
 
-ANATOMY = Path(__file__).parents[2] / "shared" / "anatomy"
+from anatomy_files import ANATOMY  # the real meshes, made from the repository's data
+
 AXES = {"lumbar": "ALS", "cervical": "LPS", "verse004": "LAS"}  # verse004: raw voxel axes, see MANIFEST
 
 #: (file stem, side) for every shared vertebra with an endplate on that side.

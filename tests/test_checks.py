@@ -23,7 +23,8 @@ from implants.export.meshes import stl_bytes, threemf_bytes
 from implants.export.step import step_bytes
 from implants.export.tessellate import tessellate
 
-ANATOMY = Path(__file__).parents[2] / "shared" / "anatomy"
+from anatomy_files import ANATOMY  # the real meshes, made from the repository's data
+
 TOL = 0.25
 
 

@@ -23,7 +23,8 @@ from implants.errors import ParameterError
 from implants.geometry import outlines
 from implants.templates import interbody_cage as ic
 
-ANATOMY = Path(__file__).resolve().parents[2] / "shared" / "anatomy"
+from anatomy_files import ANATOMY  # the real meshes, made from the repository's data
+
 TOL = 0.25
 PAIRS = {"L3L4": ("lumbar_mean_L3", "lumbar_mean_L4", "ALS"),
          "L4L5": ("lumbar_mean_L4", "lumbar_mean_L5", "ALS"),

@@ -148,12 +148,10 @@ def test_cli_render(tmp_path):
 
 @pytest.mark.slow  # endplate extraction on four 32k-triangle meshes
 def test_cage_scene_on_real_lumbar_meshes():
-    """Option: the mean-shape L4/L5 from ../shared/anatomy, moved apart so the cage faces touch the endplates."""
-    from pathlib import Path
-
+    """Option: the mean-shape L4/L5 (a folder of the real meshes), moved apart so the cage faces touch the endplates."""
+    from anatomy_files import ANATOMY as anatomy
     from implants.anatomy.endplates import extract_endplate
 
-    anatomy = Path(__file__).resolve().parents[1].parent / "shared" / "anatomy"
     layout, has_rule = scenes.layout_for(cage("lumbar-alif"), anatomy_dir=anatomy)
     assert has_rule and "real" in layout.note
     l4, l5 = layout.bones

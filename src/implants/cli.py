@@ -573,6 +573,51 @@ def _anatomy_params(preset: Optional[str], overrides: dict[str, Any]):
     return get("interbody-cage").make_params(preset, **overrides)
 
 
+anatomy_app = typer.Typer(help="Real vertebra meshes shipped with the package: list them, export them as STL.",
+                          no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(anatomy_app, name="anatomy")
+
+
+@anatomy_app.command("list")
+@user_errors
+def anatomy_list(as_json: bool = typer.Option(False, "--json", help="Output JSON.")) -> None:
+    """List the packaged levels: name, what it is, triangles, source and licence."""
+    from .anatomy.packaged import catalogue
+
+    rows = catalogue()
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title="Packaged anatomy (patient frame: +x anterior, +y left, +z superior; mm)")
+    for column in ("level", "description", "triangles", "source", "licence"):
+        table.add_column(column, no_wrap=column == "level")
+    for row in rows:
+        table.add_row(row["level"], row["description"], str(row["triangles"]), row["source"], row["licence"])
+    console.print(table)
+    console.print("Cite the sources in work that shows these meshes: implants anatomy list --json gives the "
+                  "attributions; licence texts ship in implants/anatomy/data/licenses.")
+
+
+@anatomy_app.command("export")
+@user_errors
+def anatomy_export(
+    levels: list[str] = typer.Argument(..., metavar="LEVEL...", help="Packaged level names (see `implants anatomy list`)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (one <LEVEL>.stl each)."),
+    axes: str = typer.Option("ALS", "--axes", help="Axes to write the vertices in (ALS = patient frame; RAS, LPS...)."),
+) -> None:
+    """Write packaged levels as binary STL (mm) with the licence texts beside them."""
+    from .anatomy.meshes import axes_matrix, export_level
+    from .anatomy.packaged import SOURCES, level, licence_folder
+    from .export.atomic import write_files
+
+    entries = [level(name) for name in levels]  # unknown names fail before anything is written
+    axes_matrix(axes)
+    licences = {f for e in entries for f in SOURCES[e.source].licence_files}
+    for entry in entries:
+        console.print(f"  {export_level(entry.name, out, axes)}")
+    write_files(out, {f"LICENSE-{name}": (licence_folder() / name).read_bytes() for name in sorted(licences)})
+
+
 @app.command("contact-compare")
 @user_errors
 def contact_compare_command(

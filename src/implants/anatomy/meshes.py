@@ -12,8 +12,9 @@ A mesh stored in another frame is placed by stating its axes, either
 * or as a 3×3 matrix whose rows are the mesh's x, y, z axes written in the patient frame
   (``patient = mesh_point @ matrix``), which must be a rotation or a reflection.
 
-The real meshes in ``shared/anatomy`` (MANIFEST.md): lumbar meshes are ``"ALS"`` (the
-patient frame), cervical meshes ``"LPS"`` (−y anterior, x left–right, +z superior).
+A packaged level name (``"L4"``, ``"C2"``, ``"mean-L4"``: :mod:`implants.anatomy.packaged`)
+is accepted wherever a path is: those meshes ship in the patient frame. :func:`input_record`
+fingerprints a mesh input (file name and sha256) for file names and manifests.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 import trimesh
 
 from ..errors import ParameterError
+from . import packaged
 
 #: Mesh formats this module reads.
 FORMATS = (".stl", ".ply", ".obj")
@@ -72,11 +74,19 @@ def load_mesh(path: str | Path, axes: str | np.ndarray = PATIENT_AXES, *, transl
               require_closed: bool = True) -> trimesh.Trimesh:
     """Read a vertebra mesh (STL/PLY/OBJ, mm) and place it in the patient frame.
 
+    ``path`` is a file or a packaged level name (see :mod:`implants.anatomy.packaged`; an
+    existing file of that name wins); packaged meshes are in the patient frame already, so
+    ``axes`` must then be the patient frame's ``"ALS"``.
     Duplicate vertices are merged (OBJ triangle soup), degenerate and duplicate faces dropped.
     :class:`ParameterError` for a missing, empty, unreadable or non-mesh file and, when
     ``require_closed``, for a mesh that is not closed (watertight with consistent winding).
     """
     p = Path(path)
+    if not p.exists() and packaged.is_packaged(path):
+        if not (isinstance(axes, str) and axes.strip().upper() == PATIENT_AXES):
+            raise ParameterError(f"axes: packaged level {str(path)!r} is in the patient frame ({PATIENT_AXES}); "
+                                 "--axes applies to mesh files only")
+        return to_patient_frame(packaged.load(str(path)), PATIENT_AXES, translation)
     if not p.is_file():
         raise ParameterError(f"mesh file: {str(p)!r} does not exist")
     if p.suffix.lower() not in FORMATS:
@@ -119,3 +129,35 @@ def require_closed_mesh(mesh: trimesh.Trimesh, name: str = "mesh") -> None:
                              "repair it (fill holes) before using it as a vertebra")
     if not mesh.is_winding_consistent or mesh.volume <= 0:
         raise ParameterError(f"mesh file: {name!r} has inconsistent winding or non-positive volume")
+
+
+def input_record(source: "str | Path | trimesh.Trimesh", axes: str | np.ndarray = PATIENT_AXES) -> dict:
+    """What identifies a mesh input: ``{"file" | "packaged" | "mesh", "sha256", "axes"}``.
+
+    The sha256 is that of the file's bytes (of the package data file for a packaged level, of
+    the float64 vertices and int64 triangles for an in-memory mesh), so two different meshes
+    never share a record and a renamed copy of the same file does.
+    """
+    import hashlib
+
+    code = axes.strip().upper() if isinstance(axes, str) else np.round(np.asarray(axes, float), 9).tolist()
+    if isinstance(source, trimesh.Trimesh):
+        digest = hashlib.sha256(np.ascontiguousarray(source.vertices, np.float64).tobytes()
+                                + np.ascontiguousarray(source.faces, np.int64).tobytes()).hexdigest()
+        return {"mesh": f"{len(source.faces)} triangles (in memory)", "sha256": digest, "axes": code}
+    p = Path(source)
+    if not p.exists() and packaged.is_packaged(source):
+        name = packaged.level(str(source)).name
+        return {"packaged": name, "sha256": packaged.sha256(name), "axes": PATIENT_AXES}
+    return {"file": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest(), "axes": code}
+
+
+def export_level(name: str, out_dir: str | Path, axes: str = PATIENT_AXES, file_name: str | None = None) -> Path:
+    """Write the packaged level ``name`` as binary STL ``<out_dir>/<file_name>`` (default
+    ``<name>.stl``, written atomically), its vertices expressed in ``axes`` (the patient frame
+    ``"ALS"`` by default; e.g. ``"LPS"`` for DICOM)."""
+    from ..export.atomic import write_files
+
+    mesh = to_patient_frame(packaged.load(name), axes_matrix(axes).T)  # patient -> the axes asked for
+    target = file_name or f"{packaged.level(name).name}.stl"
+    return write_files(Path(out_dir), {target: trimesh.exchange.stl.export_stl(mesh)})[target]
