@@ -192,6 +192,8 @@ def build(
                                                   "mesh (STL/PLY/OBJ, mm); faces fitted to the real endplates."),
     lower_vertebra: Optional[Path] = typer.Option(None, "--lower-vertebra", help="interbody-cage: lower vertebra mesh."),
     axes: str = typer.Option("ALS", "--axes", help="Axes of the vertebra meshes (ALS = patient frame; RAS, LPS...)."),
+    frame: str = typer.Option("mesh", "--frame", help="Frame of a part fitted to vertebra meshes: 'mesh' (overlays "
+                              "the input meshes) or 'patient' (+x anterior, +y left, +z superior)."),
     target_sagittal: Optional[float] = typer.Option(None, "--target-sagittal", help="Planned sagittal angle (deg) "
                                                     "for a cage fitted to vertebrae."),
     target_coronal: Optional[float] = typer.Option(None, "--target-coronal", help="Planned coronal angle (deg)."),
@@ -213,6 +215,8 @@ def build(
         raise ParameterError("--surface-points and --vertebra apply to anterior-plate only")
     if surface_points is not None and vertebra:
         raise ParameterError("give either --surface-points or --vertebra, not both")
+    if frame not in ("mesh", "patient"):
+        raise ParameterError(f"--frame {frame!r}: allowed mesh, patient")
     lattice_params = None
     if lattice is not None:
         from .params import validate
@@ -237,6 +241,10 @@ def build(
             implant = _contoured_plate(template, preset, overrides, surface_points, vertebra, axes)
         else:
             implant = _build(template, template.make_params(preset, **overrides), preset)
+        if (anatomical or vertebra) and frame == "mesh":
+            from .anatomy.meshes import in_mesh_frame
+
+            implant = in_mesh_frame(implant, axes)
         result = export(implant, out, formats=chosen, deflection_mm=deflection or DEFAULT_DEFLECTION_MM,
                         picture=picture, lattice=lattice_params)
     if as_json:
@@ -308,23 +316,25 @@ def summary_table(manifests: list[dict[str, Any]], title: str) -> Table:
 @app.command()
 @user_errors
 def check(
-    file: Path = typer.Argument(..., help="Mesh file to check (STL, 3MF, OBJ, PLY, GLB)."),
+    files: list[Path] = typer.Argument(..., metavar="FILE...", help="Mesh files to check (STL, 3MF, OBJ, PLY, GLB, "
+                                       "STEP); several give one table and, with --json, one list."),
     endplate: Optional[Path] = typer.Option(None, "--endplate", help="Endplate mesh for the contact area."),
     tolerance: float = typer.Option(0.25, "--tolerance", help="Contact distance tolerance (mm)."),
     bodies: Optional[int] = typer.Option(None, "--bodies", help="Expected number of bodies."),
     as_json: bool = typer.Option(False, "--json", help="Output JSON."),
 ) -> None:
-    """Check a mesh: watertight, winding, volume, bodies, manifold; contact area against an endplate."""
-    from .checks.report import check_file
+    """Check meshes: watertight, winding, volume, bodies, manifold; contact area against an endplate
+    (a mesh file or a packaged level such as mean-L5)."""
+    from .checks.report import check_file, reports_table
 
     if not 0.0 < tolerance <= 5.0:
         raise ParameterError(f"--tolerance = {tolerance}: allowed 0 to 5 mm")
-    report = check_file(file, endplate=endplate, tolerance_mm=tolerance, expected_bodies=bodies)
+    reports = [check_file(file, endplate=endplate, tolerance_mm=tolerance, expected_bodies=bodies) for file in files]
     if as_json:
-        emit_json(report.to_json())
+        emit_json(reports[0].to_json() if len(reports) == 1 else [r.to_json() for r in reports])
     else:
-        console.print(report.table())
-    if not report.ok:
+        console.print(reports[0].table() if len(reports) == 1 else reports_table(reports))
+    if not all(r.ok for r in reports):
         raise typer.Exit(5)
 
 
@@ -461,6 +471,20 @@ def sweep(
         for _, row in frame[frame["status"] != "ok"].head(10).iterrows():
             errors.print(f"{row['variant']}: {row['status']}: {row['error']}", markup=False, highlight=False,
                          soft_wrap=True)
+    _sweep_outcome(counts)
+
+
+def _sweep_outcome(counts: dict[str, int]) -> None:
+    """Say loudly when variants failed; exit 3 (all invalid) or 4 when no variant was built."""
+    bad = counts["total"] - counts.get("ok", 0)
+    if bad == 0:
+        return
+    if counts.get("ok", 0) == 0:
+        errors.print(f"error: every variant of the sweep failed ({bad} of {counts['total']}); no results to use",
+                     markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(3 if counts.get("invalid", 0) == bad else 4)
+    errors.print(f"warning: {bad} of {counts['total']} variants failed (status column of results.csv)",
+                 markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("sweep-plot")

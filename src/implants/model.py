@@ -6,7 +6,7 @@ Coordinates are in the patient frame: +x anterior, +y patient-left, +z superior 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
@@ -68,6 +68,9 @@ class Implant:
     preset: str | None = None
     metrics: Mapping[str, Any] = field(default_factory=dict)
     parts: Mapping[str, "cq.Shape"] = field(default_factory=dict)
+    #: Geometric inputs beyond the parameters (meshes with their sha256, axes, planned angles,
+    #: surface points, the output frame): they enter the file names and the manifest.
+    inputs: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def bodies(self) -> int:
@@ -83,6 +86,36 @@ class Implant:
 
     def volume_mm3(self) -> float:
         return float(self.shape.Volume())
+
+    def transformed(self, matrix: Any) -> "Implant":
+        """A copy moved by the 4×4 rigid transform ``matrix`` (mm; acts on column vectors):
+        shape, parts, feature faces, origins and directions. A reflection is refused (it
+        would turn the solid inside out)."""
+        import cadquery as cq
+        from OCP.BRepBuilderAPI import BRepBuilderAPI_Transform
+        from OCP.gp import gp_Trsf
+
+        m = np.asarray(matrix, float)
+        rotation = m[:3, :3]
+        if m.shape != (4, 4) or not np.allclose(rotation @ rotation.T, np.eye(3), atol=1e-9) \
+                or np.linalg.det(rotation) < 0:
+            raise ValueError("transformed: expected a 4x4 rigid transform (rotation and translation)")
+        trsf = gp_Trsf()
+        trsf.SetValues(*(float(v) for v in m[:3].ravel()))
+
+        def move(shape: "cq.Shape") -> "cq.Shape":
+            return cq.Shape.cast(BRepBuilderAPI_Transform(shape.wrapped, trsf, True).Shape())
+
+        shape = move(self.shape)
+        before, after = self.shape.Faces(), shape.Faces()
+        features = {}
+        for name, f in self.features.items():
+            faces = tuple(after[next(i for i, b in enumerate(before) if b.isSame(face))] for face in f.faces)
+            origin = rotation @ np.asarray(f.origin) + m[:3, 3]
+            direction = None if f.direction is None else tuple(rotation @ np.asarray(f.direction))
+            features[name] = Feature(f.name, f.kind, tuple(origin), direction, f.diameter_mm, f.length_mm, faces,
+                                     dict(f.info))
+        return replace(self, shape=shape, features=features, parts={k: move(v) for k, v in self.parts.items()})
 
     def mass_g(self) -> dict[str, float]:
         """Mass in grams for each material (density g/cm³ × volume mm³ / 1000)."""

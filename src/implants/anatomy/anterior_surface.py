@@ -40,6 +40,7 @@ the imports), 5 s for the B-rep, 7 s for the report on one shared core.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ import numpy as np
 from ..errors import ParameterError
 from ..geometry import outlines
 from ..geometry.frames import unit
+from .meshes import input_record
 
 if TYPE_CHECKING:
     import trimesh
@@ -466,10 +468,12 @@ def plate_on_points(points, params=None, *, centre_yz: Sequence[float] | None = 
     from ..templates.anterior_plate import build, derive
 
     t0 = time.perf_counter()
+    source = Path(points).name if isinstance(points, (str, Path)) else None
     if isinstance(points, (str, Path)):
         what = what or f"surface points file {str(points)!r}"
         points = read_points(points)
     what = what or "surface points"
+    points = check_points(points, what)
     p = _params(params)
     g = derive(p)
     surface = fit_surface(points, g.outline_yz, centre_yz=centre_yz, smoothing=smoothing, what=what)
@@ -477,7 +481,10 @@ def plate_on_points(points, params=None, *, centre_yz: Sequence[float] | None = 
     implant = build(p, surface=surface)
     metrics = dict(implant.metrics)
     metrics["surface"] = {**surface.info, "fit_s": round(t1 - t0, 3), "build_s": round(time.perf_counter() - t1, 3)}
-    return replace(implant, metrics=metrics)
+    digest = hashlib.sha256(np.ascontiguousarray(points, np.float64).tobytes()).hexdigest()
+    inputs = {"surface_points": {"file": source, "points": len(points), "sha256": digest},
+              "centre_yz_mm": None if centre_yz is None else [float(c) for c in centre_yz], "smoothing": smoothing}
+    return replace(implant, metrics=metrics, inputs=inputs)
 
 
 def fit_anterior_plate(meshes, params=None, *, axes: str = "ALS", centre_yz: Sequence[float] | None = None,
@@ -507,7 +514,9 @@ def fit_anterior_plate(meshes, params=None, *, axes: str = "ALS", centre_yz: Seq
         metrics["fit"] = fit_report(implant, ms, disc_levels_z=disc_levels(ms))
         metrics["fit"]["report_s"] = round(time.perf_counter() - t1, 3)
     metrics["surface"]["total_s"] = round(time.perf_counter() - t0, 3)
-    return replace(implant, metrics=metrics)
+    records = [input_record(m, axes) for m in (meshes if isinstance(meshes, (list, tuple)) else [meshes])]
+    inputs = {"vertebrae": records, "centre_yz_mm": None if centre_yz is None else list(centre), "smoothing": smoothing}
+    return replace(implant, metrics=metrics, inputs=inputs)
 
 
 def posterior_face_points(implant: "Implant", spacing_mm: float = 0.3) -> np.ndarray:

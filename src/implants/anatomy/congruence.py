@@ -95,6 +95,16 @@ def anatomy(upper: Any, lower: Any, axes: str | np.ndarray = "ALS", margin_mm: f
     return Anatomy(up, lo, disc_space(up, lo, margin_mm=margin_mm))
 
 
+def _inputs(upper: Any, lower: Any, axes: str | np.ndarray, margin_mm: float, **planned: float | None) -> dict:
+    """The geometric inputs of a fitted cage (file names, sha256, axes, margin, planned angles)."""
+    from .meshes import PATIENT_AXES, input_record
+
+    if isinstance(upper, Anatomy):
+        upper, lower, axes = upper.upper_mesh, upper.lower_mesh, PATIENT_AXES
+    return {"upper_vertebra": input_record(upper, axes), "lower_vertebra": input_record(lower, axes),
+            "margin_mm": float(margin_mm), **planned}
+
+
 # --- footprint and placement --------------------------------------------------------------------
 
 def default_params(disc: "DiscSpace") -> "CageParams":
@@ -330,8 +340,11 @@ def congruent_cage(upper_mesh_or_path: Any, lower_mesh_or_path: Any = None, para
             "seat_shift_mm": {"superior": round(du, 4), "inferior": round(dl, 4)},
             "fit_gap_p95_mm": {"superior": round(float(np.percentile(gaps_u, 95)), 4),
                                "inferior": round(float(np.percentile(gaps_l, 95)), 4)}}
-    return _finish(anat, p, g, centre, frame, upper, lower, region, (sag0, cor0),
-                   (target_sagittal_deg, target_coronal_deg), (sag_t, cor_t), info, started)
+    implant = _finish(anat, p, g, centre, frame, upper, lower, region, (sag0, cor0),
+                      (target_sagittal_deg, target_coronal_deg), (sag_t, cor_t), info, started)
+    return replace(implant, inputs=_inputs(upper_mesh_or_path, lower_mesh_or_path, axes, margin_mm,
+                                           target_sagittal_deg=target_sagittal_deg,
+                                           target_coronal_deg=target_coronal_deg))
 
 
 def flat_cage(upper_mesh_or_path: Any, lower_mesh_or_path: Any = None, params: "CageParams | None" = None, *,
@@ -355,8 +368,9 @@ def flat_cage(upper_mesh_or_path: Any, lower_mesh_or_path: Any = None, params: "
     upper, lower = planes
     sag0, cor0 = field_angles(fu, fl, region)
     info = {"kind": "flat"}
-    return _finish(anat, p, g, centre, frame, upper, lower, region, (sag0, cor0), (None, None),
-                   field_angles(upper, lower, region), info, started)
+    implant = _finish(anat, p, g, centre, frame, upper, lower, region, (sag0, cor0), (None, None),
+                      field_angles(upper, lower, region), info, started)
+    return replace(implant, inputs=_inputs(upper_mesh_or_path, lower_mesh_or_path, axes, margin_mm))
 
 
 def _finish(anat: Anatomy, p, g, centre, frame: Frame, upper: Field, lower: Field, region: np.ndarray,

@@ -20,12 +20,16 @@ fingerprints a mesh input (file name and sha256) for file names and manifests.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import trimesh
 
 from ..errors import ParameterError
 from . import packaged
+
+if TYPE_CHECKING:
+    from ..model import Implant
 
 #: Mesh formats this module reads.
 FORMATS = (".stl", ".ply", ".obj")
@@ -161,3 +165,26 @@ def export_level(name: str, out_dir: str | Path, axes: str = PATIENT_AXES, file_
     mesh = to_patient_frame(packaged.load(name), axes_matrix(axes).T)  # patient -> the axes asked for
     target = file_name or f"{packaged.level(name).name}.stl"
     return write_files(Path(out_dir), {target: trimesh.exchange.stl.export_stl(mesh)})[target]
+
+
+def in_mesh_frame(implant: "Implant", axes: str | np.ndarray) -> "Implant":
+    """``implant`` (built in the patient frame from meshes read with ``axes``) moved into the
+    frame of those meshes, so the written files overlay them; ``inputs["frame"]`` records the
+    frame and the 4×4 transform from the patient frame (column vectors). Unchanged when the
+    meshes are in the patient frame. A left-handed (mirror) axes code is refused: a solid
+    cannot be written mirrored."""
+    from dataclasses import replace
+
+    m = axes_matrix(axes)
+    if np.allclose(m, np.eye(3)):
+        return implant
+    if np.linalg.det(m) < 0:
+        raise ParameterError(f"axes: {axes!r} is a mirror of the patient frame; a part cannot be written in it "
+                             "(use the patient frame: --frame patient)")
+    transform = np.eye(4)
+    transform[:3, :3] = m  # mesh point (column) = m @ patient point, since patient (row) = mesh (row) @ m
+    frame = {"name": "input meshes", "axes": axes.strip().upper() if isinstance(axes, str) else m.tolist(),
+             "units": "mm", "from_patient": transform.tolist(),
+             "note": "files and features in the frame of the input meshes; the metrics stay in the "
+                     "patient frame (+x anterior, +y patient-left, +z superior)"}
+    return replace(implant.transformed(transform), inputs={**implant.inputs, "frame": frame})

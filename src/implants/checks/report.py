@@ -35,12 +35,17 @@ STEP_FORMATS = (".step", ".stp")
 def load_mesh(path: str | os.PathLike, what: str = "mesh") -> "trimesh.Trimesh":
     """Read a mesh file as one triangle mesh, merging coincident vertices (an STL is a
     triangle soup) but repairing nothing else: the checks must see the file as it is.
+    A packaged level name (``"L5"``, ``"mean-L5"``) reads that packaged bone (patient frame).
 
     A missing, empty, unreadable or non-mesh file is a :class:`ParameterError` naming it.
     """
     import trimesh
 
+    from ..anatomy import packaged
+
     p = Path(path)
+    if not p.exists() and packaged.is_packaged(path):
+        return packaged.load(str(path))
     if not p.exists():
         raise ParameterError(f"{what} file {str(p)!r} does not exist")
     if not p.is_file():
@@ -168,6 +173,25 @@ class CheckReport:
             style = "red" if result == "FAIL" else ("yellow" if result == "warn" else None)
             table.add_row(check, result, detail, style=style)
         return table
+
+
+def reports_table(reports: list[CheckReport]) -> "Table":
+    """One row per checked file (a kit, a print set): the main figures and the verdict."""
+    from rich.table import Table
+
+    passed = sum(r.ok for r in reports)
+    table = Table(title=f"{len(reports)} files: {passed} pass, {len(reports) - passed} FAIL")
+    for column in ("file", "triangles", "volume mm³", "bodies", "watertight", "manifold", "contact mm²", "result"):
+        table.add_column(column, no_wrap=column == "file")
+    for r in reports:
+        mesh = r.checks.get("mesh", {})
+        volume = mesh.get("volume_mm3")
+        table.add_row(r.path.name, str(mesh.get("triangles", "")), "" if volume is None else f"{volume:.1f}",
+                      str(mesh.get("bodies", "")), "yes" if mesh.get("watertight") else "NO",
+                      "yes" if mesh.get("manifold") else "NO",
+                      "" if r.contact is None else f"{r.contact.area_mm2:.1f}",
+                      "pass" if r.ok else "FAIL: " + ", ".join(r.failed), style=None if r.ok else "red")
+    return table
 
 
 def check_file(path: str | os.PathLike, endplate: Any = None, tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM,

@@ -28,13 +28,29 @@ if TYPE_CHECKING:
 MANIFEST_VERSION = 1
 
 
-def base_name(implant: "Implant") -> str:
-    """``<type>-<params hash>``: the stem of every file of an export (deterministic)."""
-    return f"{implant.type_id}-{implant.params.params_hash()}"
+#: The frame of a part built from parameters alone.
+PATIENT_FRAME = {"name": "patient", "axes": "+x anterior, +y patient-left, +z superior", "units": "mm"}
 
 
-def manifest_name(implant: "Implant") -> str:
-    return f"{base_name(implant)}.manifest.json"
+def design_hash(implant: "Implant", lattice: Any = None) -> str:
+    """12 hex digits that change with everything that changes the exported geometry: the
+    parameters and, when present, the geometric inputs (:attr:`Implant.inputs`: mesh sha256,
+    axes, planned angles, output frame...) and the lattice settings. A part built from
+    parameters alone keeps its parameter hash."""
+    if not implant.inputs and lattice is None:
+        return implant.params.params_hash()
+    design = {"params": implant.params.params_hash(), "inputs": jsonable(implant.inputs),
+              "lattice": None if lattice is None else lattice.model_dump(mode="json")}
+    return hashlib.sha256(json.dumps(design, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def base_name(implant: "Implant", lattice: Any = None) -> str:
+    """``<type>-<design hash>``: the stem of every file of an export (deterministic)."""
+    return f"{implant.type_id}-{design_hash(implant, lattice)}"
+
+
+def manifest_name(implant: "Implant", lattice: Any = None) -> str:
+    return f"{base_name(implant, lattice)}.manifest.json"
 
 
 def sha256(data: bytes) -> str:
@@ -66,12 +82,14 @@ def jsonable(value: Any) -> Any:
 
 
 def build_manifest(implant: "Implant", files: Mapping[str, bytes], checks: Mapping[str, Any],
-                   tessellation: Mapping[str, Any], created: datetime | None = None) -> dict[str, Any]:
+                   tessellation: Mapping[str, Any], created: datetime | None = None,
+                   lattice: Any = None) -> dict[str, Any]:
     """The manifest dict; ``files`` maps format (``"stl"``...) to the bytes written under
-    ``<type>-<hash>.<format>``."""
+    ``<type>-<design hash>.<format>``."""
     import implants
 
-    stem = base_name(implant)
+    stem = base_name(implant, lattice)
+    inputs = {k: v for k, v in implant.inputs.items() if k != "frame"}
     created = created or datetime.now(timezone.utc)
     manifest = {
         "manifest_version": MANIFEST_VERSION,
@@ -79,11 +97,13 @@ def build_manifest(implant: "Implant", files: Mapping[str, bytes], checks: Mappi
         "preset": implant.preset,
         "parameters": implant.params.model_dump(mode="json"),
         "params_hash": implant.params.params_hash(),
+        "design_hash": design_hash(implant, lattice),
+        "inputs": inputs,
         "package": "spine-implants",
         "version": implants.__version__,
         "not_a_medical_device": NOT_A_MEDICAL_DEVICE,
         "units": "mm",
-        "frame": "+x anterior, +y patient-left, +z superior",
+        "frame": implant.inputs.get("frame", PATIENT_FRAME),
         "bodies": implant.bodies,
         "parts": sorted(implant.parts),
         "volume_mm3": round(implant.volume_mm3(), 4),

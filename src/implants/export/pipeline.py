@@ -196,7 +196,7 @@ def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str
         checks["lattice"] = lattice_figures
     manifest = build_manifest(implant, data, checks, {"deflection_mm": float(deflection_mm),
                                                       "triangles": len(mesh.faces), "vertices": len(mesh.vertices),
-                                                      "holes_filled": tess.holes_filled})
+                                                      "holes_filled": tess.holes_filled}, lattice=lattice)
     if lattice_figures is not None:  # the porous meshes weigh less than the solid envelope
         from ..params import Material
 
@@ -204,10 +204,10 @@ def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str
                               for m in Material}
         manifest["lattice"] = {"step": "solid envelope (the lattice is in STL/3MF/GLB only)",
                                "parameters": lattice.model_dump(mode="json")}
-    stem = base_name(implant)
+    stem = base_name(implant, lattice)
     files = {f"{stem}.{fmt}": payload for fmt, payload in data.items()}
-    files[manifest_name(implant)] = manifest_bytes(manifest)
+    files[manifest_name(implant, lattice)] = manifest_bytes(manifest)
     written = write_files(out, files)
     paths = {fmt: written[f"{stem}.{fmt}"] for fmt in data}
-    paths["manifest"] = written[manifest_name(implant)]
+    paths["manifest"] = written[manifest_name(implant, lattice)]
     return ExportResult(paths=paths, manifest=manifest)

@@ -82,7 +82,8 @@ class Sample(_Strict):
 
 
 class Contact(_Strict):
-    """Contact area of the implant against an endplate mesh (path relative to the spec file).
+    """Contact area of the implant against an endplate mesh (path relative to the spec file, or
+    a packaged level name such as ``mean-L5``: ``implants anatomy list``).
 
     ``transform``: optional 4×4 matrix (rows) applied to the mesh to bring it into the implant's
     frame, e.g. the inverse of a disc-space frame (the cage's origin is the disc-space centre)."""
@@ -144,10 +145,14 @@ class SweepSpec(_Strict):
 
     def resolve_paths(self, base: Path) -> "SweepSpec":
         """Make the contact endplate path absolute, relative to ``base`` (the spec's folder)."""
+        from ..anatomy.packaged import is_packaged
+
         contact = self.metrics.contact
         if contact is None or Path(contact.endplate).is_absolute():
             return self
         path = (base / contact.endplate).resolve()
+        if not path.exists() and is_packaged(contact.endplate):
+            return self
         metrics = self.metrics.model_copy(update={"contact": contact.model_copy(update={"endplate": str(path)})})
         return self.model_copy(update={"metrics": metrics})
 
