@@ -85,3 +85,28 @@ def test_malformed_parameter_files_are_rejected(tmp_path, suffix, text):
     assert result.exit_code == 3
     assert str(path) in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_check_several_files_gives_one_table_and_one_json_list(tmp_path):
+    """Bug: `implants check a.stl b.stl` was a usage error; a kit or a print set is checked in one call."""
+    import trimesh
+
+    from implants.export.meshes import stl_bytes
+
+    box = trimesh.creation.box(extents=(10.0, 20.0, 5.0))
+    sphere = trimesh.creation.icosphere(subdivisions=3, radius=4.0)
+    open_box = trimesh.Trimesh(box.vertices, box.faces[:-2], process=False)
+    for name, mesh in (("box.stl", box), ("sphere.stl", sphere), ("open.stl", open_box)):
+        (tmp_path / name).write_bytes(stl_bytes(mesh))
+    good = [str(tmp_path / n) for n in ("box.stl", "sphere.stl")]
+    result = run("check", *good, "--json")
+    assert result.exit_code == 0, result.output
+    reports = json.loads(result.stdout)
+    assert [r["file"] for r in reports] == good and all(r["ok"] for r in reports)
+    assert reports[0]["checks"]["mesh"]["volume_mm3"] == pytest.approx(1000.0, rel=1e-9)
+    assert reports[1]["checks"]["mesh"]["volume_mm3"] == pytest.approx(sphere.volume, rel=1e-6)  # float32 STL
+    table = run("check", *good, str(tmp_path / "open.stl"))
+    assert table.exit_code == 5  # one failing file fails the call
+    assert "3 files: 2 pass, 1 FAIL" in table.stdout and "open.stl" in table.stdout
+    missing = run("check", good[0], str(tmp_path / "absent.stl"))
+    assert missing.exit_code == 3 and "absent.stl" in missing.output

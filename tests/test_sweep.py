@@ -247,3 +247,29 @@ def test_cli_sweep_rerun_and_plot(first_run, tmp_path):
     assert png.is_file() and png.stat().st_size > 10_000
     result = runner.invoke(app, ["sweep-plot", str(copy), "--metric", "nope", "--x", "height_mm", "--out", str(png)])
     assert result.exit_code == 3 and "nope" in result.output and "Traceback" not in result.output
+
+
+def test_cli_sweep_in_which_every_variant_fails_exits_non_zero(tmp_path):
+    """Bug: a sweep whose endplate file was missing failed every variant and still exited 0."""
+    import yaml
+
+    from implants.cli import app
+
+    runner = CliRunner()
+    failing = {**SPEC, "axes": {"height_mm": [10.0, 12.0]}, "metrics": {"contact": {"endplate": "missing.stl"}}}
+    spec_file = tmp_path / "failing.yaml"
+    spec_file.write_text(yaml.safe_dump(failing))
+    result = runner.invoke(app, ["sweep", str(spec_file), "--out", str(tmp_path / "a"), "--workers", "1"])
+    assert result.exit_code == 4, result.output
+    assert "every variant of the sweep failed (2 of 2)" in result.stderr and "missing.stl" in result.stderr
+    invalid = {**SPEC, "axes": {"height_mm": [25.0, 30.0]}}
+    spec_file.write_text(yaml.safe_dump(invalid))
+    result = runner.invoke(app, ["sweep", str(spec_file), "--out", str(tmp_path / "b"), "--workers", "1"])
+    assert result.exit_code == 3 and "every variant of the sweep failed" in result.stderr
+
+
+def test_contact_endplate_may_be_a_packaged_level(tmp_path):
+    spec = load_spec({**SPEC, "metrics": {"contact": {"endplate": "mean-L5"}}}).resolve_paths(tmp_path)
+    assert spec.metrics.contact.endplate == "mean-L5"
+    spec = load_spec({**SPEC, "metrics": {"contact": {"endplate": "L5.stl"}}}).resolve_paths(tmp_path)
+    assert spec.metrics.contact.endplate == str(Path.cwd() / "L5.stl")  # a file name stays a path

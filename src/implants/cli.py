@@ -376,7 +376,7 @@ def render(
     highlight: bool = typer.Option(False, "--highlight", help="Colour contact faces, draw screw/guide axes."),
     scene: bool = typer.Option(False, "--scene", help="Render the in-situ scene (implant on its vertebrae) instead."),
     anatomy: Optional[Path] = typer.Option(None, "--anatomy", help="Folder of real vertebra meshes for --scene "
-                                           "(e.g. ../shared/anatomy; used where a real-mesh rule exists)."),
+                                           "holding lumbar_mean_L4_mm.stl and lumbar_mean_L5_mm.stl (the lumbar cage's real-mesh scene)."),
     width: int = typer.Option(800, "--width", help="Picture width (pixels)."),
     height: int = typer.Option(600, "--height", help="Picture height (pixels)."),
     out: Path = typer.Option(..., "--out", "-o", help="PNG file, or a folder for one PNG per view."),
