@@ -265,8 +265,15 @@ def cli_page() -> str:
         if code not in (0, 2):
             lines.append(f"| {code} | {_cell(meaning)} |")
     lines += ["", "## Commands", ""]
+    commands = []
     for name in group.list_commands(ctx):
         command = group.get_command(ctx, name)
+        if hasattr(command, "list_commands"):  # a verb with sub-verbs (implants anatomy list / export)
+            sub = click.Context(command, info_name=name)
+            commands += [(f"{name} {s}", command.get_command(sub, s)) for s in command.list_commands(sub)]
+        else:
+            commands.append((name, command))
+    for name, command in commands:
         usage = " ".join(command.collect_usage_pieces(click.Context(command, info_name=name)))
         usage = usage.replace("{", "").replace("}", "")
         lines += [f"### `implants {name}`", "", (command.help or "").strip().split("\n\n")[0], "",

@@ -189,8 +189,9 @@ def build(
     porosity: float = typer.Option(0.65, "--porosity", help="Lattice porosity (0.50-0.80)."),
     pore: float = typer.Option(0.5, "--pore", help="Lattice pore size (mm, 0.3-0.9)."),
     upper_vertebra: Optional[Path] = typer.Option(None, "--upper-vertebra", help="interbody-cage: upper vertebra "
-                                                  "mesh (STL/PLY/OBJ, mm); faces fitted to the real endplates."),
-    lower_vertebra: Optional[Path] = typer.Option(None, "--lower-vertebra", help="interbody-cage: lower vertebra mesh."),
+                                                  "mesh (STL/PLY/OBJ, mm) or packaged level (mean-L4, L4, C2...); "
+                                                  "faces fitted to the real endplates."),
+    lower_vertebra: Optional[Path] = typer.Option(None, "--lower-vertebra", help="interbody-cage: lower vertebra mesh or packaged level."),
     axes: str = typer.Option("ALS", "--axes", help="Axes of the vertebra meshes (ALS = patient frame; RAS, LPS...)."),
     frame: str = typer.Option("mesh", "--frame", help="Frame of a part fitted to vertebra meshes: 'mesh' (overlays "
                               "the input meshes) or 'patient' (+x anterior, +y left, +z superior)."),
@@ -201,7 +202,7 @@ def build(
                                                   "to the surface through these points (CSV/TXT/JSON/NPY of x,y,z in "
                                                   "mm, patient frame)."),
     vertebra: list[Path] = typer.Option([], "--vertebra", help="anterior-plate: contour the plate to the anterior "
-                                        "surface of this vertebra mesh (repeatable; axes from --axes; without "
+                                        "surface of this vertebra mesh or packaged level (repeatable; axes from --axes; without "
                                         "--preset a subaxial plate of one level per mesh)."),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
@@ -316,9 +317,9 @@ def summary_table(manifests: list[dict[str, Any]], title: str) -> Table:
 @app.command()
 @user_errors
 def check(
-    files: list[Path] = typer.Argument(..., metavar="FILE...", help="Mesh files to check (STL, 3MF, OBJ, PLY, GLB, "
+    files: list[Path] = typer.Argument(..., metavar="FILE", help="Mesh files to check (STL, 3MF, OBJ, PLY, GLB, "
                                        "STEP); several give one table and, with --json, one list."),
-    endplate: Optional[Path] = typer.Option(None, "--endplate", help="Endplate mesh for the contact area."),
+    endplate: Optional[Path] = typer.Option(None, "--endplate", help="Endplate mesh (or packaged level) for the contact area."),
     tolerance: float = typer.Option(0.25, "--tolerance", help="Contact distance tolerance (mm)."),
     bodies: Optional[int] = typer.Option(None, "--bodies", help="Expected number of bodies."),
     as_json: bool = typer.Option(False, "--json", help="Output JSON."),
@@ -625,7 +626,7 @@ def anatomy_list(as_json: bool = typer.Option(False, "--json", help="Output JSON
 @anatomy_app.command("export")
 @user_errors
 def anatomy_export(
-    levels: list[str] = typer.Argument(..., metavar="LEVEL...", help="Packaged level names (see `implants anatomy list`)."),
+    levels: list[str] = typer.Argument(..., metavar="LEVEL", help="Packaged level names (see `implants anatomy list`)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (one <LEVEL>.stl each)."),
     axes: str = typer.Option("ALS", "--axes", help="Axes to write the vertices in (ALS = patient frame; RAS, LPS...)."),
 ) -> None:
@@ -645,8 +646,8 @@ def anatomy_export(
 @app.command("contact-compare")
 @user_errors
 def contact_compare_command(
-    upper_vertebra: Path = typer.Option(..., "--upper-vertebra", help="Upper vertebra mesh (STL/PLY/OBJ, mm)."),
-    lower_vertebra: Path = typer.Option(..., "--lower-vertebra", help="Lower vertebra mesh (STL/PLY/OBJ, mm)."),
+    upper_vertebra: Path = typer.Option(..., "--upper-vertebra", help="Upper vertebra mesh (STL/PLY/OBJ, mm) or packaged level."),
+    lower_vertebra: Path = typer.Option(..., "--lower-vertebra", help="Lower vertebra mesh (STL/PLY/OBJ, mm) or packaged level."),
     axes: str = typer.Option("ALS", "--axes", help="Axes of the meshes: three letters (patient frame ALS; RAS, LPS...)."),
     preset: Optional[str] = typer.Option(None, "--preset", "-p", help="interbody-cage preset (default: sized to the disc)."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Cage parameter override key=value (repeatable)."),
