@@ -7,6 +7,7 @@ import functools
 import numpy as np
 import pytest
 
+from implants import tolerances
 from implants.errors import ParameterError
 from implants.porous import LatticeParams, LatticeType, apply_lattice, cell_size
 from implants.params import validate
@@ -48,6 +49,7 @@ def _check(out, fig, porosity, pore):
                                 tri_verts=np.asarray(out.faces, np.uint32)))
     assert man.status() == m3d.Error.NoError
     assert len([p for p in man.decompose() if p.volume() > 0]) == 1  # one body (cavities are not bodies)
+    assert out.area_faces.min() >= tolerances.DEGENERATE_AREA_MM2  # the exporter's zero-area check
     assert abs(fig["porosity_measured"] - porosity) <= 0.03, fig
     assert abs(fig["pore_measured_mm"] - pore) <= 0.15 * pore, fig
 
@@ -197,3 +199,52 @@ def test_lattice_phase_cancels_partial_cells():
     assert dev == pytest.approx(0.0)
     # with no shift the half cell at the end is all solid: 6/20 = 0.30
     assert np.isin(np.arange(20) % n, [0, 1]).mean() == pytest.approx(0.30)
+
+
+def _split_edge(vertices, faces, a, b, point):
+    """Insert ``point`` on the edge (a, b) of a closed mesh, splitting both triangles on it."""
+    faces = faces.tolist()
+    p = len(vertices)
+    for t, face in enumerate(list(faces)):
+        for k in range(3):
+            u, v, w = face[k], face[(k + 1) % 3], face[(k + 2) % 3]
+            if {u, v} == {a, b}:
+                faces[t] = [u, p, w]
+                faces.append([p, v, w])
+                break
+    return np.vstack([vertices, point]), np.asarray(faces, dtype=np.int64)
+
+
+def test_repair_collapses_needles_and_flips_caps_keeping_a_closed_manifold():
+    """The two kinds of near-zero-area triangles a boolean leaves: needles (an edge of 1e-11 of
+    the edge it was split from) are collapsed, caps (a vertex on the middle of the long edge)
+    are flipped; the mesh stays a closed oriented manifold with the same volume."""
+    import manifold3d as m3d
+    import trimesh
+
+    from implants.porous.repair import collapse_degenerate
+
+    sphere = trimesh.creation.icosphere(subdivisions=2, radius=5.0)
+    v, f = np.asarray(sphere.vertices, dtype=np.float64), np.asarray(sphere.faces, dtype=np.int64)
+    a, b = sphere.edges_unique[0]
+    v, f = _split_edge(v, f, a, b, v[a] + 1e-11 * (v[b] - v[a]))         # two needles at a
+    far = sphere.edges_unique[np.argmax(np.linalg.norm(v[sphere.edges_unique[:, 0]] - v[a], axis=1))]
+    c, d = (int(x) for x in far)
+    t = next(i for i, face in enumerate(f.tolist()) if any((face[k], face[(k + 1) % 3]) == (c, d) for k in range(3)))
+    w = next(x for x in f[t] if x not in (c, d))
+    m = len(v)
+    v = np.vstack([v, 0.5 * (v[c] + v[d])])                                # a cap (c, d, m) of zero area
+    f = np.vstack([f[:t], f[t + 1:], [[c, m, w], [m, d, w], [c, d, m]]])
+    before = trimesh.Trimesh(v, f, process=False)
+    assert before.is_watertight and before.is_winding_consistent
+    assert (before.area_faces < tolerances.DEGENERATE_AREA_MM2).sum() == 3   # the cap and two needles
+    tag = np.arange(len(f))
+    faces, kept, stats = collapse_degenerate(v, f)
+    assert stats == {"degenerate": 3, "collapsed": 1, "flipped": 1, "remaining": 0}
+    assert len(faces) == len(f) - 2 and len(tag[kept]) == len(faces)
+    after = trimesh.Trimesh(v, faces, process=False)
+    assert after.is_watertight and after.is_winding_consistent
+    assert after.area_faces.min() > 0.1                                      # icosphere faces: 0.45-1.1 mm²
+    assert after.volume == pytest.approx(before.volume, rel=1e-9)
+    man = m3d.Manifold(m3d.Mesh64(vert_properties=v, tri_verts=faces.astype(np.uint64)))
+    assert man.status() == m3d.Error.NoError
