@@ -61,10 +61,42 @@ def half_space(face: cq.Face, inside_point: Sequence[float]) -> cq.Solid:
     return cq.Solid(maker.Solid())
 
 
+#: Cuts through each closed (seamed) face by :func:`divide_closed_faces` before the clip. With 3
+#: cuts (4 side faces) OCCT's volume of the fitted L3/L4 cage is 4740.0 mm³ against a mesh volume
+#: converging to 4740.2 mm³ (0.002 mm deflection; one closed side face: 4866.1 mm³, +2.7 %); the
+#: synthetic lumbar-alif cage +0.27 % → +0.01 % (1 cut: -0.01 % and +0.02 %).
+CLOSED_FACE_CUTS = 3
+
+
+def divide_closed_faces(shape: cq.Shape, cuts: int = CLOSED_FACE_CUTS) -> cq.Shape:
+    """``shape`` with every closed face (one that meets itself along a seam, e.g. the side of a
+    prism over a smooth outline: one periodic spline) cut into ``cuts + 1`` faces along its
+    closed direction (``ShapeUpgrade_ShapeDivideClosed``); same geometry, more faces.
+
+    Why: OCCT's default mass properties (``BRepGProp``, ``Shape.Volume()``) integrate each face by
+    Green's theorem over its boundary in the (u, v) plane with one Gauss rule of at most 61 points
+    per boundary edge, and across the face from its first u to the boundary. A closed side face
+    trimmed by fitted B-spline end faces has two trim curves, each running once round the whole
+    outline, with pcurves of hundreds of spans (240 of degree 8 on the L3/L4 cage): 61 points do
+    not resolve them and the side face's integral is off by ~3 % of its area (L3/L4 cage volume
+    4866 mm³ for 4740 mm³; with ``BRepGProp`` eps 1e-6: 4565 mm³). Several faces, each with its
+    own, shorter trim curves, integrate correctly."""
+    from OCP.ShapeUpgrade import ShapeUpgrade_ShapeDivideClosed
+
+    divider = ShapeUpgrade_ShapeDivideClosed(shape.wrapped)
+    divider.SetNbSplitPoints(cuts)
+    if not divider.Perform():  # no closed face: unchanged
+        return shape
+    return cq.Shape.cast(divider.Result())
+
+
 def clip_between(body: cq.Shape, lower: HeightField, upper: HeightField, *, margin_mm: float = 2.0,
                  samples: int = 21, method: str = "approx") -> cq.Shape:
     """``body`` (a vertical prism) cut below ``upper(x, y)`` and above ``lower(x, y)``
-    (``method`` as in :func:`height_field_face`)."""
+    (``method`` as in :func:`height_field_face`). Closed side faces of ``body`` are first cut into
+    several faces (:func:`divide_closed_faces`) so that OCCT measures the clipped solid's volume
+    correctly."""
+    body = divide_closed_faces(body)
     bb = body.BoundingBox()
     xr = (bb.xmin - margin_mm, bb.xmax + margin_mm)
     yr = (bb.ymin - margin_mm, bb.ymax + margin_mm)
