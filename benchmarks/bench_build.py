@@ -21,7 +21,7 @@ def _cold(*args: str, repeats: int = 3) -> float:
 
 def run() -> list[dict]:
     import implants
-    from implants.export.pipeline import export
+    from implants.pipeline import export
 
     rows = [{"benchmark": "cli", "case": "implants --help (cold, best of 3)", "seconds": _cold("--help")},
             {"benchmark": "cli", "case": "implants list (cold, best of 3)", "seconds": _cold("list")}]

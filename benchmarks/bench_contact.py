@@ -57,9 +57,9 @@ def run() -> list[dict]:
 
     from implants.checks.contact import contact_area
     from implants.checks.footprint import footprint_area
-    from implants.export.meshes import glb_bytes, stl_bytes, threemf_bytes
-    from implants.export.step import step_bytes
-    from implants.export.tessellate import tessellate
+    from implants.writers.meshes import glb_bytes, stl_bytes, threemf_bytes
+    from implants.writers.step import step_bytes
+    from implants.writers.tessellate import tessellate
 
     rows = []
     implant, endplate = contact_case()

@@ -19,7 +19,7 @@ import sys
 ALIF = r"""
 import json, resource, sys, time
 import implants
-from implants.export.tessellate import tessellate
+from implants.writers.tessellate import tessellate
 from implants.porous import LatticeParams, apply_lattice
 kw = json.loads(sys.argv[1])
 cage = implants.build("interbody-cage", preset="lumbar-alif")
@@ -44,7 +44,7 @@ import numpy as np
 import cadquery as cq
 import manifold3d as m3d
 from implants.errors import ParameterError
-from implants.export.tessellate import tessellate
+from implants.writers.tessellate import tessellate
 from implants.model import Implant
 from implants.params import ImplantParams
 from implants.porous import LatticeParams, apply_lattice

@@ -175,7 +175,7 @@ def _cell(value) -> str:
 
 
 def type_page(template, features: dict | None, refs: dict[int, str]) -> str:
-    from implants.cli import parameter_rows
+    from implants.registry import parameter_rows
 
     t = template
     lines = [f"# {t.title}", "",
@@ -201,7 +201,7 @@ def type_page(template, features: dict | None, refs: dict[int, str]) -> str:
               f'implant = implants.build("{t.type_id}", preset="{t.default_preset}")',
               'implants.export(implant, "out/")', "```", ""]
     lines += ["## Parameters", "",
-              "Generated from the parameter model (`implants.cli.parameter_rows`). Defaults are the model's "
+              "Generated from the parameter model (`implants.registry.parameter_rows`). Defaults are the model's "
               "defaults; a preset overrides some of them.", "",
               "| name | unit | default | range | description |", "|---|---|---|---|---|"]
     for row in parameter_rows(t.type_id):

@@ -18,7 +18,7 @@ import trimesh
 
 from implants.anatomy.meshes import export_level
 from implants.anatomy.packaged import LEVELS, SOURCES, data_file
-from implants.export.atomic import write_files
+from implants.writers.atomic import write_files
 
 TEST_DATA = Path(__file__).parent / "data" / "anatomy"
 

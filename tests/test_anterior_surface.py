@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from implants.anatomy import anterior_surface as surf
+from implants.fit import anterior_surface as surf
 from implants.anatomy.meshes import load_mesh
 from implants.cli import app
 from implants.errors import ParameterError
 from implants.geometry.frames import angle_between_deg, direction_from_angles, rotation_matrix
-from implants.templates.anterior_plate import PlateParams, derive
+from implants.implant_types.anterior_plate import PlateParams, derive
 
 #: Cylinder of the analytic test: radius (mm) of a vertebral body's coronal curvature, axis along z
 #: through (x, y) = (−R, 0) (the surface's front at x = 0), sampled on a 0.5 mm grid.
@@ -130,7 +130,7 @@ def test_plate_on_a_tilted_surface_takes_its_frame(two_level):
 
 
 def test_support_layout_on_fitted_points():
-    from implants.templates.anterior_plate import PRESETS
+    from implants.implant_types.anterior_plate import PRESETS
 
     p = PlateParams(**PRESETS["transoral-c1c3-support"])
     wide = cylinder_points(half_y=26.0, half_z=40.0, step=0.7, radius=40.0)  # the 42 mm head needs a wider body
@@ -240,9 +240,9 @@ def test_real_c2c3_screws_enter_bone(on_c2c3):
 
 
 def test_real_c2c3_plate_exports_with_every_check(on_c2c3, tmp_path):
-    from implants.export.pipeline import export
+    from implants.pipeline import export
 
-    result = export(on_c2c3, tmp_path, formats=("step", "stl"), picture=False)
+    result = export(on_c2c3, tmp_path, formats=("step", "stl"))
     assert result.manifest["checks"]["ok"] and result.manifest["bodies"] == 1
 
 

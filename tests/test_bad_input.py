@@ -32,8 +32,8 @@ from typer.testing import CliRunner
 
 import implants
 from implants import ExportError, ParameterError
-from implants.export import atomic
-from implants.export.meshes import stl_bytes
+from implants.writers import atomic
+from implants.writers.meshes import stl_bytes
 from implants.params import validate
 
 TYPES = implants.type_ids()
@@ -547,7 +547,7 @@ def test_full_file_system_leaves_nothing(tmp_path, implant):
 def test_a_folder_named_like_an_output_file(tmp_path, implant):
     out = tmp_path / "out"
     out.mkdir()
-    from implants.export.manifest import base_name
+    from implants.writers.manifest import base_name
 
     (out / f"{base_name(implant)}.stl").mkdir()
     with pytest.raises(ExportError, match="a folder of that name exists"):

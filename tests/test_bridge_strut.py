@@ -14,7 +14,7 @@ from bounds import out_of_bounds
 import implants
 from implants.errors import ParameterError
 from implants.geometry.outlines import rounded_rectangle_area
-from implants.templates import bridge_strut as bs
+from implants.implant_types import bridge_strut as bs
 
 TEMPLATE = implants.get("bridge-strut")
 
@@ -207,7 +207,7 @@ def test_derive_does_not_import_the_kernel():
     import subprocess
     import sys
 
-    code = ("import sys, implants; from implants.templates import bridge_strut as b; "
+    code = ("import sys, implants; from implants.implant_types import bridge_strut as b; "
             "b.derive(implants.get('bridge-strut').make_params()); print('cadquery' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

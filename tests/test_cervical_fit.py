@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from implants.anatomy.fit_cervical import fit_docking_implant, fit_transarticular_template
+from implants.fit.cervical import fit_docking_implant, fit_transarticular_template
 from implants.anatomy.meshes import load_mesh
 from implants.errors import ParameterError
-from implants.templates.c1c2_transarticular_template import TransarticularParams
-from implants.templates.upper_cervical_docking import DockingParams
+from implants.implant_types.c1c2_transarticular_template import TransarticularParams
+from implants.implant_types.upper_cervical_docking import DockingParams
 
 #: Issue 4: largest penetration into bone outside screw paths (mm) and saddle seating distance (mm).
 MAX_PENETRATION_MM = 0.3
@@ -123,7 +123,7 @@ def test_fitted_saddle_seats_within_half_a_millimetre(fitted):
 
 
 def test_fitted_saddle_exports_with_every_check(fitted, tmp_path):
-    from implants.export.pipeline import export
+    from implants.pipeline import export
 
     implant, _ = fitted
     result = export(implant, tmp_path, formats=("step", "stl"))
@@ -208,7 +208,7 @@ def test_v_saddle_profile_template():
     midline, flanks at the requested angle, rising towards the sides when the axis leans; the round
     profile keeps its 2.5 mm minimum radius and cannot lean."""
     from implants.params import validate
-    from implants.templates.upper_cervical_docking import build, derive, groove_chord_mm
+    from implants.implant_types.upper_cervical_docking import build, derive, groove_chord_mm
 
     base = dict(saddle_profile="v", arch_radius_mm=1.0, saddle_depth_mm=2.0, saddle_v_angle_deg=90.0)
     upright = build(validate(DockingParams, base))

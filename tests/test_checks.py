@@ -19,9 +19,9 @@ from implants.checks.footprint import footprint_area, mean_plane
 from implants.checks.mesh import check_mesh, check_mesh_volume
 from implants.checks.report import check_file, load_mesh
 from implants.checks.step import check_step
-from implants.export.meshes import stl_bytes, threemf_bytes
-from implants.export.step import step_bytes
-from implants.export.tessellate import tessellate
+from implants.writers.meshes import stl_bytes, threemf_bytes
+from implants.writers.step import step_bytes
+from implants.writers.tessellate import tessellate
 
 from anatomy_files import ANATOMY  # the real meshes, made from the repository's data
 

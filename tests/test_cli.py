@@ -91,7 +91,7 @@ def test_check_several_files_gives_one_table_and_one_json_list(tmp_path):
     """Bug: `implants check a.stl b.stl` was a usage error; a kit or a print set is checked in one call."""
     import trimesh
 
-    from implants.export.meshes import stl_bytes
+    from implants.writers.meshes import stl_bytes
 
     box = trimesh.creation.box(extents=(10.0, 20.0, 5.0))
     sphere = trimesh.creation.icosphere(subdivisions=3, radius=4.0)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from implants.anatomy.endplates import extract_endplate
-from implants.anatomy.fit_column import fit_body_replacement
+from implants.fit.column import fit_body_replacement
 from implants.anatomy.meshes import load_mesh
 from implants.errors import ParameterError
-from implants.templates.vertebral_body_replacement import VBRParams
+from implants.implant_types.vertebral_body_replacement import VBRParams
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_column_spans_the_corpectomy_gap(fitted, meshes):
 
 
 def test_exports_through_the_pipeline(fitted, meshes, tmp_path):
-    from implants.export.pipeline import export
+    from implants.pipeline import export
 
     implant, report = fitted
     result = export(implant, tmp_path, formats=("step", "stl"), endplate=meshes[0])

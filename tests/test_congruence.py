@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from implants.anatomy import congruence as C
+from implants.fit import congruence as C
 from implants.anatomy.meshes import load_mesh
 from implants.anatomy.synthetic import synthetic_endplate_mesh
 from implants.checks.contact import contact_area
 from implants.errors import ParameterError
 from implants.geometry import outlines
-from implants.templates import interbody_cage as ic
+from implants.implant_types import interbody_cage as ic
 
 from anatomy_files import ANATOMY  # the real meshes, made from the repository's data
 
@@ -102,8 +102,8 @@ def test_fitted_l3_l4_cage_brep_volume_matches_a_fine_mesh(anatomy_mesh, tmp_pat
     where the mesh converges to 4740 mm³: its one closed side face, trimmed by the fitted B-spline
     faces, was mis-integrated (solids.divide_closed_faces), and the export refused the cage
     (volume.volume_matches_brep)."""
-    from implants.export.pipeline import export
-    from implants.export.tessellate import tessellate
+    from implants.pipeline import export
+    from implants.writers.tessellate import tessellate
 
     cage = C.congruent_cage(anatomy_mesh("lumbar_mean_L3_mm"), anatomy_mesh("lumbar_mean_L4_mm"))
     fine = tessellate(cage.shape, 0.005).mesh
@@ -229,7 +229,7 @@ def _sheared(mesh, ts: float, tc: float, sign: int):
 @pytest.mark.parametrize("preset", ["lumbar-alif", "cervical-acdf"])
 def test_congruent_cage_on_the_synthetic_domed_endplate(preset, capsys):
     from implants.checks.footprint import footprint_area
-    from implants.export.tessellate import feature_mask, tessellate
+    from implants.writers.tessellate import feature_mask, tessellate
 
     p = ic.TEMPLATE.make_params(preset)
     g = ic.derive(p)

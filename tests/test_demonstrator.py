@@ -195,7 +195,7 @@ def test_3mf_rereads_in_lib3mf_strict_mode_with_coloured_objects(cage_demo, cage
 
 
 def test_files_stl_per_part_pictures_and_summary(cage_demo, cage_files):
-    from implants.export.meshes import load_mesh_bytes
+    from implants.writers.meshes import load_mesh_bytes
     from implants.render.pictures import png_pixels
 
     paths, out = cage_files

@@ -11,7 +11,7 @@ import implants
 from implants import ParameterError
 from implants.geometry.frames import angle_between_deg
 from implants.geometry.outlines import rounded_rectangle_area
-from implants.templates.distraction_spacer import PRESETS, WINDOW_WALL_MM, DistractionSpacerParams, derive
+from implants.implant_types.distraction_spacer import PRESETS, WINDOW_WALL_MM, DistractionSpacerParams, derive
 
 TYPE = "distraction-spacer"
 

@@ -21,11 +21,11 @@ from pydantic import Field
 
 import implants
 from implants import CheckError, ExportError, GeometryError, ParameterError
-from implants.export import atomic
-from implants.export.meshes import glb_bytes, load_mesh_bytes, stl_bytes, threemf_bytes
-from implants.export.pipeline import export
-from implants.export.step import is_valid, read_step, read_step_bytes, step_bytes
-from implants.export.tessellate import (
+from implants.writers import atomic
+from implants.writers.meshes import glb_bytes, load_mesh_bytes, stl_bytes, threemf_bytes
+from implants.pipeline import export
+from implants.writers.step import is_valid, read_step, read_step_bytes, step_bytes
+from implants.writers.tessellate import (
     _collapse_slivers,
     clean_triangles,
     feature_mask,
@@ -479,7 +479,7 @@ def test_public_api_delegates_to_the_pipeline(tmp_path):
 
 
 def test_small_holes_are_closed_with_matching_winding_and_large_ones_left():
-    from implants.export.tessellate import boundary_loops, fill_small_holes
+    from implants.writers.tessellate import boundary_loops, fill_small_holes
 
     sphere = tessellate(cq.Solid.makeSphere(1.0), 0.01).mesh
     faces = np.asarray(sphere.faces)
@@ -497,7 +497,7 @@ def test_small_holes_are_closed_with_matching_winding_and_large_ones_left():
 def test_thin_sliver_hole_is_zipped_shut():
     from collections import Counter
 
-    from implants.export.tessellate import _zip_polygon
+    from implants.writers.tessellate import _zip_polygon
 
     # an out-and-back loop along an arc, 6 µm wide: its projection is nearly degenerate
     t = np.linspace(0, 1, 5)

@@ -11,11 +11,11 @@ import pytest
 import trimesh
 from typer.testing import CliRunner
 
-from implants.anatomy.congruence import congruent_cage
+from implants.fit.congruence import congruent_cage
 from implants.anatomy.meshes import axes_matrix, export_level, in_mesh_frame, input_record
 from implants.cli import app
 from implants.errors import ParameterError
-from implants.export.manifest import base_name, design_hash
+from implants.writers.manifest import base_name, design_hash
 from implants.params import validate
 from implants.porous.params import LatticeParams
 from implants.registry import get

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 import implants
 from implants import ParameterError
 from implants.geometry.outlines import rounded_rectangle_area
-from implants.templates.interbody_cage import PRESETS, CageParams, derive
+from implants.implant_types.interbody_cage import PRESETS, CageParams, derive
 
 TEMPLATE = implants.get("interbody-cage")
 
@@ -176,8 +176,9 @@ def test_regression_thick_banana_is_rejected_not_a_kernel_failure():
 
 
 def test_public_api_names_survive_subpackage_imports():
-    import implants.export.pipeline  # noqa: F401  binds implants.export to the subpackage
-    import implants.templates.interbody_cage  # noqa: F401  binds implants.templates likewise
+    import implants.implant_types.interbody_cage  # noqa: F401  subpackages no longer share a public name
+    import implants.pipeline  # noqa: F401
+    import implants.writers.manifest  # noqa: F401
 
     assert [t.type_id for t in implants.templates()] == implants.type_ids()
     assert callable(implants.export)
@@ -199,7 +200,7 @@ def test_integrated_screws_need_a_straight_cage():
 def test_regression_serrations_on_a_tilted_oblique_box_mesh_watertight():
     """Found by the robustness sampling: OCCT left sub-mm² serration slivers unmeshed."""
     from implants.checks.mesh import check_mesh
-    from implants.export.tessellate import tessellate
+    from implants.writers.tessellate import tessellate
 
     cage = built("lumbar-plif", corner_radius_mm=2.5, coronal_deg=9.4, footprint_rotation_deg=10.7)
     assert check_mesh(tessellate(cage.shape).mesh)["ok"]
@@ -212,7 +213,7 @@ def test_corner_radius_must_leave_straight_sides():
 
 def test_teeth_are_none_or_at_least_the_minimum_height():
     """Serrations of 1e-127 mm broke the kernel (issue 9): 0 or at least MIN_TEETH_MM."""
-    from implants.templates.interbody_cage import MIN_TEETH_MM
+    from implants.implant_types.interbody_cage import MIN_TEETH_MM
 
     with pytest.raises(ParameterError, match="teeth_height_mm"):
         TEMPLATE.make_params("lumbar-plif", teeth_height_mm=1e-127)

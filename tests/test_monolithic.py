@@ -13,7 +13,7 @@ from bounds import out_of_bounds
 
 import implants
 from implants.errors import ParameterError
-from implants.templates import monolithic as mono
+from implants.implant_types import monolithic as mono
 
 TEMPLATE = implants.get("monolithic")
 
@@ -116,7 +116,7 @@ def test_volume_matches_an_independent_mesh_boolean():
     """Union and cuts redone on meshes with manifold3d (not OCCT): volumes agree within 0.5 %."""
     import manifold3d as m3d
 
-    from implants.export.tessellate import tessellate
+    from implants.writers.tessellate import tessellate
     from implants.geometry import paths, solids
 
     p = TEMPLATE.make_params()
@@ -172,7 +172,7 @@ def test_derive_does_not_import_the_kernel():
     import subprocess
     import sys
 
-    code = ("import sys, implants; from implants.templates import monolithic as m; "
+    code = ("import sys, implants; from implants.implant_types import monolithic as m; "
             "m.derive(implants.get('monolithic').make_params()); print('cadquery' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -233,7 +233,7 @@ ROBUSTNESS_REGRESSIONS = [
 @pytest.mark.parametrize("preset,overrides", ROBUSTNESS_REGRESSIONS)
 def test_robustness_regressions_build_watertight(preset, overrides):
     from implants.checks.mesh import check_mesh
-    from implants.export.tessellate import tessellate
+    from implants.writers.tessellate import tessellate
     from implants.tolerances import DEFAULT_DEFLECTION_MM
 
     implant = TEMPLATE.build(TEMPLATE.make_params(preset, **overrides))

@@ -18,7 +18,7 @@ cq = pytest.importorskip("cadquery")
 @functools.cache
 def _block(size=(9.0, 9.0, 7.0), channel: bool = False):
     """A test body: a box (centred at the origin) with an optional Ø2 mm channel along x."""
-    from implants.export.tessellate import tessellate
+    from implants.writers.tessellate import tessellate
     from implants.model import Feature, Implant
     from implants.params import ImplantParams
 
@@ -123,7 +123,7 @@ def test_bad_params(field, value):
 @functools.cache
 def _block_with_surfaces():
     """A 9 x 9 x 7 mm box whose top face is ``contact.superior`` and +y face ``docking.side``."""
-    from implants.export.tessellate import tessellate
+    from implants.writers.tessellate import tessellate
     from implants.model import Feature, Implant
     from implants.params import ImplantParams
 

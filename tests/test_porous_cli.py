@@ -31,7 +31,7 @@ def _build(out: Path, *args: str) -> dict:
 
 
 def _assert_porous_export(out: Path, manifest: dict, formats: tuple[str, ...]) -> None:
-    from implants.export.meshes import load_mesh_bytes
+    from implants.writers.meshes import load_mesh_bytes
 
     checks = manifest["checks"]
     assert checks["ok"] and checks["failed"] == [], checks["failed"]

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from implants.errors import ParameterError
 from implants.registry import get, type_ids
+from implants.placement import rules
 from implants.render import pictures, scenes
 from implants.render.pictures import png_pixels
 
@@ -114,7 +115,7 @@ def test_cage_scene_sits_between_two_vertebrae(tmp_path):
         y[geometry] = loaded.geometry[geometry].copy().apply_transform(transform).bounds[:, 1].mean()
     assert y["bone.L5"] < y["interbody-cage"] < y["bone.L4"]
     h = cage("lumbar-alif").params.height_mm
-    layout, _ = scenes.layout_for(cage("lumbar-alif"))
+    layout, _ = rules.layout_for(cage("lumbar-alif"))
     l4, l5 = layout.bones
     body = lambda mesh: mesh.vertices[np.abs(mesh.vertices[:, 0]) < 5.0]  # noqa: E731 (the body, not the arch)
     assert body(l4.mesh)[:, 2].min() == pytest.approx(h / 2, abs=0.5)  # L4 inferior endplate on the cage top
@@ -123,14 +124,14 @@ def test_cage_scene_sits_between_two_vertebrae(tmp_path):
 
 
 def test_type_without_rule_falls_back_to_implant_alone(tmp_path, monkeypatch):
-    monkeypatch.delitem(scenes.SCENE_RULES, "interbody-cage")
+    monkeypatch.delitem(rules.SCENE_RULES, "interbody-cage")
     result = scenes.write_scene(cage("lumbar-alif"), tmp_path, glb=True, png=False)
     assert not result.has_rule and "no in-situ scene rule" in result.note
     assert set(trimesh.load(result.glb).geometry) == {"interbody-cage"}
 
 
 def test_every_rule_is_a_registered_or_planned_type():
-    assert set(scenes.SCENE_RULES) <= set(type_ids()) | set(scenes.FIGURES)
+    assert set(rules.SCENE_RULES) <= set(type_ids()) | set(rules.FIGURES)
 
 
 def test_cli_render(tmp_path):
@@ -152,7 +153,7 @@ def test_cage_scene_on_real_lumbar_meshes():
     from anatomy_files import ANATOMY as anatomy
     from implants.anatomy.endplates import extract_endplate
 
-    layout, has_rule = scenes.layout_for(cage("lumbar-alif"), anatomy_dir=anatomy)
+    layout, has_rule = rules.layout_for(cage("lumbar-alif"), anatomy_dir=anatomy)
     assert has_rule and "real" in layout.note
     l4, l5 = layout.bones
     h = cage("lumbar-alif").params.height_mm

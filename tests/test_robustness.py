@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import implants
 from implants import ParameterError
 from implants.checks.mesh import check_mesh
-from implants.export.tessellate import tessellate
+from implants.writers.tessellate import tessellate
 from implants.tolerances import DEFAULT_DEFLECTION_MM
 
 TYPES = implants.type_ids()

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import trimesh
 
-from implants.export.tessellate import Tessellation, feature_mask
+from implants.writers.tessellate import Tessellation, feature_mask
 from implants.registry import get, type_ids
+from implants.placement import poses, rules
 from implants.render import scenes
 from implants.render.pictures import mesh_of_shape
 
@@ -33,22 +34,22 @@ def out(tmp_path_factory):
 
 def contact_points(imp, name: str, n: int = 60) -> np.ndarray:
     """Up to ``n`` triangle centres of the surface feature ``name`` (implant frame = scene frame)."""
-    mesh, face_index = mesh_of_shape(imp.shape, scenes.PLACEMENT_DEFLECTION_MM)
-    tess = Tessellation(mesh=mesh, face_index=face_index, deflection_mm=scenes.PLACEMENT_DEFLECTION_MM)
+    mesh, face_index = mesh_of_shape(imp.shape, poses.PLACEMENT_DEFLECTION_MM)
+    tess = Tessellation(mesh=mesh, face_index=face_index, deflection_mm=poses.PLACEMENT_DEFLECTION_MM)
     centres = mesh.triangles_center[feature_mask(tess, imp.shape, imp.features[name])]
     assert len(centres), name
     return centres[np.linspace(0, len(centres) - 1, min(n, len(centres))).astype(int)]
 
 
 def test_every_registered_type_has_a_rule_and_figure():
-    assert set(type_ids()) <= set(scenes.SCENE_RULES)
-    assert {scenes.FIGURES[t] for t in type_ids()} == {f"Fig. {k}" for k in range(4, 12)}
+    assert set(type_ids()) <= set(rules.SCENE_RULES)
+    assert {rules.FIGURES[t] for t in type_ids()} == {f"Fig. {k}" for k in range(4, 12)}
 
 
 @pytest.mark.parametrize("type_id", type_ids())
 def test_scene_glb_png(type_id, out):
     result = written(type_id, out)
-    assert result.has_rule and result.figure == scenes.FIGURES[type_id] and result.note
+    assert result.has_rule and result.figure == rules.FIGURES[type_id] and result.note
     loaded = trimesh.load(result.glb)
     bones = [g for name, g in loaded.geometry.items() if name.startswith("bone.")]
     implants = [g for name, g in loaded.geometry.items() if name == type_id]
@@ -68,8 +69,8 @@ def test_scene_glb_png(type_id, out):
 def test_no_gross_interpenetration(type_id):
     """Fewer than 3 % of the implant's vertices lie inside an opaque bone (seats and flanges may touch)."""
     imp = implant(type_id)
-    layout, _ = scenes.layout_for(imp)
-    mesh = scenes.implant_mesh(imp)
+    layout, _ = rules.layout_for(imp)
+    mesh = poses.implant_mesh(imp)
     inside = np.zeros(len(mesh.vertices), bool)
     for bone in layout.bones:
         if bone.opacity == 1.0:
@@ -99,7 +100,7 @@ CONTACTS = [
 @pytest.mark.parametrize("type_id,feature,level,nearest,median", CONTACTS)
 def test_contact_faces_lie_on_their_bone(type_id, feature, level, nearest, median):
     imp = implant(type_id)
-    layout, _ = scenes.layout_for(imp)
+    layout, _ = rules.layout_for(imp)
     meshes = {b.name: b.mesh for b in layout.bones}
     bone = trimesh.util.concatenate([meshes[name] for name in level.split("+")])
     _, distance, _ = trimesh.proximity.closest_point(bone, contact_points(imp, feature))
@@ -108,15 +109,15 @@ def test_contact_faces_lie_on_their_bone(type_id, feature, level, nearest, media
 
 
 def test_removed_levels_omitted_and_bridged_levels_faint():
-    vbr, _ = scenes.layout_for(implant("vertebral-body-replacement"))
+    vbr, _ = rules.layout_for(implant("vertebral-body-replacement"))
     assert [b.name for b in vbr.bones] == ["C4", "C6"]
-    bridge, _ = scenes.layout_for(implant("bridge-strut"))
+    bridge, _ = rules.layout_for(implant("bridge-strut"))
     faint = {b.name for b in bridge.bones if b.opacity < 1}
     assert {"C7", "T10"} <= faint and not {"C6", "T11"} & faint
 
 
 def test_monolithic_scene_has_pelvis_proxy():
-    layout, _ = scenes.layout_for(implant("monolithic"))
+    layout, _ = rules.layout_for(implant("monolithic"))
     names = [b.name for b in layout.bones]
     assert {"L4", "L5", "S1", "ilium.left", "ilium.right"} <= set(names)
     wing = {b.name: b.mesh for b in layout.bones}["ilium.left"]
@@ -132,6 +133,6 @@ def test_monolithic_scene_has_pelvis_proxy():
 def test_settle_moves_until_touching():
     fixed = trimesh.creation.box(extents=(10, 10, 2))
     moving = trimesh.creation.box(extents=(4, 4, 4)).apply_translation((0, 0, 20))
-    moved = scenes.settle([moving], fixed, (0, 0, -1))
+    moved = poses.settle([moving], fixed, (0, 0, -1))
     assert moved == pytest.approx(17.0, abs=1e-6) and moving.bounds[0, 2] == pytest.approx(1.0, abs=1e-6)
-    assert scenes.settle([moving.copy().apply_translation((50, 0, 0))], fixed, (0, 0, -1)) == 0.0
+    assert poses.settle([moving.copy().apply_translation((50, 0, 0))], fixed, (0, 0, -1)) == 0.0

@@ -11,13 +11,13 @@ import pytest
 
 import implants
 from implants import ParameterError, tolerances
-from implants.anatomy.synthetic_endplate import SyntheticEndplate
+from implants.geometry.synthetic_endplate import SyntheticEndplate
 from implants.geometry import outlines
 from implants.geometry.frames import angle_between_deg
 from implants.geometry.plates import cylinder_axis_from_faces
-from implants.templates import anterior_plate as plate_mod
-from implants.templates import c1c2_transarticular_template as guide_mod
-from implants.templates import upper_cervical_docking as dock_mod
+from implants.implant_types import anterior_plate as plate_mod
+from implants.implant_types import c1c2_transarticular_template as guide_mod
+from implants.implant_types import upper_cervical_docking as dock_mod
 
 DOCK, GUIDE, PLATE = dock_mod.TYPE_ID, guide_mod.TYPE_ID, plate_mod.TYPE_ID
 MODULES = {DOCK: dock_mod, GUIDE: guide_mod, PLATE: plate_mod}
@@ -34,7 +34,7 @@ _BOUNDS: dict[int, np.ndarray] = {}
 
 
 def _mesh_bounds(implant):
-    from implants.export.tessellate import tessellate
+    from implants.writers.tessellate import tessellate
 
     if id(implant) not in _BOUNDS:  # implants built by built() live for the whole module
         _BOUNDS[id(implant)] = tessellate(implant.shape).mesh.bounds
@@ -83,7 +83,7 @@ def test_registered_in_spec_order():
 def test_exported_meshes_are_watertight_single_bodies():
     """The tessellation that export writes is watertight, manifold, one body, volume ≈ B-rep."""
     from implants.checks.mesh import check_mesh
-    from implants.export.tessellate import tessellate
+    from implants.writers.tessellate import tessellate
 
     for type_id, preset in ((DOCK, "c1-saddle"), (GUIDE, "magerl"), (PLATE, "klippel-feil-scoliotic")):
         implant = built(type_id, preset)

@@ -11,7 +11,7 @@ import pytest
 from implants import ParameterError
 from implants.geometry import outlines
 from implants.params import validate
-from implants.templates.upper_cervical_docking import DockingParams, build, derive
+from implants.implant_types.upper_cervical_docking import DockingParams, build, derive
 
 #: A groove 2 mm across at its bottom line, rising along x like a parabola and gently along y: the
 #: seat (lowest point, z = height_mm) at x = X0, y = 0; the body top (horns) cuts it 3 mm higher.
@@ -84,7 +84,7 @@ def test_fitted_saddle_volume_above_the_seat():
 
 
 def test_fitted_saddle_exports_with_every_check(tmp_path):
-    from implants.export.pipeline import export
+    from implants.pipeline import export
 
     result = export(fitted(), tmp_path, formats=("step", "stl"))
     assert result.manifest["checks"]["ok"] and result.manifest["bodies"] == 1

@@ -11,7 +11,7 @@ import pytest
 import implants
 from implants import ParameterError
 from implants.geometry.outlines import rounded_rectangle_area
-from implants.templates.vertebral_body_replacement import PRESETS, REGIONS, VBRParams, build, derive
+from implants.implant_types.vertebral_body_replacement import PRESETS, REGIONS, VBRParams, build, derive
 
 TYPE = "vertebral-body-replacement"
 

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 from .errors import CheckError, ExportError, GeometryError, ImplantError, ParameterError
 from .params import NOT_A_MEDICAL_DEVICE
 from .registry import get, templates, type_ids
+from .version import __version__
 
 if TYPE_CHECKING:
     from .model import Implant
 
-__version__ = "0.1.0"
 
 __all__ = [
     "NOT_A_MEDICAL_DEVICE", "CheckError", "ExportError", "GeometryError", "ImplantError",
@@ -30,18 +30,22 @@ __all__ = [
 
 
 def build(type_id: str, preset: str | None = None, **params: Any) -> "Implant":
-    """Build an implant of ``type_id`` from a preset (default: the type's default) and overrides."""
+    """Build an implant of ``type_id`` from a preset (default: the type's default) and overrides.
+    Raises :class:`ParameterError` for bad parameters and :class:`GeometryError` when the CAD
+    kernel fails on accepted ones, never a raw kernel exception."""
     template = get(type_id)
-    implant = template.build(template.make_params(preset, **params))
-    from dataclasses import replace
-
-    return replace(implant, preset=preset or template.default_preset)
+    return template.make(template.make_params(preset, **params), preset)
 
 
-def export(implant: "Implant", out_dir: Any, **options: Any):
-    """Export an implant (STEP, STL, 3MF, GLB, manifest): see :func:`implants.export.pipeline.export`."""
-    from .export.pipeline import export as _export
+def export(implant: "Implant", out_dir: Any, picture: bool = False, **options: Any):
+    """Export an implant (STEP, STL, 3MF, GLB, manifest; ``picture``: an isometric PNG beside
+    them): see :func:`implants.pipeline.export` for the options."""
+    from .pipeline import export as _export
 
+    if picture:
+        from .render.pictures import implant_png
+
+        options["picture"] = implant_png
     return _export(implant, out_dir, **options)
 
 

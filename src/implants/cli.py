@@ -22,8 +22,8 @@ from rich.table import Table
 
 from . import __version__
 from .errors import EXIT_CODES, ImplantError, ParameterError
-from .params import NOT_A_MEDICAL_DEVICE, unit_of
-from .registry import get, templates
+from .params import NOT_A_MEDICAL_DEVICE
+from .registry import get, parameter_rows, templates
 
 app = typer.Typer(
     name="implants",
@@ -86,22 +86,6 @@ def list_types(as_json: bool = typer.Option(False, "--json", help="Output JSON."
         presets = [row["default_preset"]] + [p for p in row["presets"] if p != row["default_preset"]]
         table.add_row(row["type"], row["title"], ", ".join(presets))
     console.print(table)
-
-
-def parameter_rows(type_id: str) -> list[dict[str, Any]]:
-    """Name, unit, default, range and description of every parameter of a type."""
-    schema = get(type_id).params.model_json_schema()
-    rows = []
-    for name, prop in schema["properties"].items():
-        options = prop.get("anyOf", [prop])
-        low = next((o["minimum"] for o in options if "minimum" in o), None)
-        high = next((o["maximum"] for o in options if "maximum" in o), None)
-        ref = next((o["$ref"] for o in options if "$ref" in o), None)
-        allowed = (f"{low} to {high}" if low is not None or high is not None
-                   else ", ".join(schema["$defs"][ref.split("/")[-1]]["enum"]) if ref else prop.get("type", ""))
-        rows.append({"name": name, "unit": unit_of(name), "default": prop.get("default"), "range": allowed,
-                     "description": prop.get("description", "")})
-    return rows
 
 
 @app.command()
@@ -229,25 +213,26 @@ def build(
     chosen = parse_formats(formats)
     if deflection is not None and not 0.001 <= deflection <= 1.0:
         raise ParameterError(f"--deflection = {deflection}: allowed 0.001 to 1.0 mm")
-    from .export.pipeline import export
+    from .pipeline import export
+    from .render.pictures import implant_png
     from .tolerances import DEFAULT_DEFLECTION_MM
 
     with console.status(f"building {type_id}…", spinner="dots") if not as_json else nullcontext():
         if anatomical:
-            from .anatomy.congruence import congruent_cage
+            from .fit.congruence import congruent_cage
 
             implant = congruent_cage(upper_vertebra, lower_vertebra, _anatomy_params(preset, overrides),
                                      target_sagittal_deg=target_sagittal, target_coronal_deg=target_coronal, axes=axes)
         elif contoured:
             implant = _contoured_plate(template, preset, overrides, surface_points, vertebra, axes)
         else:
-            implant = _build(template, template.make_params(preset, **overrides), preset)
+            implant = template.make(template.make_params(preset, **overrides), preset)
         if (anatomical or vertebra) and frame == "mesh":
             from .anatomy.meshes import in_mesh_frame
 
             implant = in_mesh_frame(implant, axes)
         result = export(implant, out, formats=chosen, deflection_mm=deflection or DEFAULT_DEFLECTION_MM,
-                        picture=picture, lattice=lattice_params)
+                        picture=implant_png if picture else None, lattice=lattice_params)
     if as_json:
         emit_json(result.manifest)
         return
@@ -275,7 +260,7 @@ def _contoured_plate(template, preset, overrides, surface_points, vertebra, axes
     """anterior-plate on a point list or on vertebra meshes (``anatomy.anterior_surface``)."""
     from dataclasses import replace
 
-    from .anatomy import anterior_surface
+    from .fit import anterior_surface
 
     if vertebra and preset is None and "levels" not in overrides and "layout" not in overrides:
         overrides = {**overrides, "levels": min(max(len(vertebra), 2), 6)}
@@ -284,21 +269,6 @@ def _contoured_plate(template, preset, overrides, surface_points, vertebra, axes
         implant = anterior_surface.plate_on_points(surface_points, params)
     else:
         implant = anterior_surface.fit_anterior_plate(list(vertebra), params, axes=axes)
-    return replace(implant, preset=preset or template.default_preset)
-
-
-def _build(template, params, preset):
-    from dataclasses import replace
-
-    from .errors import GeometryError
-
-    try:
-        implant = template.build(params)
-    except ImplantError:
-        raise
-    except Exception as error:  # the kernel raising on accepted parameters is a bug to report
-        raise GeometryError(f"{template.type_id} failed in the CAD kernel ({type(error).__name__}: {error}) "
-                            f"for parameters {params.model_dump(mode='json')}") from error
     return replace(implant, preset=preset or template.default_preset)
 
 
@@ -330,7 +300,10 @@ def check(
 
     if not 0.0 < tolerance <= 5.0:
         raise ParameterError(f"--tolerance = {tolerance}: allowed 0 to 5 mm")
-    reports = [check_file(file, endplate=endplate, tolerance_mm=tolerance, expected_bodies=bodies) for file in files]
+    from .anatomy.packaged import is_packaged, load
+
+    bone = load(str(endplate)) if endplate is not None and not endplate.exists() and is_packaged(endplate) else endplate
+    reports = [check_file(file, endplate=bone, tolerance_mm=tolerance, expected_bodies=bodies) for file in files]
     if as_json:
         emit_json(reports[0].to_json() if len(reports) == 1 else [r.to_json() for r in reports])
     else:
@@ -346,15 +319,16 @@ def demo(out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folde
     """Build the default model of every implant type into OUT and print a summary table."""
     from rich.progress import Progress
 
-    from .export.pipeline import export
+    from .pipeline import export
+    from .render.pictures import implant_png
 
     manifests = []
     with Progress(console=errors, transient=True) as progress:
         task = progress.add_task("building", total=len(templates()))
         for template in templates():
             progress.update(task, description=f"building {template.type_id}")
-            implant = _build(template, template.make_params(), None)
-            manifests.append(export(implant, out / template.type_id, picture=True).manifest)
+            implant = template.make(template.make_params())
+            manifests.append(export(implant, out / template.type_id, picture=implant_png).manifest)
             progress.advance(task)
     if as_json:
         emit_json(manifests)
@@ -395,7 +369,7 @@ def render(
     else:
         template = get(target)
         params = template.make_params(preset, **parse_assignments(set_))
-        implant = _build(template, params, preset)
+        implant = template.make(params, preset)
         if scene:
             from .render.scenes import scene_items
 
@@ -566,7 +540,7 @@ def demonstrator(
     meshes = None if vertebrae.strip().lower() == "synthetic" else [Path(v.strip()) for v in vertebrae.split(",") if v.strip()]
     params = template.make_params(preset, **parse_assignments(set_))
     with console.status(f"building the {type_id} demonstrator…", spinner="dots") if not as_json else nullcontext():
-        implant = _build(template, params, preset)
+        implant = template.make(params, preset)
         demo = build_demonstrator(implant, scale=scale, vertebrae=meshes, clearance_mm=clearance, bed_mm=bed_mm)
         paths = write_demonstrator(demo, out, pictures=not no_pictures)
     summary = demo.summary()
@@ -633,7 +607,7 @@ def anatomy_export(
     """Write packaged levels as binary STL (mm) with the licence texts beside them."""
     from .anatomy.meshes import axes_matrix, export_level
     from .anatomy.packaged import SOURCES, level, licence_folder
-    from .export.atomic import write_files
+    from .writers.atomic import write_files
 
     entries = [level(name) for name in levels]  # unknown names fail before anything is written
     axes_matrix(axes)
@@ -660,8 +634,8 @@ def contact_compare_command(
     if not 0.0 < tolerance <= 5.0:
         raise ParameterError(f"--tolerance = {tolerance}: allowed 0 to 5 mm")
     params = _anatomy_params(preset, parse_assignments(set_))
-    from .anatomy.congruence import contact_map_png, measure_contact
-    from .export.atomic import write_files
+    from .fit.congruence import contact_map_png, measure_contact
+    from .writers.atomic import write_files
 
     with console.status("building and measuring both cages…", spinner="dots") if not as_json else nullcontext():
         comparison = measure_contact(upper_vertebra, lower_vertebra, params, tolerance, axes=axes)

@@ -22,8 +22,8 @@ FOLDER = Path(__file__).resolve().parent
 def record(type_id: str, preset: str) -> dict:
     """The golden figures of one preset (builds and exports it into a temporary folder)."""
     import implants
-    from implants.export.manifest import base_name
-    from implants.export.pipeline import export
+    from implants.writers.manifest import base_name
+    from implants.pipeline import export
 
     implant = implants.build(type_id, preset)
     with tempfile.TemporaryDirectory() as tmp:

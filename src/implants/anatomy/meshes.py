@@ -160,7 +160,7 @@ def export_level(name: str, out_dir: str | Path, axes: str = PATIENT_AXES, file_
     """Write the packaged level ``name`` as binary STL ``<out_dir>/<file_name>`` (default
     ``<name>.stl``, written atomically), its vertices expressed in ``axes`` (the patient frame
     ``"ALS"`` by default; e.g. ``"LPS"`` for DICOM)."""
-    from ..export.atomic import write_files
+    from ..writers.atomic import write_files
 
     mesh = to_patient_frame(packaged.load(name), axes_matrix(axes).T)  # patient -> the axes asked for
     target = file_name or f"{packaged.level(name).name}.stl"

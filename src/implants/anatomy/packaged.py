@@ -128,7 +128,9 @@ def load(name: str) -> trimesh.Trimesh:
     with np.load(data_file(name)) as data:
         vertices = data["vertices"].astype(float)
         faces = data["faces"].astype(np.int64)
-    return trimesh.Trimesh(vertices, faces, process=False)
+    mesh = trimesh.Trimesh(vertices, faces, process=False)
+    mesh.metadata["name"] = f"packaged level {level(name).name}"
+    return mesh
 
 
 def sha256(name: str) -> str:

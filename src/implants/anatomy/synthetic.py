@@ -21,7 +21,7 @@ import trimesh
 
 from ..errors import ParameterError
 from ..geometry.frames import rotation_matrix
-from .synthetic_endplate import APEX_FRACTION, SyntheticEndplate
+from ..geometry.synthetic_endplate import APEX_FRACTION, SyntheticEndplate
 
 #: Levels, cranial to caudal.
 LEVELS = ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9",

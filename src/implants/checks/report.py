@@ -35,17 +35,12 @@ STEP_FORMATS = (".step", ".stp")
 def load_mesh(path: str | os.PathLike, what: str = "mesh") -> "trimesh.Trimesh":
     """Read a mesh file as one triangle mesh, merging coincident vertices (an STL is a
     triangle soup) but repairing nothing else: the checks must see the file as it is.
-    A packaged level name (``"L5"``, ``"mean-L5"``) reads that packaged bone (patient frame).
 
     A missing, empty, unreadable or non-mesh file is a :class:`ParameterError` naming it.
     """
     import trimesh
 
-    from ..anatomy import packaged
-
     p = Path(path)
-    if not p.exists() and packaged.is_packaged(path):
-        return packaged.load(str(path))
     if not p.exists():
         raise ParameterError(f"{what} file {str(p)!r} does not exist")
     if not p.is_file():
@@ -66,7 +61,7 @@ def load_mesh(path: str | os.PathLike, what: str = "mesh") -> "trimesh.Trimesh":
     vertices = np.asarray(loaded.vertices, dtype=np.float64)
     if not np.all(np.isfinite(vertices)):
         raise ParameterError(f"{what} file {str(p)!r} has non-finite vertex coordinates")
-    from ..export.tessellate import merge_vertices
+    from ..writers.tessellate import merge_vertices
 
     vertices, faces = merge_vertices(vertices, np.asarray(loaded.faces, dtype=np.int64))
     return trimesh.Trimesh(vertices=vertices, faces=faces, process=False, validate=False)
@@ -92,7 +87,7 @@ class CheckReport:
     format: str
     checks: dict[str, Any]
     contact: "ContactResult | None" = None
-    endplate: Path | None = None
+    endplate: Path | str | None = None
     footprint_surface: str | None = None
     manifest: Path | None = None
     notes: tuple[str, ...] = field(default=())
@@ -107,7 +102,7 @@ class CheckReport:
                 for item in group.get("failed", [])]
 
     def to_json(self) -> dict[str, Any]:
-        from ..export.manifest import jsonable
+        from ..writers.manifest import jsonable
 
         out: dict[str, Any] = {"file": str(self.path), "format": self.format, "ok": self.ok, "failed": self.failed,
                                "checks": self.checks}
@@ -214,7 +209,7 @@ def check_file(path: str | os.PathLike, endplate: Any = None, tolerance_mm: floa
         notes.append(f"expected bodies from {p.stem}.manifest.json")
     checks: dict[str, Any] = {}
     if p.suffix.lower() in STEP_FORMATS:
-        from ..export.tessellate import tessellate
+        from ..writers.tessellate import tessellate
         from .step import check_step
 
         if not p.is_file():
@@ -222,7 +217,7 @@ def check_file(path: str | os.PathLike, endplate: Any = None, tolerance_mm: floa
         checks["step"] = check_step(p, None, expected_bodies)
         if not checks["step"]["step_readable"]:
             raise ParameterError(checks["step"]["step_error"])
-        from ..export.step import read_step
+        from ..writers.step import read_step
 
         shape = read_step(p)
         mesh = tessellate(shape, deflection_mm).mesh
@@ -245,6 +240,7 @@ def check_file(path: str | os.PathLike, endplate: Any = None, tolerance_mm: floa
             endplate_mesh = load_mesh(endplate_path, "endplate")
         else:
             endplate_mesh = endplate
+            endplate_path = endplate.metadata.get("name")  # e.g. a packaged level
         contact = contact_area(mesh, endplate_mesh, tolerance_mm=tolerance_mm, footprint_mm2=footprint_mm2)
         if footprint_mm2 is None and manifest is not None:
             contact, surface = _footprint_from_manifest(contact, mesh, manifest)

@@ -14,7 +14,7 @@ def check_step(step: bytes | str | os.PathLike, expected_volume_mm3: float | Non
                expected_bodies: int | None = 1) -> dict[str, Any]:
     """Re-read STEP (bytes or a path): every solid valid (BRepCheck_Analyzer), the number of
     solids, and the volume within :data:`tolerances.STEP_VOLUME_REL_TOL` of ``expected_volume_mm3``."""
-    from ..export.step import is_valid, read_step, read_step_bytes
+    from ..writers.step import is_valid, read_step, read_step_bytes
 
     try:
         shape = read_step_bytes(step) if isinstance(step, (bytes, bytearray)) else read_step(Path(step))

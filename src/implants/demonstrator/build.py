@@ -224,7 +224,7 @@ def _user_bone(path: Path, target: "trimesh.Trimesh") -> "trimesh.Trimesh":
 
 def implant_meshes(implant: "Implant", deflection_mm: float = 0.1) -> dict[str, "trimesh.Trimesh"]:
     """Implant part name → watertight mesh (one per body of a multi-body implant)."""
-    from ..export.tessellate import tessellate
+    from ..writers.tessellate import tessellate
 
     shapes = dict(implant.parts) if implant.parts else {"implant": implant.shape}
     out = {}
@@ -479,7 +479,7 @@ def _text_mesh(lines: list[str], x0: float, y_top: float, z0: float, font: float
     import cadquery as cq
     import trimesh
 
-    from ..export.tessellate import tessellate
+    from ..writers.tessellate import tessellate
 
     meshes = []
     for k, line in enumerate(l for l in lines if l):
@@ -551,7 +551,7 @@ def build_demonstrator(implant: "Implant", scale: float = 1.0, vertebrae: Sequen
     vertebrae whose overhang exceeds :data:`SPLIT_OVERHANG_FRACTION` of their area."""
     import trimesh
 
-    from ..render.scenes import layout_for
+    from ..placement.rules import layout_for
     from .printability import printability_check
 
     if not 0.1 <= scale <= 10.0:
@@ -880,8 +880,8 @@ def write_demonstrator(demo: Demonstrator, out_dir: Path, pictures: bool = True)
     ``<type>_plate.png`` and ``<type>_demonstrator.json``; returns name → path."""
     import json
 
-    from ..export.atomic import write_files
-    from ..export.meshes import stl_bytes
+    from ..writers.atomic import write_files
+    from ..writers.meshes import stl_bytes
     from .threemf import demonstrator_3mf
 
     t0 = time.perf_counter()

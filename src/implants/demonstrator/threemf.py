@@ -1,6 +1,6 @@
 """3MF of a demonstrator plate: one object per part, coloured with core-spec ``basematerials``
 (bone, implant, base), millimetres, parts at their plate positions (vertices baked, identity build
-items). Deterministic; reuses the strict writer's package parts from :mod:`implants.export.meshes`."""
+items). Deterministic; reuses the strict writer's package parts from :mod:`implants.writers.meshes`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import io
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
-from ..export.meshes import _CORE_NS, package_3mf
-from ..export.meshes import model_xml as core_model_xml
+from ..writers.meshes import _CORE_NS, package_3mf
+from ..writers.meshes import model_xml as core_model_xml
 from ..params import NOT_A_MEDICAL_DEVICE
 
 if TYPE_CHECKING:

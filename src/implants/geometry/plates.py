@@ -90,6 +90,10 @@ def screw_direction(surface: Surface, u: float, v: float, tilt_u_deg: float, til
     return unit(-n + np.tan(np.radians(tilt_u_deg)) * t_u + np.tan(np.radians(tilt_v_deg)) * t_v)
 
 
+#: Samples per side of the interpolated B-spline faces of a plate on a fitted surface.
+FITTED_FACE_SAMPLES = 41
+
+
 def contoured_plate(outline_uv: np.ndarray, surface: Surface, thickness_mm: float, frame: SurfaceFrame,
                     *, smooth: bool = False, samples: int = 21, method: str = "approx") -> "cq.Solid":
     """Plate over the closed (N, 2) ``outline_uv`` lying on ``surface`` (its bone-facing face is

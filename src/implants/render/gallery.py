@@ -98,37 +98,15 @@ def _page(title: str, body: str, depth: int) -> str:
 
 
 def _export_downloads(implant: "Implant", out_dir: Path) -> dict[str, Path]:
-    """STEP, STL and 3MF of the implant (the export pipeline when present)."""
-    try:
-        from ..export.pipeline import export
-    except ImportError:
-        export = None
-    if export is not None:
-        from ..errors import CheckError
+    """STEP, STL and 3MF of the implant, written and checked by the export pipeline."""
+    from ..pipeline import export
 
-        try:
-            result = export(implant, out_dir, formats=DOWNLOADS)
-            return {ext: Path(p) for ext, p in result.paths.items() if ext in DOWNLOADS}
-        except CheckError:  # still offer the files for teaching; the CLI's build reports the failed check
-            pass
-    from ..export.meshes import stl_bytes, threemf_bytes
-    from ..export.step import step_bytes
-    from ..export.tessellate import tessellate
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    mesh = tessellate(implant.shape).mesh
-    data = {"step": step_bytes(implant.shape, implant.type_id), "stl": stl_bytes(mesh),
-            "3mf": threemf_bytes(mesh, implant.type_id)}
-    paths = {}
-    for ext, payload in data.items():
-        path = out_dir / f"{implant.type_id}.{ext}"
-        path.write_bytes(payload)
-        paths[ext] = path
-    return paths
+    result = export(implant, out_dir, formats=DOWNLOADS)
+    return {ext: Path(p) for ext, p in result.paths.items() if ext in DOWNLOADS}
 
 
 def _parameter_table(type_id: str) -> str:
-    from ..cli import parameter_rows
+    from ..registry import parameter_rows
 
     rows = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(r[k]) if r[k] is not None else '')}</td>"
@@ -148,9 +126,7 @@ def build_type_page(template, site: Path) -> GalleryEntry:
     folder = site / template.type_id
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        from ..cli import _build
-
-        implant = _build(template, template.make_params(), None)
+        implant = template.make(template.make_params())
         downloads = _export_downloads(implant, folder)
         picture = picture_for_manifest(implant, folder)
         scene = write_scene(implant, folder)

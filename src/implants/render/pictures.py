@@ -87,7 +87,7 @@ class RenderStats:
 def mesh_of_shape(shape: Any, deflection_mm: float = PICTURE_DEFLECTION_MM):
     """(trimesh, face_index or None) of a CadQuery shape, with the export pipeline's tessellation."""
     try:
-        from ..export.tessellate import tessellate
+        from ..writers.tessellate import tessellate
     except ImportError:  # pragma: no cover - the export pipeline is missing
         tessellate = None
     if tessellate is not None:
@@ -115,7 +115,7 @@ def implant_items(implant: "Implant", highlight: bool = False, transform: np.nda
     if highlight:
         face_colours = np.tile(np.asarray(base, float), (len(mesh.faces), 1))
         if face_index is not None:
-            from ..export.tessellate import feature_mask
+            from ..writers.tessellate import feature_mask
 
             for feature in implant.features.values():
                 if feature.kind == "surface" and feature.faces and feature.name.startswith(("contact", "docking")):
@@ -144,7 +144,7 @@ def implant_items(implant: "Implant", highlight: bool = False, transform: np.nda
 
 
 def _tess(mesh, face_index):
-    from ..export.tessellate import Tessellation
+    from ..writers.tessellate import Tessellation
 
     return Tessellation(mesh=mesh, face_index=face_index, deflection_mm=PICTURE_DEFLECTION_MM)
 
@@ -460,6 +460,17 @@ def _view_list(view: str) -> list[str]:
     if view not in VIEWS:
         raise ParameterError(f"--view {view!r}: allowed {', '.join(VIEW_NAMES)}, all")
     return [view]
+
+
+def implant_png(implant: "Implant") -> bytes:
+    """PNG bytes of the implant (isometric view, features highlighted), rendered off-screen: the
+    picture :func:`implants.pipeline.export` writes beside the files."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "picture.png"
+        render_implant(implant, target, view="iso", highlight=True)
+        return target.read_bytes()
 
 
 def render_implant(implant: "Implant", out: Path, view: str = "iso", highlight: bool = False,

@@ -56,7 +56,7 @@ _CACHE: dict[Any, Any] = {}
 #: Imported by the fork server once and inherited by every worker: the kernel, the exporter and
 #: the libraries (declared dependencies only) the first export and checks would otherwise import
 #: lazily (~2 s in all).
-WORKER_MODULES = ("cadquery", "implants.export.pipeline", "implants.checks.mesh", "implants.checks.step",
+WORKER_MODULES = ("cadquery", "implants.pipeline", "implants.checks.mesh", "implants.checks.step",
                   "implants.checks.footprint", "implants.sweep.runner", "trimesh", "manifold3d", "scipy.spatial",
                   "scipy.sparse.csgraph", "networkx", "rtree", "PIL.Image", "lxml.etree")
 
@@ -83,9 +83,10 @@ def _endplate(path: str, transform: list[list[float]] | None = None):
     """The endplate mesh (loaded once per worker), moved into the implant frame by ``transform``."""
     key = ("endplate", path, json.dumps(transform))
     if key not in _CACHE:
+        from ..anatomy.packaged import is_packaged, load
         from ..checks.report import load_mesh
 
-        mesh = load_mesh(path, "endplate")
+        mesh = load(path) if not Path(path).exists() and is_packaged(path) else load_mesh(path, "endplate")
         if transform is not None:
             import numpy as np
 
@@ -105,7 +106,7 @@ def _flatten(prefix: str, data: Any, out: dict[str, Any]) -> None:
 
 
 def _export(implant, out_dir: Path, task: dict[str, Any]):
-    from ..export.pipeline import export
+    from ..pipeline import export
 
     kwargs: dict[str, Any] = {"formats": tuple(task["formats"])}
     if task.get("deflection_mm") is not None:
@@ -131,17 +132,7 @@ def run_variant(task: dict[str, Any]) -> dict[str, Any]:
         from ..params import validate
 
         params = validate(template.params, task["params"])
-        from dataclasses import replace
-
-        try:
-            implant = template.build(params)
-        except ImplantError:
-            raise
-        except Exception as error:  # the kernel raising on valid parameters
-            from ..errors import GeometryError
-
-            raise GeometryError(f"{template.type_id} failed in the CAD kernel ({type(error).__name__}: {error})") from error
-        implant = replace(implant, preset=task.get("preset"))
+        implant = template.make(params, task.get("preset"))
         built = time.perf_counter()
         row["build_s"] = round(built - start, 4)
         stage = "export"

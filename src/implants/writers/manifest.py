@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import tolerances
 from ..params import NOT_A_MEDICAL_DEVICE
+from ..version import __version__
 
 if TYPE_CHECKING:
     from ..model import Implant
@@ -86,8 +87,6 @@ def build_manifest(implant: "Implant", files: Mapping[str, bytes], checks: Mappi
                    lattice: Any = None) -> dict[str, Any]:
     """The manifest dict; ``files`` maps format (``"stl"``...) to the bytes written under
     ``<type>-<design hash>.<format>``."""
-    import implants
-
     stem = base_name(implant, lattice)
     inputs = {k: v for k, v in implant.inputs.items() if k != "frame"}
     created = created or datetime.now(timezone.utc)
@@ -100,7 +99,7 @@ def build_manifest(implant: "Implant", files: Mapping[str, bytes], checks: Mappi
         "design_hash": design_hash(implant, lattice),
         "inputs": inputs,
         "package": "spine-implants",
-        "version": implants.__version__,
+        "version": __version__,
         "not_a_medical_device": NOT_A_MEDICAL_DEVICE,
         "units": "mm",
         "frame": implant.inputs.get("frame", PATIENT_FRAME),

@@ -52,13 +52,13 @@ import numpy as np
 from ..errors import ParameterError
 from ..geometry import outlines
 from ..geometry.frames import unit
-from .meshes import input_record
+from ..anatomy.meshes import input_record
 
 if TYPE_CHECKING:
     import trimesh
 
     from ..model import Implant
-    from ..templates.anterior_plate import PlateParams
+    from ..implant_types.anterior_plate import PlateParams
 
 #: Fewest points accepted (a bicubic patch needs 16; a plate needs a surface, not a curve).
 MIN_POINTS = 25
@@ -89,8 +89,6 @@ ON_SURFACE_MM = 0.01
 ROBUST_ITERATIONS = 15
 #: Largest tilt (deg) of the fitted plate normal from +x (an anterior plate faces anteriorly).
 MAX_TILT_DEG = 45.0
-#: Samples per side of the interpolated B-spline faces of a fitted plate (``contoured_plate``).
-FACE_SAMPLES = 41
 #: Face points within this distance (mm, in z) of a disc level bridge the disc space (left out of
 #: the gap over the vertebral bodies).
 DISC_BAND_MM = 3.0
@@ -377,7 +375,7 @@ def fit_surface(points: np.ndarray, outline_yz: np.ndarray, *, centre_yz: Sequen
 def _meshes(meshes, axes) -> list["trimesh.Trimesh"]:
     import trimesh
 
-    from .meshes import load_mesh
+    from ..anatomy.meshes import load_mesh
 
     if isinstance(meshes, (str, Path, trimesh.Trimesh)):
         meshes = [meshes]
@@ -447,7 +445,7 @@ def anterior_points(meshes, outline_yz: np.ndarray, centre_yz: Sequence[float], 
 # ----------------------------------------------------------------------------------------------
 
 def _params(params) -> "PlateParams":
-    from ..templates.anterior_plate import PlateParams
+    from ..implant_types.anterior_plate import PlateParams
 
     if params is None:
         return PlateParams()
@@ -465,7 +463,7 @@ def plate_on_points(points, params=None, *, centre_yz: Sequence[float] | None = 
     """``anterior-plate`` contoured to the surface through ``points`` ((N, 3) array or a file path)."""
     from dataclasses import replace
 
-    from ..templates.anterior_plate import build, derive
+    from ..implant_types.anterior_plate import build, derive
 
     t0 = time.perf_counter()
     source = Path(points).name if isinstance(points, (str, Path)) else None
@@ -494,7 +492,7 @@ def fit_anterior_plate(meshes, params=None, *, axes: str = "ALS", centre_yz: Seq
     ``report`` the fit figures (:func:`fit_report`) are in ``metrics["fit"]``."""
     from dataclasses import replace
 
-    from ..templates.anterior_plate import derive
+    from ..implant_types.anterior_plate import derive
 
     t0 = time.perf_counter()
     ms = _meshes(meshes, axes)
@@ -556,7 +554,7 @@ def fit_report(implant: "Implant", meshes, disc_levels_z: Sequence[float] = (), 
     """
     import trimesh
 
-    from ..export.tessellate import tessellate
+    from ..writers.tessellate import tessellate
 
     ms = _meshes(meshes, "ALS")
     face_pts = posterior_face_points(implant, spacing_mm)

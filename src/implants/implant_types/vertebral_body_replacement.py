@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 import numpy as np
 from pydantic import Field, model_validator
 
-from ..anatomy.synthetic_endplate import SyntheticEndplate
+from ..geometry.synthetic_endplate import SyntheticEndplate
 from ..errors import GeometryError
 from ..geometry import outlines
 from ..geometry.frames import direction_from_angles, unit

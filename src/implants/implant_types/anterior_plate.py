@@ -25,7 +25,7 @@ C3 holes at z = −27); +x anterior (the plate lies in S ≤ x ≤ S + thickness
 The plate spans z from ``bottom_mm`` to ``top_mm`` (metrics); each hole's entry is on the plate's outer face.
 
 Measured surfaces: ``build(params, surface=...)`` contours the same outline and holes to a fitted
-surface (``anatomy.anterior_surface``: a list of points, or the anterior surface of vertebra meshes;
+surface (``fit.anterior_surface``: a list of points, or the anterior surface of vertebra meshes;
 CLI ``--surface-points`` / ``--vertebra``). The plate is then placed in the surface's frame (origin on
 the surface at the plate centre, w along the mean normal of the surface under the plate, u superior,
 v = w × u), and the per-hole angles are measured in that frame (−w for −x, u for +z).
@@ -219,7 +219,7 @@ def _fitted_direction(cranial_deg: float, medial_deg: float, side: int) -> np.nd
 def screw_axes(p: PlateParams, g: PlateGeometry, surface=None):
     """(entry on the outer face, unit direction into bone) per hole, patient frame.
 
-    ``surface``: a fitted surface (``anatomy.anterior_surface.FittedSurface``: ``frame`` and
+    ``surface``: a fitted surface (``fit.anterior_surface.FittedSurface``: ``frame`` and
     ``w = surface(u, v)``) instead of the parametric one; the angles are then measured in the plate's
     frame, whose normal is the fitted surface's mean normal under the plate (:func:`_fitted_direction`)."""
     cranial, medial = _default_angles(p, g)
@@ -250,7 +250,7 @@ def screw_axes(p: PlateParams, g: PlateGeometry, surface=None):
 def build(p: PlateParams, surface=None) -> Implant:
     """Build the plate B-rep with its named features.
 
-    ``surface``: contour the plate to a fitted anterior surface (``anatomy.anterior_surface.fit_surface``;
+    ``surface``: contour the plate to a fitted anterior surface (``fit.anterior_surface.fit_surface``;
     its frame places the plate in the patient frame) instead of the parametric curvature."""
     from ..geometry import plates, solids
     from ..model import Feature
@@ -262,9 +262,8 @@ def build(p: PlateParams, surface=None) -> Implant:
     if surface is None:
         plate = plates.contoured_plate(outline_uv, local, p.thickness_mm, frame, smooth=False, samples=25)
     else:
-        from ..anatomy.anterior_surface import FACE_SAMPLES
 
-        plate = plates.contoured_plate(outline_uv, local, p.thickness_mm, frame, smooth=False, samples=FACE_SAMPLES,
+        plate = plates.contoured_plate(outline_uv, local, p.thickness_mm, frame, smooth=False, samples=plates.FITTED_FACE_SAMPLES,
                                        method="interpolate")
     parts = [plate]
     if g.support_box is not None:

@@ -36,15 +36,15 @@ import numpy as np
 
 from ..errors import GeometryError, ParameterError
 from ..geometry import outlines
-from .endplates import Frame
+from ..anatomy.endplates import Frame
 from .facing_surface import Field, facing_points, seat
 
 if TYPE_CHECKING:
     import trimesh
 
     from ..model import Implant
-    from ..templates.interbody_cage import CageParams
-    from .disc_space import DiscSpace
+    from ..implant_types.interbody_cage import CageParams
+    from ..anatomy.disc_space import DiscSpace
 
 #: Cell (mm) of the bearing-surface fit as a fraction of the footprint's smaller extent.
 FIT_CELL_FRACTION = 0.04
@@ -65,7 +65,7 @@ FACE_SPACING = 0.6
 def _mesh(mesh_or_path: Any, axes: str | np.ndarray, what: str) -> "trimesh.Trimesh":
     import trimesh
 
-    from .meshes import load_mesh, require_closed_mesh, to_patient_frame
+    from ..anatomy.meshes import load_mesh, require_closed_mesh, to_patient_frame
 
     if isinstance(mesh_or_path, trimesh.Trimesh):
         if len(mesh_or_path.faces) == 0:
@@ -88,7 +88,7 @@ class Anatomy:
 
 def anatomy(upper: Any, lower: Any, axes: str | np.ndarray = "ALS", margin_mm: float = 2.0) -> Anatomy:
     """Load (or accept) the two vertebrae and find their disc space (ParameterError on bad input)."""
-    from .disc_space import disc_space
+    from ..anatomy.disc_space import disc_space
 
     up = _mesh(upper, axes, "upper vertebra")
     lo = _mesh(lower, axes, "lower vertebra")
@@ -97,7 +97,7 @@ def anatomy(upper: Any, lower: Any, axes: str | np.ndarray = "ALS", margin_mm: f
 
 def _inputs(upper: Any, lower: Any, axes: str | np.ndarray, margin_mm: float, **planned: float | None) -> dict:
     """The geometric inputs of a fitted cage (file names, sha256, axes, margin, planned angles)."""
-    from .meshes import PATIENT_AXES, input_record
+    from ..anatomy.meshes import PATIENT_AXES, input_record
 
     if isinstance(upper, Anatomy):
         upper, lower, axes = upper.upper_mesh, upper.lower_mesh, PATIENT_AXES
@@ -110,7 +110,7 @@ def _inputs(upper: Any, lower: Any, axes: str | np.ndarray, margin_mm: float, **
 def default_params(disc: "DiscSpace") -> "CageParams":
     """A cage for this disc space: the ALIF (lumbar) or ACDF (cervical) preset, its footprint
     scaled down in 0.5 mm steps until it lies inside the usable footprint."""
-    from ..templates.interbody_cage import TEMPLATE
+    from ..implant_types.interbody_cage import TEMPLATE
 
     depth = float(np.ptp(disc.footprint[:, 0]))
     preset = "cervical-acdf" if depth < 22.0 else "lumbar-alif"
@@ -141,7 +141,7 @@ def _footprint_centre(footprint: np.ndarray) -> np.ndarray:
 
 
 def _fits(p: "CageParams", disc: "DiscSpace", centre: np.ndarray) -> bool:
-    from ..templates.interbody_cage import derive
+    from ..implant_types.interbody_cage import derive
 
     outline = derive(p).outline + centre
     return bool(outlines.contains(disc.footprint, outline).all())
@@ -249,7 +249,7 @@ def _rotated(field: Field, axis: int, hinge: tuple[float, float], angle_deg: flo
 # --- build --------------------------------------------------------------------------------------
 
 def _prepare(upper: Any, lower: Any, params, axes, margin_mm: float):
-    from ..templates.interbody_cage import CageParams, derive
+    from ..implant_types.interbody_cage import CageParams, derive
 
     anat = upper if isinstance(upper, Anatomy) else anatomy(upper, lower, axes, margin_mm)
     disc = anat.disc
@@ -376,7 +376,7 @@ def flat_cage(upper_mesh_or_path: Any, lower_mesh_or_path: Any = None, params: "
 def _finish(anat: Anatomy, p, g, centre, frame: Frame, upper: Field, lower: Field, region: np.ndarray,
             current, target, planned, info: dict, started: float) -> "Implant":
     from ..model import Implant
-    from ..templates.interbody_cage import TYPE_ID, build_from_geometry
+    from ..implant_types.interbody_cage import TYPE_ID, build_from_geometry
 
     thickness = upper(region[:, 0], region[:, 1]) - lower(region[:, 0], region[:, 1])
     edge = upper(g.outline[:, 0], g.outline[:, 1]) - lower(g.outline[:, 0], g.outline[:, 1])
@@ -531,7 +531,7 @@ def cage_contact(implant: "Implant", anat: Anatomy, tolerance_mm: float = 0.25,
     face within ``tolerance_mm`` (mm², % of its footprint, % of the endplate) and penetration."""
     from ..checks.contact import contact_area
     from ..checks.footprint import footprint_area
-    from ..export.tessellate import feature_mask, tessellate
+    from ..writers.tessellate import feature_mask, tessellate
 
     tess = tessellate(implant.shape, deflection_mm)
     mesh = tess.mesh
@@ -586,7 +586,7 @@ def contact_map_png(comparison: Comparison, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.collections import PolyCollection
 
-    from ..export.atomic import write_files
+    from ..writers.atomic import write_files
 
     fig, axes = plt.subplots(2, 2, figsize=(10, 10 * 0.95))
     disc = comparison.anatomy.disc

@@ -60,9 +60,9 @@ import numpy as np
 
 from .. import tolerances
 from ..errors import GeometryError, ParameterError
-from .endplates import Frame
+from ..anatomy.endplates import Frame
 from .facing_surface import dense_points, facing_points
-from .fit_column import _centroid, _mesh
+from .column import _centroid, _mesh
 
 if TYPE_CHECKING:
     import trimesh
@@ -186,7 +186,7 @@ def _saddle_search(arch: np.ndarray, outline: np.ndarray, depth_mm: float, width
     from scipy.spatial import cKDTree
 
     from ..geometry import outlines
-    from ..templates.upper_cervical_docking import MIN_WALL_MM, groove_chord, groove_height
+    from ..implant_types.upper_cervical_docking import MIN_WALL_MM, groove_chord, groove_height
 
     over = arch[outlines.contains(outline, arch[:, :2])]
     if len(over) < 16:
@@ -265,7 +265,7 @@ def _footprint(rim: np.ndarray, base: dict, user: bool):
     width) until it fits."""
     from ..geometry import outlines
     from ..params import validate
-    from ..templates.upper_cervical_docking import DockingParams, derive
+    from ..implant_types.upper_cervical_docking import DockingParams, derive
 
     fixed = {"docking": "saddle", "lower_vertebra": "c3", "height_mm": None, "endplate": "flat"}
     shifts = np.arange(0.0, -2.01, -0.25).tolist() + [0.25, 0.5, 0.75, 1.0]
@@ -359,8 +359,8 @@ def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: boo
     implant in the patient frame and a report (see the module docstring)."""
     from ..model import Implant
     from ..params import validate
-    from ..templates.upper_cervical_docking import DockingParams, build, derive
-    from .endplates import extract_endplate
+    from ..implant_types.upper_cervical_docking import DockingParams, build, derive
+    from ..anatomy.endplates import extract_endplate
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -491,9 +491,9 @@ def _docking_measures(implant: "Implant", c3: "trimesh.Trimesh", c1: "trimesh.Tr
     """C3 contact of the lower face, saddle-to-arch gaps, penetrations outside the screw paths."""
     import trimesh
 
-    from ..export.pipeline import _footprints
-    from ..export.tessellate import tessellate
-    from ..templates.upper_cervical_docking import groove_chord_mm
+    from ..pipeline import _footprints
+    from ..writers.tessellate import tessellate
+    from ..implant_types.upper_cervical_docking import groove_chord_mm
 
     tess = tessellate(implant.shape, tolerances.DEFAULT_DEFLECTION_MM)
     mesh = tess.mesh
@@ -576,7 +576,7 @@ def fit_transarticular_template(c1_mesh: Any, c2_mesh: Any, params=None, *, meas
     from ..geometry.frames import direction_from_angles
     from ..model import Implant
     from ..params import validate
-    from ..templates.c1c2_transarticular_template import TransarticularParams, arch_surface, build, derive
+    from ..implant_types.c1c2_transarticular_template import TransarticularParams, arch_surface, build, derive
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -679,7 +679,7 @@ def fit_transarticular_template(c1_mesh: Any, c2_mesh: Any, params=None, *, meas
 
 def _template_measures(implant: "Implant", c1: "trimesh.Trimesh", c2: "trimesh.Trimesh", tolerance_mm: float) -> dict:
     """Contact of ``contact.arch`` with C1 and penetrations into C1 and C2 outside the guide bores."""
-    from ..export.tessellate import feature_mask, tessellate
+    from ..writers.tessellate import feature_mask, tessellate
 
     tess = tessellate(implant.shape, tolerances.DEFAULT_DEFLECTION_MM)
     mesh = tess.mesh

@@ -13,7 +13,7 @@ gap there. The column axis is that z: along the corpectomy gap.
 **End faces**: the extracted endplates' smooth height fields (:func:`.endplates.extract_endplate`)
 expressed in the column frame (:meth:`.disc_space.DiscSpace.upper_z` / ``lower_z``), each moved
 away from the bone by the deepest point of the real surface (the facing triangles subdivided to
-:data:`~implants.anatomy.facing_surface.DENSE_MM`) that would otherwise penetrate it. The template's ``height_mm`` and
+:data:`~implants.fit.facing_surface.DENSE_MM`) that would otherwise penetrate it. The template's ``height_mm`` and
 ``lordosis_deg`` are the least-squares planes of the two faces over the footprint (height between
 them at the axis, sagittal angle between them); the rest of each face (dome, coronal tilt) goes
 to the template as the ``superior_recess`` / ``inferior_recess`` of that end, so the built end
@@ -22,7 +22,7 @@ The finished solid is moved into the patient frame, between the meshes.
 
 The report gives per end the contact of the end-platform faces (``contact.superior`` against the
 upper vertebra, ``contact.inferior`` against the lower), measured as the export pipeline does:
-the implant tessellated, the faces' triangles picked by :func:`~implants.export.tessellate.feature_mask`,
+the implant tessellated, the faces' triangles picked by :func:`~implants.writers.tessellate.feature_mask`,
 the footprint their area projected on their mean plane (:mod:`implants.checks.footprint`),
 :func:`~implants.checks.contact.contact_area` against the whole vertebra mesh (the end face's
 triangles' share of it) and the deepest penetration of the implant into that vertebra.
@@ -44,14 +44,14 @@ import numpy as np
 from .. import tolerances
 from ..errors import GeometryError, ParameterError
 from ..geometry import outlines
-from .endplates import Frame
+from ..anatomy.endplates import Frame
 from .facing_surface import Field, facing_points, seat
 
 if TYPE_CHECKING:
     import trimesh
 
     from ..model import Implant
-    from ..templates.vertebral_body_replacement import VBRParams
+    from ..implant_types.vertebral_body_replacement import VBRParams
 
 
 #: Spacing (mm) of the samples the interpolating B-spline end faces go through. On the lumbar
@@ -68,7 +68,7 @@ SCALES = np.arange(1.0, 0.39, -0.02)
 def _mesh(mesh: Any, what: str) -> "trimesh.Trimesh":
     import trimesh
 
-    from .meshes import load_mesh
+    from ..anatomy.meshes import load_mesh
 
     if isinstance(mesh, trimesh.Trimesh):
         if len(mesh.faces) == 0:
@@ -96,7 +96,7 @@ def _params(params: "VBRParams | None", disc, centre: np.ndarray, extra: dict) -
     """The template parameters: the given ones (or the region's defaults with the footprint
     scaled down until it lies inside the usable footprint) with ``extra`` (height, lordosis)."""
     from ..params import validate
-    from ..templates.vertebral_body_replacement import REGIONS, VBRParams, _size, derive
+    from ..implant_types.vertebral_body_replacement import REGIONS, VBRParams, _size, derive
 
     def fits(p: VBRParams) -> bool:
         return bool(outlines.contains(disc.footprint, derive(p).outline + centre).all())
@@ -175,8 +175,8 @@ def end_contact(implant: "Implant", upper_mesh: "trimesh.Trimesh", lower_mesh: "
     footprint, computed as the export pipeline does), and the deepest penetration of the
     implant into that vertebra (mm)."""
     from ..checks.contact import contact_area
-    from ..export.pipeline import _footprints
-    from ..export.tessellate import tessellate
+    from ..pipeline import _footprints
+    from ..writers.tessellate import tessellate
 
     tess = tessellate(implant.shape, deflection_mm)
     footprints, masks = _footprints(implant, tess)
@@ -216,9 +216,9 @@ def fit_body_replacement(upper_mesh: Any, lower_mesh: Any, params: "VBRParams | 
     patient frame and a report (column frame, height, angles, seating, per-end contact when
     ``measure``, wall timings per step and total CPU time in s).
     """
-    from ..templates.vertebral_body_replacement import TYPE_ID, build, derive
-    from .disc_space import disc_space
-    from .endplates import extract_endplate
+    from ..implant_types.vertebral_body_replacement import TYPE_ID, build, derive
+    from ..anatomy.disc_space import disc_space
+    from ..anatomy.endplates import extract_endplate
 
     timings: dict[str, float] = {}
     t0, cpu0 = time.perf_counter(), time.process_time()

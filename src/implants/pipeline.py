@@ -10,17 +10,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
 
-from .. import tolerances
-from ..errors import CheckError, ExportError, GeometryError, ParameterError
+from . import tolerances
+from .errors import CheckError, ExportError, GeometryError, ParameterError
 
 if TYPE_CHECKING:
     import trimesh
 
-    from ..model import Implant
+    from .model import Implant
 
 #: Formats the exporter writes, in the order they are written.
 FORMATS = ("step", "stl", "3mf", "glb")
@@ -59,8 +59,8 @@ def _precheck_dir(out_dir: Path) -> None:
 
 def _footprints(implant: "Implant", tess) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Footprint area of every bearing surface (``contact.*`` surface features)."""
-    from ..checks.footprint import footprint_area, mean_plane
-    from .tessellate import feature_mask
+    from .checks.footprint import footprint_area, mean_plane
+    from .writers.tessellate import feature_mask
 
     out: dict[str, Any] = {}
     masks: dict[str, np.ndarray] = {}
@@ -82,8 +82,8 @@ def _footprints(implant: "Implant", tess) -> tuple[dict[str, Any], dict[str, np.
 def _contact(mesh: "trimesh.Trimesh", endplate: Any, tolerance_mm: float, footprints: dict[str, Any],
              masks: dict[str, np.ndarray]) -> dict[str, Any]:
     """Contact against an endplate, as % of the footprint of the bearing surface that touches it."""
-    from ..checks.contact import contact_area
-    from ..checks.report import load_mesh
+    from .checks.contact import contact_area
+    from .checks.report import load_mesh
 
     endplate_mesh = endplate if not isinstance(endplate, (str, os.PathLike)) else load_mesh(endplate, "endplate")
     result = contact_area(mesh, endplate_mesh, tolerance_mm=tolerance_mm)
@@ -101,27 +101,16 @@ def _contact(mesh: "trimesh.Trimesh", endplate: Any, tolerance_mm: float, footpr
     return out
 
 
-def _picture_bytes(implant: "Implant") -> bytes:
-    """PNG of the implant (isometric, features highlighted), rendered off-screen."""
-    import tempfile
-
-    from ..render.pictures import render_implant
-
-    with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "picture.png"
-        render_implant(implant, target, view="iso", highlight=True)
-        return target.read_bytes()
-
-
 def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str] = FORMATS,
            deflection_mm: float = tolerances.DEFAULT_DEFLECTION_MM, endplate: Any = None,
-           tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM, picture: bool = False,
+           tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM, picture: "Callable[[Implant], bytes] | None" = None,
            lattice: Any = None) -> ExportResult:
     """Tessellate once, check, and write ``<type>-<hash>.<ext>`` for each format plus
     ``<type>-<hash>.manifest.json`` into ``out_dir``.
 
     ``endplate`` (a trimesh mesh or a mesh file) adds the contact-area check against it;
-    ``picture`` adds ``<type>-<hash>.png`` (isometric view, features highlighted).
+    ``picture`` (a function implant → PNG bytes, e.g. :func:`implants.render.pictures.implant_png`)
+    adds ``<type>-<hash>.png``; the pipeline renders nothing itself (rendering is a higher layer).
     ``lattice`` (:class:`implants.porous.LatticeParams`) turns a zone of the meshes into a porous
     lattice: STL/3MF/GLB carry it and are checked; the STEP stays the solid envelope; the
     measured porosity and pore size go in the manifest under ``lattice``.
@@ -129,13 +118,13 @@ def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str
     :class:`ExportError` when the folder cannot be written, :class:`GeometryError` when the
     B-rep is invalid.
     """
-    from ..checks.mesh import check_mesh, check_mesh_volume
-    from ..checks.step import check_step
-    from .atomic import write_files
-    from .manifest import base_name, build_manifest, manifest_bytes, manifest_name
-    from .meshes import glb_bytes, stl_bytes, threemf_bytes
-    from .step import is_valid, step_bytes
-    from .tessellate import tessellate
+    from .checks.mesh import check_mesh, check_mesh_volume
+    from .checks.step import check_step
+    from .writers.atomic import write_files
+    from .writers.manifest import base_name, build_manifest, manifest_bytes, manifest_name
+    from .writers.meshes import glb_bytes, stl_bytes, threemf_bytes
+    from .writers.step import is_valid, step_bytes
+    from .writers.tessellate import tessellate
 
     chosen = _formats(formats)
     if not (isinstance(deflection_mm, (int, float)) and deflection_mm > 0):
@@ -151,7 +140,7 @@ def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str
     checks: dict[str, Any] = {}
     lattice_figures = None
     if lattice is not None:
-        from ..porous.lattice import apply_lattice
+        from .porous.lattice import apply_lattice
 
         envelope = check_mesh(mesh, expected_bodies=implant.bodies)
         checks["envelope_volume"] = check_mesh_volume(envelope["volume_mm3"], brep_volume, envelope["area_mm2"],
@@ -190,15 +179,15 @@ def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str
     if "glb" in chosen:
         data["glb"] = glb_bytes(mesh, name)
     data = {fmt: data[fmt] for fmt in chosen}
-    if picture:
-        data["png"] = _picture_bytes(implant)
+    if picture is not None:
+        data["png"] = picture(implant)
     if lattice_figures is not None:
         checks["lattice"] = lattice_figures
     manifest = build_manifest(implant, data, checks, {"deflection_mm": float(deflection_mm),
                                                       "triangles": len(mesh.faces), "vertices": len(mesh.vertices),
                                                       "holes_filled": tess.holes_filled}, lattice=lattice)
     if lattice_figures is not None:  # the porous meshes weigh less than the solid envelope
-        from ..params import Material
+        from .params import Material
 
         manifest["mass_g"] = {m.value: round(checks["mesh"]["volume_mm3"] * m.density_g_cm3 / 1000.0, 4)
                               for m in Material}

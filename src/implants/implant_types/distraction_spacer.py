@@ -37,7 +37,7 @@ from typing import Callable
 import numpy as np
 from pydantic import Field, model_validator
 
-from ..anatomy.synthetic_endplate import SyntheticEndplate
+from ..geometry.synthetic_endplate import SyntheticEndplate
 from ..errors import GeometryError
 from ..model import Implant, Template
 from ..params import ImplantParams, Side, require

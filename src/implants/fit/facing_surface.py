@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..geometry import outlines
-from .endplates import Frame
+from ..anatomy.endplates import Frame
 
 if TYPE_CHECKING:
     import trimesh
