@@ -376,7 +376,7 @@ def render(
             if anatomy is not None and not anatomy.is_dir():
                 raise ParameterError(f"--anatomy '{anatomy}' is not a folder")
             layout, _, items, axes, bones = scene_items(implant, highlight=highlight, anatomy_dir=anatomy)
-            views = ["sheet"] if view == "all" and out.suffix.lower() == ".png" else pictures._view_list(view)
+            views = ["sheet"] if view == "all" and out.suffix.lower() == ".png" else pictures.view_list(view)
             stats = pictures.RenderStats()
             for name in views:
                 target_png = out if out.suffix.lower() == ".png" else out / f"{target}_scene_{name}.png"

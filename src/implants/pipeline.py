@@ -57,7 +57,7 @@ def _precheck_dir(out_dir: Path) -> None:
         raise ExportError(f"output folder {str(out_dir)!r} is not writable")
 
 
-def _footprints(implant: "Implant", tess) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def footprints_of(implant: "Implant", tess) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Footprint area of every bearing surface (``contact.*`` surface features)."""
     from .checks.footprint import footprint_area, mean_plane
     from .writers.tessellate import feature_mask
@@ -154,7 +154,7 @@ def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str
     if "step" in chosen:
         data["step"] = step_bytes(implant.shape, implant.type_id)
         checks["step"] = check_step(data["step"], brep_volume, implant.bodies)
-    footprints, masks = _footprints(implant, tess)
+    footprints, masks = footprints_of(implant, tess)
     checks["footprint"] = footprints
     if endplate is not None:
         checks["contact"] = _contact(mesh, endplate, tolerance_mm, footprints, masks)

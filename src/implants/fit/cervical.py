@@ -491,13 +491,13 @@ def _docking_measures(implant: "Implant", c3: "trimesh.Trimesh", c1: "trimesh.Tr
     """C3 contact of the lower face, saddle-to-arch gaps, penetrations outside the screw paths."""
     import trimesh
 
-    from ..pipeline import _footprints
+    from ..pipeline import footprints_of
     from ..writers.tessellate import tessellate
     from ..implant_types.upper_cervical_docking import groove_chord_mm
 
     tess = tessellate(implant.shape, tolerances.DEFAULT_DEFLECTION_MM)
     mesh = tess.mesh
-    footprints, masks = _footprints(implant, tess)
+    footprints, masks = footprints_of(implant, tess)
     if "contact.inferior" not in masks:
         raise GeometryError("fitted docking implant: no triangles for contact.inferior")
     screws = _screw_mask(mesh, implant)

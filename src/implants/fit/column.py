@@ -96,7 +96,7 @@ def _params(params: "VBRParams | None", disc, centre: np.ndarray, extra: dict) -
     """The template parameters: the given ones (or the region's defaults with the footprint
     scaled down until it lies inside the usable footprint) with ``extra`` (height, lordosis)."""
     from ..params import validate
-    from ..implant_types.vertebral_body_replacement import REGIONS, VBRParams, _size, derive
+    from ..implant_types.vertebral_body_replacement import REGIONS, VBRParams, footprint_size, derive
 
     def fits(p: VBRParams) -> bool:
         return bool(outlines.contains(disc.footprint, derive(p).outline + centre).all())
@@ -106,7 +106,7 @@ def _params(params: "VBRParams | None", disc, centre: np.ndarray, extra: dict) -
             raise ParameterError(f"params: expected VBRParams, got {type(params).__name__}")
         p = validate(VBRParams, {**params.model_dump(), **extra})
         if not fits(p):
-            d, w = _size(p)
+            d, w = footprint_size(p)
             size = np.ptp(disc.footprint, axis=0)
             raise ParameterError(f"depth_mm x width_mm = {d} x {w}: the footprint does not fit inside the usable "
                                  f"footprint between the endplates ({size[0]:.1f} x {size[1]:.1f} mm, "
@@ -114,7 +114,7 @@ def _params(params: "VBRParams | None", disc, centre: np.ndarray, extra: dict) -
         return p
     region = _region(min(disc.upper.size_mm[0], disc.lower.size_mm[0]))
     base = validate(VBRParams, {"region": region, **extra})
-    d0, w0 = _size(base)
+    d0, w0 = footprint_size(base)
     r = REGIONS[region]
     for scale in SCALES:
         try:
@@ -175,11 +175,11 @@ def end_contact(implant: "Implant", upper_mesh: "trimesh.Trimesh", lower_mesh: "
     footprint, computed as the export pipeline does), and the deepest penetration of the
     implant into that vertebra (mm)."""
     from ..checks.contact import contact_area
-    from ..pipeline import _footprints
+    from ..pipeline import footprints_of
     from ..writers.tessellate import tessellate
 
     tess = tessellate(implant.shape, deflection_mm)
-    footprints, masks = _footprints(implant, tess)
+    footprints, masks = footprints_of(implant, tess)
     out = {}
     for end, mesh in (("superior", upper_mesh), ("inferior", lower_mesh)):
         name = f"contact.{end}"

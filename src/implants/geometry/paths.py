@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from .frames import unit
+
 if TYPE_CHECKING:
     import cadquery as cq
 
@@ -58,18 +60,13 @@ def section_area(kind: Section | str, width_mm: float, depth_mm: float, corner_r
 # ----------------------------------------------------------------------------- numpy half
 
 
-def _unit(v) -> np.ndarray:
-    v = np.asarray(v, float)
-    return v / np.linalg.norm(v)
-
-
 def arc_points(radius_mm: float, angle_deg: float, n: int = 33, start=(0.0, 0.0, 0.0),
                tangent=(0.0, 0.0, 1.0), toward=(1.0, 0.0, 0.0)) -> np.ndarray:
     """``n`` points on a circular arc of ``radius_mm`` turning by ``angle_deg``, leaving ``start``
     along ``tangent`` and bending towards ``toward`` (made perpendicular to the tangent)."""
-    t = _unit(tangent)
+    t = unit(tangent)
     k = np.asarray(toward, float)
-    k = _unit(k - np.dot(k, t) * t)
+    k = unit(k - np.dot(k, t) * t)
     a = np.radians(np.linspace(0.0, angle_deg, n))[:, None]
     return np.asarray(start, float) + radius_mm * (np.sin(a) * t + (1 - np.cos(a)) * k)
 
@@ -109,7 +106,7 @@ def polyline_length(points: np.ndarray) -> float:
 def unit_tangents(points: np.ndarray) -> np.ndarray:
     """Unit tangent at every point (central differences, one-sided at the ends)."""
     p = np.asarray(points, float)
-    return np.array([_unit(v) for v in np.gradient(p, axis=0)])
+    return np.array([unit(v) for v in np.gradient(p, axis=0)])
 
 
 def bend_radii(points: np.ndarray) -> np.ndarray:
@@ -166,9 +163,9 @@ def profile_wire(kind: Section | str, width_mm: float, depth_mm: float, corner_r
     ``width_mm`` along ``width_dir`` (made perpendicular to ``normal``), ``depth_mm`` across."""
     import cadquery as cq
 
-    n = _unit(normal)
+    n = unit(normal)
     u = np.asarray(width_dir, float)
-    u = _unit(u - np.dot(u, n) * n)
+    u = unit(u - np.dot(u, n) * n)
     v = np.cross(n, u)
     kind = Section(kind)
     c = np.asarray(centre, float)
@@ -216,14 +213,14 @@ def arc_wire(start, tangent, toward, radius_mm: float, angle_deg: float, lead_in
     ``start`` and lead-out after the arc end, tangent-continuous (a G1 wire)."""
     import cadquery as cq
 
-    t = _unit(tangent)
+    t = unit(tangent)
     p = arc_points(radius_mm, angle_deg, 3, start, t, toward)
     edges = []
     if lead_in_mm > MIN_LEAD_MM:
         edges.append(cq.Edge.makeLine(_vec(p[0] - lead_in_mm * t), _vec(p[0])))
     edges.append(cq.Edge.makeThreePointArc(_vec(p[0]), _vec(p[1]), _vec(p[2])))
     if lead_out_mm > MIN_LEAD_MM:
-        end_t = _unit(edges[-1].tangentAt(1.0).toTuple())
+        end_t = unit(edges[-1].tangentAt(1.0).toTuple())
         edges.append(cq.Edge.makeLine(_vec(p[2]), _vec(p[2] + lead_out_mm * end_t)))
     return cq.Wire.assembleEdges(edges)
 
@@ -257,7 +254,7 @@ def sweep(profile: "cq.Wire", path: "cq.Wire", binormal=None, what: str = "swept
         try:
             builder = BRepOffsetAPI_MakePipeShell(path.wrapped)
             if law == "binormal":
-                builder.SetMode(gp_Dir(*map(float, _unit(binormal))))
+                builder.SetMode(gp_Dir(*map(float, unit(binormal))))
             elif law == "corrected-frenet":
                 builder.SetMode(False)
             elif law == "frenet":
@@ -295,7 +292,7 @@ def tube(points: np.ndarray, diameter_mm: float, what: str = "tube") -> "cq.Soli
     three solids) and its mesher never finished a face trimmed by the iliac hook (issue 9)."""
     pts = np.asarray(points, float)
     path = spline_wire(pts)
-    start_dir = _unit(path.tangentAt(0.0).toTuple())
+    start_dir = unit(path.tangentAt(0.0).toTuple())
     helper = np.array([1.0, 0.0, 0.0]) if abs(start_dir[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
     profile = profile_wire(Section.ROUND, diameter_mm, diameter_mm, 0.0, pts[0], start_dir, helper)
     return sweep(profile, path, what=what, laws=("discrete", "corrected-frenet", "frenet"))

@@ -33,6 +33,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from ..geometry import paths
+from ..geometry.frames import unit
 from ..geometry.paths import Section
 from ..model import Implant, Template
 from ..params import ImplantParams, require
@@ -227,12 +228,12 @@ def derive(p: BridgeStrutParams) -> BridgeGeometry:
     else:
         pts = np.asarray(p.path_points_mm, float)
         line = paths.catmull_rom(pts - pts[0], step_mm=3.0)
-        t0, t1 = paths._unit(line[1] - line[0]), paths._unit(line[-1] - line[-2])
+        t0, t1 = unit(line[1] - line[0]), unit(line[-1] - line[-2])
         arc = False
     ant0 = np.array([1.0, 0.0, 0.0]) - np.dot([1.0, 0.0, 0.0], t0) * t0
     if np.linalg.norm(ant0) < 1e-6:
         ant0 = np.array([0.0, 0.0, -1.0])
-    ant0 = paths._unit(ant0)
+    ant0 = unit(ant0)
     ant1 = _min_rotation(t0, t1) @ ant0
     inferior = EndFrame(line[0], t0, ant0, +1)
     superior = EndFrame(line[-1], t1, ant1, -1)
@@ -261,7 +262,7 @@ def derive(p: BridgeStrutParams) -> BridgeGeometry:
             local_dir = -outward * np.cos(c) + across * np.sin(c)
             entry = frame.to_global(local_entry)
             direction = frame.to_global(local_dir) - frame.centre
-            screws.append((entry, paths._unit(direction), end))
+            screws.append((entry, unit(direction), end))
     length = span_length(p) if arc else paths.polyline_length(line)
     return BridgeGeometry(line, length, kyphosis, arc,
                           inferior, superior, (sizes[0], sizes[1]), (inf_level, sup_level),

@@ -175,7 +175,7 @@ class VBRParams(ImplantParams):
         r = REGIONS[self.region.value]
         require(self.levels <= r.max_levels,
                 f"levels = {self.levels} is more than the {self.region.value} region allows (allowed 1 to {r.max_levels})")
-        depth, width = _size(self)
+        depth, width = footprint_size(self)
         ep_d, ep_w = r.endplate_depth, r.endplate_width
         require(depth <= ep_d * 1.1 and width <= ep_w * 1.1,
                 f"depth_mm x width_mm = {depth} x {width} overhangs the {self.region.value} endplate "
@@ -220,7 +220,7 @@ def _inset(p: VBRParams) -> float:
     return p.column_inset_mm if p.column_inset_mm >= MIN_INSET_MM else 0.0
 
 
-def _size(p: VBRParams) -> tuple[float, float]:
+def footprint_size(p: VBRParams) -> tuple[float, float]:
     r = REGIONS[p.region.value]
     return (p.depth_mm if p.depth_mm is not None else round(FOOTPRINT_FRACTION * r.endplate_depth, 2),
             p.width_mm if p.width_mm is not None else round(FOOTPRINT_FRACTION * r.endplate_width, 2))
@@ -298,7 +298,7 @@ def derive(p: VBRParams, superior_recess: Recess | None = None, inferior_recess:
     """Compute the column's numbers. ``superior_recess`` / ``inferior_recess`` (signature of
     ``SyntheticEndplate.recess``) replace the synthetic dome of that end (e.g. a real endplate fit)."""
     r = REGIONS[p.region.value]
-    depth, width = _size(p)
+    depth, width = footprint_size(p)
     kind = p.footprint or (Footprint.BOX if p.region is Region.CERVICAL else Footprint.KIDNEY)
     i = _inset(p)
     if kind is Footprint.BOX:

@@ -454,7 +454,7 @@ def render_meshes(meshes: Iterable[tuple["trimesh.Trimesh", Sequence[float]]], o
     return render_items(items, out, view=view, size=size, title=title, axes=axes)
 
 
-def _view_list(view: str) -> list[str]:
+def view_list(view: str) -> list[str]:
     if view in ("all", "sheet"):
         return list(VIEW_NAMES) if view == "all" else ["sheet"]
     if view not in VIEWS:
@@ -496,7 +496,7 @@ def _render_views(items, axes, out: Path, view: str, size, title, stem) -> Rende
         views = ["sheet"]
         size = (size[0] * 2, size[1] * 2) if size == DEFAULT_SIZE else size
     else:
-        views = _view_list(view)
+        views = view_list(view)
     for name in views:
         target = out if single_file else out / f"{stem}_{name}.png"
         start = time.perf_counter()
