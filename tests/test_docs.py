@@ -109,7 +109,7 @@ def test_example_script_runs(script, tmp_path):
         assert len(lines) == 1 + len(implants.type_ids())
 
 
-@pytest.mark.parametrize("spec", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("spec", sorted(EXAMPLES.glob("*_sweep.yaml")), ids=lambda p: p.name)
 def test_example_sweep_spec_expands(spec):
     """YAML sweep specs are validated and expanded (every variant valid) without building."""
     from implants.sweep.spec import expand, load_spec
