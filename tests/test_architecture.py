@@ -13,6 +13,8 @@ import grimp
 import networkx as nx
 
 ROOT = Path(__file__).resolve().parents[1]
+#: A module tells one story in a few hundred lines (docs/architecture.md).
+MAX_MODULE_LINES = 410
 
 
 def test_layers_point_down():
@@ -36,3 +38,10 @@ def test_no_file_level_import_cycle():
         modules.add_edges_from((module, imported) for imported in graph.find_modules_directly_imported_by(module))
     cycles = [sorted(group) for group in nx.strongly_connected_components(modules) if len(group) > 1]
     assert cycles == []
+
+
+def test_modules_are_small_and_say_where_they_sit():
+    for path in sorted((ROOT / "src" / "implants").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert len(text.splitlines()) <= MAX_MODULE_LINES, f"{path.name}: {len(text.splitlines())} lines"
+        assert text.lstrip().startswith('"""'), f"{path.relative_to(ROOT)} has no module docstring"

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from implants.fit.cervical import fit_docking_implant, fit_transarticular_template
+from implants.fit.cervical_docking import fit_docking_implant
+from implants.fit.transarticular import fit_transarticular_template
 from implants.anatomy.meshes import load_mesh
 from implants.errors import ParameterError
 from implants.implant_types.c1c2_transarticular_template import TransarticularParams

@@ -17,7 +17,8 @@ from implants import ParameterError
 from implants.checks.contact import contact_area
 from implants.checks.footprint import footprint_area, mean_plane
 from implants.checks.mesh import check_mesh, check_mesh_volume
-from implants.checks.report import check_file, load_mesh
+from implants.checks.meshfile import read_mesh as load_mesh
+from implants.checks.report import check_file
 from implants.checks.step import check_step
 from implants.writers.meshes import stl_bytes, threemf_bytes
 from implants.writers.step import step_bytes

@@ -246,7 +246,7 @@ def test_congruent_cage_on_the_synthetic_domed_endplate(preset, capsys):
     seat = {"contact.superior": float(upper_ep.recess(grid[:, 0], grid[:, 1]).min()),
             "contact.inferior": float(lower_ep.recess(grid[:, 0], grid[:, 1]).min())}
     figures = {}
-    for kind, params in (("congruent", p), ("flat", p.model_copy(update={"endplate": ic.Endplate.FLAT}))):
+    for kind, params in (("congruent", p), ("flat", p.model_copy(update={"endplate": ic.EndplateShape.FLAT}))):
         implant = ic.build(params)
         tess = tessellate(implant.shape, 0.01)
         for name, sheet in sheets.items():

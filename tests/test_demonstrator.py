@@ -16,7 +16,8 @@ import pytest
 from implants.checks.mesh import check_mesh
 from implants.demonstrator import build_demonstrator, printability_check, write_demonstrator
 from implants.demonstrator import meshops
-from implants.demonstrator.build import COLOURS, PEG_D_MM, plate_overlaps
+from implants.demonstrator.model import COLOURS
+from implants.demonstrator.pack import plate_overlaps
 from implants.errors import ParameterError
 from implants.registry import get, type_ids
 
@@ -259,19 +260,20 @@ def test_a_real_thin_wall_is_still_named():
 
 
 def test_packing_leaves_no_overlap_and_names_a_part_that_does_not_fit():
-    from implants.demonstrator.build import Part, _DoesNotFit, _pack
+    from implants.demonstrator.model import Part
+    from implants.demonstrator.pack import DoesNotFit, pack
     import trimesh
 
     parts = [Part(f"p{k}", "bone", trimesh.creation.box(extents=(60, 40, 10))) for k in range(6)]
     for p in parts:
         p.mesh.apply_translation((0, 0, 5))
-    _pack(parts, (220.0, 220.0))
+    pack(parts, (220.0, 220.0))
     assert plate_overlaps(parts) == []
     for p in parts:
         lo, hi = p.plate_mesh.bounds
         assert lo[0] >= 0 and lo[1] >= 0 and hi[0] <= 220 and hi[1] <= 220
-    with pytest.raises(_DoesNotFit, match="does not fit on the 100 × 100 mm bed"):
-        _pack(parts, (100.0, 100.0))
+    with pytest.raises(DoesNotFit, match="does not fit on the 100 × 100 mm bed"):
+        pack(parts, (100.0, 100.0))
 
 
 def test_scale_check_passes_at_full_size_holes():

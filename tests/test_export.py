@@ -25,14 +25,8 @@ from implants.writers import atomic
 from implants.writers.meshes import glb_bytes, load_mesh_bytes, stl_bytes, threemf_bytes
 from implants.pipeline import export
 from implants.writers.step import is_valid, read_step, read_step_bytes, step_bytes
-from implants.writers.tessellate import (
-    _collapse_slivers,
-    clean_triangles,
-    feature_mask,
-    merge_vertices,
-    raw_triangulation,
-    tessellate,
-)
+from implants.writers.mesh_repair import _collapse_slivers, clean_triangles, merge_vertices
+from implants.writers.tessellate import feature_mask, raw_triangulation, tessellate
 from implants.model import Feature, Implant
 from implants.params import NOT_A_MEDICAL_DEVICE, ImplantParams
 
@@ -381,6 +375,35 @@ def test_manifest_records_what_was_built_and_the_file_hashes():
     assert datetime.fromisoformat(m["created"]).tzinfo is not None
 
 
+def test_manifest_records_the_deflection_the_mesher_used_after_refining(tmp_path, monkeypatch):
+    """When OCCT's mesher leaves a face without triangles, tessellate() re-meshes the whole shape
+    finer (writers/tessellate.py, _mesh_every_face): the manifest must record the deflection the
+    mesh was made with, and the requested one beside it (it recorded the requested one only)."""
+    from OCP.BRepTools import BRepTools
+    from OCP.TopAbs import TopAbs_FACE
+    from OCP.TopExp import TopExp_Explorer
+
+    from implants.writers import tessellate as tessellation
+
+    requested = 0.05
+    occt_mesher = tessellation.BRepMesh_IncrementalMesh
+
+    def mesher_leaving_a_face_unmeshed_at_the_requested_deflection(shape, deflection, *args):
+        mesher = occt_mesher(shape, deflection, *args)
+        if deflection >= requested:
+            BRepTools.Clean_s(TopExp_Explorer(shape, TopAbs_FACE).Current())
+        return mesher
+
+    monkeypatch.setattr(tessellation, "BRepMesh_IncrementalMesh",
+                        mesher_leaving_a_face_unmeshed_at_the_requested_deflection)
+    tess = tessellate(box_implant().shape, requested)
+    assert tess.deflection_mm < requested  # refined
+    manifest = export(box_implant(), tmp_path, formats=("stl",), deflection_mm=requested).manifest
+    assert manifest["tessellation"]["deflection_mm"] == tess.deflection_mm
+    assert manifest["tessellation"]["requested_deflection_mm"] == requested
+    assert manifest["tessellation"]["triangles"] == len(tess.mesh.faces)
+
+
 def test_exported_checks_hold_for_the_written_files():
     _, result = exported_plate()
     checks = result.manifest["checks"]
@@ -479,7 +502,7 @@ def test_public_api_delegates_to_the_pipeline(tmp_path):
 
 
 def test_small_holes_are_closed_with_matching_winding_and_large_ones_left():
-    from implants.writers.tessellate import boundary_loops, fill_small_holes
+    from implants.writers.mesh_repair import boundary_loops, fill_small_holes
 
     sphere = tessellate(cq.Solid.makeSphere(1.0), 0.01).mesh
     faces = np.asarray(sphere.faces)
@@ -497,7 +520,7 @@ def test_small_holes_are_closed_with_matching_winding_and_large_ones_left():
 def test_thin_sliver_hole_is_zipped_shut():
     from collections import Counter
 
-    from implants.writers.tessellate import _zip_polygon
+    from implants.writers.mesh_repair import _zip_polygon
 
     # an out-and-back loop along an arc, 6 µm wide: its projection is nearly degenerate
     t = np.linspace(0, 1, 5)

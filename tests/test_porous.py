@@ -186,7 +186,7 @@ def test_strut_iso_calibrated_on_meshed_cell(kind):
 
 def test_lattice_phase_cancels_partial_cells():
     """A slab zone 2.5 cells thick of a 1-D striped 'cell': the chosen shift gives the cell's mean."""
-    from implants.porous.lattice import lattice_phase
+    from implants.porous.tiling import lattice_phase
 
     n = 8
     solid = np.zeros((n, n, n), dtype=bool)

@@ -89,7 +89,7 @@ class SampleFailure(AssertionError):
 
 def _check_in_worker(type_id: str, preset: str, overrides: dict) -> tuple[str, str | None]:
     """check_sample in the worker process; every exception comes back as text (never unpickled)."""
-    from implants.sweep.runner import single_threaded_kernel
+    from implants.sweep.worker import single_threaded_kernel
 
     single_threaded_kernel()
     try:
@@ -110,7 +110,7 @@ class SampleRunner:
     def _start(self):
         from concurrent.futures import ProcessPoolExecutor
 
-        from implants.sweep.runner import worker_context
+        from implants.sweep.pool import worker_context
 
         # the worker unpickles _check_in_worker by module name: make this file importable there
         here = str(Path(__file__).resolve().parent)
@@ -121,7 +121,7 @@ class SampleRunner:
     def kill(self) -> None:
         if self.executor is None:
             return
-        from implants.sweep.runner import kill_executor
+        from implants.sweep.pool import kill_executor
 
         kill_executor(self.executor)
         self.executor = None

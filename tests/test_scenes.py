@@ -13,7 +13,7 @@ from implants.writers.tessellate import Tessellation, feature_mask
 from implants.registry import get, type_ids
 from implants.placement import poses, rules
 from implants.render import scenes
-from implants.render.pictures import mesh_of_shape
+from implants.render.items import mesh_of_shape
 
 
 @functools.cache

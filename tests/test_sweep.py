@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from implants.errors import ParameterError
-from implants.sweep.runner import RESULTS_JSONL, read_rows, run_sweep
+from implants.sweep.results import RESULTS_JSONL, read_rows
+from implants.sweep.runner import run_sweep
 from implants.sweep.spec import expand, load_spec
 
 SPEC = {
@@ -162,7 +163,7 @@ def test_workers_warm_up_with_a_single_threaded_kernel():
     import subprocess
     import sys
 
-    code = ("import json, sys; from implants.sweep.runner import warm_up, WORKER_MODULES; "
+    code = ("import json, sys; from implants.sweep.worker import warm_up, WORKER_MODULES; "
             "info = warm_up(); print(json.dumps({**info, 'missing': [m for m in WORKER_MODULES if m not in sys.modules]}))")
     info = json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                                      text=True).stdout.strip().splitlines()[-1])

@@ -1,4 +1,4 @@
-"""Shared parameter types and the base configuration of every template's parameter model.
+"""Shared parameter types and the base configuration of every template's parameter model (layer: params).
 
 Units are in the field names (``_mm``, ``_deg``); bounds, defaults and a one-line
 description are on every field, so the CLI, the docs and JSON Schema read them.
@@ -46,6 +46,23 @@ class Side(str, Enum):
     @property
     def sign(self) -> int:
         return 1 if self is Side.LEFT else -1
+
+
+class Region(str, Enum):
+    """Spinal region of a template's size defaults (endplate morphometry, level heights)."""
+
+    CERVICAL = "cervical"
+    THORACIC = "thoracic"
+    LUMBAR = "lumbar"
+
+
+class EndplateShape(str, Enum):
+    """Shape of a bearing face against a vertebral endplate (not the endplate of a bone mesh,
+    ``anatomy.endplates.Endplate``): flat, or congruent to a synthetic domed endplate
+    (``geometry.synthetic_endplate``, SPEC.md §3)."""
+
+    FLAT = "flat"
+    SYNTHETIC = "synthetic"
 
 
 class ImplantParams(BaseModel):

@@ -1,8 +1,10 @@
-"""Export an implant: one tessellation, checks, STEP/STL/3MF/GLB and the manifest, atomically.
+"""Export an implant (layer: pipeline): one tessellation, checks, STEP/STL/3MF/GLB and the
+manifest, atomically.
 
 Everything is built in memory first; the files are written (atomically, as a group) only
 when every required check passes, so the file that is checked is the file that ships and a
-failed export leaves nothing behind.
+failed export leaves nothing behind. The manifest records the chord deflection the mesher
+actually used (and the requested one when it had to refine).
 """
 
 from __future__ import annotations
@@ -13,17 +15,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
+import trimesh
 
 from . import tolerances
+from .checks import mesh as mesh_checks
+from .checks.contact import contact_area
+from .checks.footprint import footprint_area, mean_plane
+from .checks.meshfile import read_mesh
+from .checks.step import check_step
 from .errors import CheckError, ExportError, GeometryError, ParameterError
+from .params import Material
+from .porous.lattice import apply_lattice
+from .writers.atomic import write_files
+from .writers.manifest import base_name, build_manifest, manifest_bytes, manifest_name
+from .writers.meshes import glb_bytes, stl_bytes, threemf_bytes
+from .writers.settings import FORMATS, checked_deflection
+from .writers.step import is_valid, step_bytes
+from .writers.tessellate import Tessellation, feature_mask, tessellate
 
 if TYPE_CHECKING:
-    import trimesh
-
     from .model import Implant
-
-#: Formats the exporter writes, in the order they are written.
-FORMATS = ("step", "stl", "3mf", "glb")
 
 
 @dataclass(frozen=True)
@@ -57,11 +68,8 @@ def _precheck_dir(out_dir: Path) -> None:
         raise ExportError(f"output folder {str(out_dir)!r} is not writable")
 
 
-def footprints_of(implant: "Implant", tess) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def footprints_of(implant: "Implant", tess: Tessellation) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Footprint area of every bearing surface (``contact.*`` surface features)."""
-    from .checks.footprint import footprint_area, mean_plane
-    from .writers.tessellate import feature_mask
-
     out: dict[str, Any] = {}
     masks: dict[str, np.ndarray] = {}
     for name, feature in sorted(implant.features.items()):
@@ -79,13 +87,10 @@ def footprints_of(implant: "Implant", tess) -> tuple[dict[str, Any], dict[str, n
     return out, masks
 
 
-def _contact(mesh: "trimesh.Trimesh", endplate: Any, tolerance_mm: float, footprints: dict[str, Any],
+def _contact(mesh: trimesh.Trimesh, endplate: Any, tolerance_mm: float, footprints: dict[str, Any],
              masks: dict[str, np.ndarray]) -> dict[str, Any]:
     """Contact against an endplate, as % of the footprint of the bearing surface that touches it."""
-    from .checks.contact import contact_area
-    from .checks.report import load_mesh
-
-    endplate_mesh = endplate if not isinstance(endplate, (str, os.PathLike)) else load_mesh(endplate, "endplate")
+    endplate_mesh = endplate if not isinstance(endplate, (str, os.PathLike)) else read_mesh(endplate, "endplate")
     result = contact_area(mesh, endplate_mesh, tolerance_mm=tolerance_mm)
     surface = None
     if masks:  # the bearing surface carrying most of the contact
@@ -102,12 +107,14 @@ def _contact(mesh: "trimesh.Trimesh", endplate: Any, tolerance_mm: float, footpr
 
 
 def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str] = FORMATS,
-           deflection_mm: float = tolerances.DEFAULT_DEFLECTION_MM, endplate: Any = None,
+           deflection_mm: float | None = None, endplate: Any = None,
            tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM, picture: "Callable[[Implant], bytes] | None" = None,
            lattice: Any = None) -> ExportResult:
     """Tessellate once, check, and write ``<type>-<hash>.<ext>`` for each format plus
     ``<type>-<hash>.manifest.json`` into ``out_dir``.
 
+    ``deflection_mm``: absolute chord deflection of the one tessellation (mm; None: the default
+    of :func:`~implants.writers.settings.checked_deflection`).
     ``endplate`` (a trimesh mesh or a mesh file) adds the contact-area check against it;
     ``picture`` (a function implant → PNG bytes, e.g. :func:`implants.render.pictures.implant_png`)
     adds ``<type>-<hash>.png``; the pipeline renders nothing itself (rendering is a higher layer).
@@ -118,17 +125,8 @@ def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str
     :class:`ExportError` when the folder cannot be written, :class:`GeometryError` when the
     B-rep is invalid.
     """
-    from .checks.mesh import check_mesh, check_mesh_volume
-    from .checks.step import check_step
-    from .writers.atomic import write_files
-    from .writers.manifest import base_name, build_manifest, manifest_bytes, manifest_name
-    from .writers.meshes import glb_bytes, stl_bytes, threemf_bytes
-    from .writers.step import is_valid, step_bytes
-    from .writers.tessellate import tessellate
-
     chosen = _formats(formats)
-    if not (isinstance(deflection_mm, (int, float)) and deflection_mm > 0):
-        raise ParameterError(f"deflection = {deflection_mm!r}: must be > 0 mm")
+    deflection_mm = checked_deflection(deflection_mm)
     out = Path(out_dir)
     _precheck_dir(out)
     if not is_valid(implant.shape):
@@ -140,16 +138,14 @@ def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str
     checks: dict[str, Any] = {}
     lattice_figures = None
     if lattice is not None:
-        from .porous.lattice import apply_lattice
-
-        envelope = check_mesh(mesh, expected_bodies=implant.bodies)
-        checks["envelope_volume"] = check_mesh_volume(envelope["volume_mm3"], brep_volume, envelope["area_mm2"],
-                                                      deflection_mm)
+        envelope = mesh_checks.check_mesh(mesh, expected_bodies=implant.bodies)
+        checks["envelope_volume"] = mesh_checks.check_mesh_volume(envelope["volume_mm3"], brep_volume,
+                                                                  envelope["area_mm2"], deflection_mm)
         mesh, lattice_figures = apply_lattice(mesh, implant, lattice)
-    checks["mesh"] = check_mesh(mesh, expected_bodies=implant.bodies)
+    checks["mesh"] = mesh_checks.check_mesh(mesh, expected_bodies=implant.bodies)
     checks["volume"] = (checks.pop("envelope_volume") if lattice is not None else
-                        check_mesh_volume(checks["mesh"]["volume_mm3"], brep_volume, checks["mesh"]["area_mm2"],
-                                          deflection_mm))
+                        mesh_checks.check_mesh_volume(checks["mesh"]["volume_mm3"], brep_volume,
+                                                      checks["mesh"]["area_mm2"], deflection_mm))
     data: dict[str, bytes] = {}
     if "step" in chosen:
         data["step"] = step_bytes(implant.shape, implant.type_id)
@@ -183,12 +179,12 @@ def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str
         data["png"] = picture(implant)
     if lattice_figures is not None:
         checks["lattice"] = lattice_figures
-    manifest = build_manifest(implant, data, checks, {"deflection_mm": float(deflection_mm),
-                                                      "triangles": len(mesh.faces), "vertices": len(mesh.vertices),
-                                                      "holes_filled": tess.holes_filled}, lattice=lattice)
+    tessellation = {"deflection_mm": tess.deflection_mm, "triangles": len(mesh.faces), "vertices": len(mesh.vertices),
+                    "holes_filled": tess.holes_filled}
+    if tess.deflection_mm != deflection_mm:  # the mesher refined to give every face triangles
+        tessellation["requested_deflection_mm"] = deflection_mm
+    manifest = build_manifest(implant, data, checks, tessellation, lattice=lattice)
     if lattice_figures is not None:  # the porous meshes weigh less than the solid envelope
-        from .params import Material
-
         manifest["mass_g"] = {m.value: round(checks["mesh"]["volume_mm3"] * m.density_g_cm3 / 1000.0, 4)
                               for m in Material}
         manifest["lattice"] = {"step": "solid envelope (the lattice is in STL/3MF/GLB only)",

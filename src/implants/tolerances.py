@@ -1,4 +1,4 @@
-"""Every numeric tolerance of the package, each with the reason it has its value."""
+"""Every numeric tolerance of the package, each with the reason it has its value (layer: tolerances)."""
 
 #: Default absolute chord deflection of the tessellation (mm). Measured on the cage presets:
 #: mesh volume within 0.002-0.41 % of the B-rep (inside the area × deflection bound), a few

@@ -1,4 +1,5 @@
-"""The disc space between two adjacent vertebrae (patient frame: +x anterior, +y left, +z superior).
+"""The disc space between two adjacent vertebrae (patient frame: +x anterior, +y left, +z superior)
+(layer: anatomy).
 
 From the upper vertebra's inferior endplate and the lower vertebra's superior endplate:
 
@@ -23,7 +24,8 @@ import trimesh
 
 from ..errors import ParameterError
 from ..geometry import outlines
-from .endplates import Endplate, Frame, extract_endplate
+from ..geometry.local_frame import Frame
+from .endplates import Endplate, extract_endplate
 
 #: Largest disc height (mm) at the centre for which a cage makes sense (tallest lumbar cages ~20 mm).
 MAX_DISC_HEIGHT_MM = 25.0
@@ -138,7 +140,7 @@ def disc_space(upper: trimesh.Trimesh | Endplate, lower: trimesh.Trimesh | Endpl
                              f"(more than {MAX_CENTRE_OFFSET} of the endplate depth {depth:.1f} mm): not adjacent vertebrae")
     z_up = float(_surface_z(up, frame0, 0.0, 0.0))
     z_lo = float(_surface_z(lo, frame0, 0.0, 0.0))
-    frame = Frame(frame0.to_patient(np.array([[0.0, 0.0, (z_up + z_lo) / 2]]))[0], axes)
+    frame = frame0.moved_to((0.0, 0.0, (z_up + z_lo) / 2))
     height = z_up - z_lo
     if height <= 0:
         raise ParameterError(f"disc space: the vertebrae overlap (disc height at the centre {height:.2f} mm; "

@@ -1,4 +1,5 @@
-"""Endplate extraction from a vertebra mesh in the patient frame (+x anterior, +y left, +z superior).
+"""Endplate extraction from a vertebra mesh in the patient frame (+x anterior, +y left, +z superior)
+(layer: anatomy).
 
 The superior (inferior) endplate is the end surface of the vertebral body facing the disc above
 (below). It is found in four steps, numpy/scipy/trimesh only:
@@ -16,7 +17,8 @@ The superior (inferior) endplate is the end surface of the vertebral body facing
    on the fitted surface.
 4. **Measures** in a local frame (origin at the area centroid, z along the mean normal oriented
    towards patient +z, x towards anterior): outline (outer rim loop), area, a smooth height
-   field z = f(x, y) (thin-plate spline over binned vertices), concavity depth as the largest
+   field z = f(x, y) (:class:`~.height_field.HeightField`: a smoothing bicubic spline over
+   binned vertices, empty nodes filled harmonically), concavity depth as the largest
    gap between the surface and a ruler resting on it (its convex hull on the disc side) and the
    apex, the deepest point.
 
@@ -39,6 +41,8 @@ from scipy.spatial import ConvexHull
 
 from ..errors import ParameterError
 from ..geometry import outlines
+from ..geometry.local_frame import Frame
+from .height_field import HeightField
 
 if TYPE_CHECKING:
     import cadquery as cq
@@ -66,121 +70,6 @@ FIELD_MARGIN = 0.3
 RIM_BAND = 0.12
 #: Points on the outline returned (resampled evenly by arc length).
 OUTLINE_POINTS = 96
-
-
-@dataclass(frozen=True)
-class Frame:
-    """An orthonormal frame: ``origin`` and rows ``axes`` = (ex, ey, ez) in the patient frame."""
-
-    origin: np.ndarray
-    axes: np.ndarray
-
-    def to_local(self, points: np.ndarray) -> np.ndarray:
-        return (np.asarray(points, float) - self.origin) @ self.axes.T
-
-    def to_patient(self, points: np.ndarray) -> np.ndarray:
-        return np.asarray(points, float) @ self.axes + self.origin
-
-    @property
-    def matrix(self) -> np.ndarray:
-        """4×4 homogeneous transform local → patient."""
-        t = np.eye(4)
-        t[:3, :3] = self.axes.T
-        t[:3, 3] = self.origin
-        return t
-
-
-class HeightField:
-    """Smooth z = f(x, y) (mm) in a local frame from scattered points.
-
-    The points are averaged on a regular grid of ``cell_mm`` over the box ``lo``–``hi``; empty
-    nodes (holes, and everything beyond the data) are filled harmonically (a discrete Laplace
-    equation with the data nodes fixed: smooth, and bounded by the data, so no overshoot past the
-    rim); a smoothing bicubic spline (scipy ``RectBivariateSpline``) goes through the grid. The
-    field is C², so a degree-3 B-spline face (``geometry.solids.height_field_face``) reproduces it.
-    Outside the box it is continued as a constant along x and y.
-    """
-
-    def __init__(self, xyz: np.ndarray, cell_mm: float, lo, hi, smoothing_mm: float = 0.02):
-        from scipy.interpolate import RectBivariateSpline
-        from scipy.sparse import lil_matrix
-        from scipy.sparse.linalg import spsolve
-
-        xyz = np.asarray(xyz, float)
-        self.lo, self.hi = np.asarray(lo, float), np.asarray(hi, float)
-        nx, ny = (np.ceil((self.hi - self.lo) / cell_mm).astype(int) + 1)
-        xs, ys = np.linspace(self.lo[0], self.hi[0], nx), np.linspace(self.lo[1], self.hi[1], ny)
-        ij = np.rint((xyz[:, :2] - self.lo) / [xs[1] - xs[0], ys[1] - ys[0]]).astype(int)
-        ok = (ij[:, 0] >= 0) & (ij[:, 0] < nx) & (ij[:, 1] >= 0) & (ij[:, 1] < ny)
-        flat = ij[ok, 0] * ny + ij[ok, 1]
-        total = np.bincount(flat, weights=xyz[ok, 2], minlength=nx * ny)
-        count = np.bincount(flat, minlength=nx * ny)
-        known = count > 0
-        if known.sum() < 16:
-            raise ParameterError("endplate: too few points to fit a surface")
-        z = np.where(known, total / np.maximum(count, 1), 0.0)
-        unknown = np.flatnonzero(~known)
-        if len(unknown):
-            index = -np.ones(nx * ny, int)
-            index[unknown] = np.arange(len(unknown))
-            a = lil_matrix((len(unknown), len(unknown)))
-            rhs = np.zeros(len(unknown))
-            for row, node in enumerate(unknown):
-                i, j = divmod(node, ny)
-                nbrs = [(i + di) * ny + (j + dj) for di, dj in ((1, 0), (-1, 0), (0, 1), (0, -1))
-                        if 0 <= i + di < nx and 0 <= j + dj < ny]
-                a[row, row] = len(nbrs)
-                for nb in nbrs:
-                    if known[nb]:
-                        rhs[row] += z[nb]
-                    else:
-                        a[row, index[nb]] = -1.0
-            z[unknown] = spsolve(a.tocsr(), rhs)
-        grid = z.reshape(nx, ny)
-        self.points = xyz
-        self._spline = RectBivariateSpline(xs, ys, grid, kx=3, ky=3, s=known.sum() * smoothing_mm ** 2)
-
-    def __call__(self, x, y) -> np.ndarray:
-        x, y = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float))
-        xc = np.clip(x.ravel(), self.lo[0], self.hi[0])
-        yc = np.clip(y.ravel(), self.lo[1], self.hi[1])
-        return self._spline.ev(xc, yc).reshape(x.shape)
-
-    def residuals(self, xyz: np.ndarray) -> np.ndarray:
-        xyz = np.asarray(xyz, float)
-        return xyz[:, 2] - self(xyz[:, 0], xyz[:, 1])
-
-    def occ_surface(self):
-        """The field as an OCCT ``Geom_BSplineSurface`` (u = x, v = y, degree 3, exact: the
-        x and y poles sit at the Greville abscissae, the z poles are the spline coefficients)."""
-        from OCP.Geom import Geom_BSplineSurface
-        from OCP.gp import gp_Pnt
-        from OCP.TColgp import TColgp_Array2OfPnt
-        from OCP.TColStd import TColStd_Array1OfInteger, TColStd_Array1OfReal
-
-        full_x, full_y = self._spline.get_knots()  # full knot vectors (end knots repeated 4 times)
-        coeffs = self._spline.get_coeffs()
-        kx = ky = 3
-        nx, ny = len(full_x) - kx - 1, len(full_y) - ky - 1
-        gx = np.array([full_x[i + 1:i + kx + 1].mean() for i in range(nx)])
-        gy = np.array([full_y[j + 1:j + ky + 1].mean() for j in range(ny)])
-        c = coeffs.reshape(nx, ny)
-        poles = TColgp_Array2OfPnt(1, nx, 1, ny)
-        for i in range(nx):
-            for j in range(ny):
-                poles.SetValue(i + 1, j + 1, gp_Pnt(float(gx[i]), float(gy[j]), float(c[i, j])))
-
-        def knots(full):
-            values, counts = np.unique(full, return_counts=True)
-            k = TColStd_Array1OfReal(1, len(values))
-            m = TColStd_Array1OfInteger(1, len(values))
-            for n, (v, cnt) in enumerate(zip(values, counts)):
-                k.SetValue(n + 1, float(v))
-                m.SetValue(n + 1, int(cnt))
-            return k, m
-
-        (ukn, umu), (vkn, vmu) = knots(full_x), knots(full_y)
-        return Geom_BSplineSurface(poles, ukn, vkn, umu, vmu, kx, ky)
 
 
 @dataclass(frozen=True, eq=False)

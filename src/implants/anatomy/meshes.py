@@ -1,4 +1,7 @@
-"""Load vertebra meshes (STL/PLY/OBJ) and place them in the patient frame. trimesh + numpy.
+"""Load vertebra meshes and place them in the patient frame (layer: anatomy). trimesh + numpy.
+
+Files are read by :func:`implants.checks.meshfile.read_mesh` (STL, 3MF, OBJ, PLY, GLB, glTF,
+OFF; its formats and error messages), then cleaned and required to be closed.
 
 Patient frame: +x anterior, +y patient-left, +z superior (cranial), millimetres.
 
@@ -19,20 +22,22 @@ fingerprints a mesh input (file name and sha256) for file names and manifests.
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import trimesh
 
+from ..checks.meshfile import read_mesh
 from ..errors import ParameterError
+from ..writers.atomic import write_files
 from . import packaged
 
 if TYPE_CHECKING:
     from ..model import Implant
 
-#: Mesh formats this module reads.
-FORMATS = (".stl", ".ply", ".obj")
 #: Patient direction (unit vector in the patient frame) for each axis letter.
 _LETTER = {"A": (1, 0, 0), "P": (-1, 0, 0), "L": (0, 1, 0), "R": (0, -1, 0), "S": (0, 0, 1), "I": (0, 0, -1)}
 #: The patient frame's own axis code.
@@ -76,7 +81,8 @@ def to_patient_frame(mesh: trimesh.Trimesh, axes: str | np.ndarray = PATIENT_AXE
 
 def load_mesh(path: str | Path, axes: str | np.ndarray = PATIENT_AXES, *, translation=None,
               require_closed: bool = True) -> trimesh.Trimesh:
-    """Read a vertebra mesh (STL/PLY/OBJ, mm) and place it in the patient frame.
+    """Read a vertebra mesh file (mm; formats of :func:`~implants.checks.meshfile.read_mesh`) and
+    place it in the patient frame.
 
     ``path`` is a file or a packaged level name (see :mod:`implants.anatomy.packaged`; an
     existing file of that name wins); packaged meshes are in the patient frame already, so
@@ -91,19 +97,7 @@ def load_mesh(path: str | Path, axes: str | np.ndarray = PATIENT_AXES, *, transl
             raise ParameterError(f"axes: packaged level {str(path)!r} is in the patient frame ({PATIENT_AXES}); "
                                  "--axes applies to mesh files only")
         return to_patient_frame(packaged.load(str(path)), PATIENT_AXES, translation)
-    if not p.is_file():
-        raise ParameterError(f"mesh file: {str(p)!r} does not exist")
-    if p.suffix.lower() not in FORMATS:
-        raise ParameterError(f"mesh file: {p.name!r} has extension {p.suffix!r}; expected one of {', '.join(FORMATS)}")
-    if p.stat().st_size == 0:
-        raise ParameterError(f"mesh file: {p.name!r} is empty (0 bytes)")
-    try:
-        loaded = trimesh.load(p, file_type=p.suffix.lower()[1:], force="mesh", process=False)
-    except Exception as exc:  # trimesh raises many types for garbage input
-        raise ParameterError(f"mesh file: {p.name!r} could not be read as {p.suffix[1:].upper()}: {exc}") from exc
-    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0 or len(loaded.vertices) == 0:
-        raise ParameterError(f"mesh file: {p.name!r} holds no triangles")
-    mesh = clean(loaded)
+    mesh = clean(read_mesh(p))
     if len(mesh.faces) == 0:
         raise ParameterError(f"mesh file: {p.name!r} holds only degenerate triangles")
     if require_closed:
@@ -142,8 +136,6 @@ def input_record(source: "str | Path | trimesh.Trimesh", axes: str | np.ndarray 
     the float64 vertices and int64 triangles for an in-memory mesh), so two different meshes
     never share a record and a renamed copy of the same file does.
     """
-    import hashlib
-
     code = axes.strip().upper() if isinstance(axes, str) else np.round(np.asarray(axes, float), 9).tolist()
     if isinstance(source, trimesh.Trimesh):
         digest = hashlib.sha256(np.ascontiguousarray(source.vertices, np.float64).tobytes()
@@ -160,8 +152,6 @@ def export_level(name: str, out_dir: str | Path, axes: str = PATIENT_AXES, file_
     """Write the packaged level ``name`` as binary STL ``<out_dir>/<file_name>`` (default
     ``<name>.stl``, written atomically), its vertices expressed in ``axes`` (the patient frame
     ``"ALS"`` by default; e.g. ``"LPS"`` for DICOM)."""
-    from ..writers.atomic import write_files
-
     mesh = to_patient_frame(packaged.load(name), axes_matrix(axes).T)  # patient -> the axes asked for
     target = file_name or f"{packaged.level(name).name}.stl"
     return write_files(Path(out_dir), {target: trimesh.exchange.stl.export_stl(mesh)})[target]
@@ -173,8 +163,6 @@ def in_mesh_frame(implant: "Implant", axes: str | np.ndarray) -> "Implant":
     frame and the 4×4 transform from the patient frame (column vectors). Unchanged when the
     meshes are in the patient frame. A left-handed (mirror) axes code is refused: a solid
     cannot be written mirrored."""
-    from dataclasses import replace
-
     m = axes_matrix(axes)
     if np.allclose(m, np.eye(3)):
         return implant

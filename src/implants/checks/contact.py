@@ -1,4 +1,4 @@
-"""Contact area of an implant against an endplate mesh (SPEC.md §4).
+"""Contact area of an implant against an endplate mesh (layer: checks; SPEC.md §4).
 
 The contact area is the area of implant surface lying within ``tolerance_mm`` of the
 endplate mesh. It is integrated, not estimated from vertices:
@@ -29,16 +29,16 @@ test on the vertices inside the endplate's box, then measured exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
+import trimesh
+from rtree import index as rtree_index
+from scipy.spatial import cKDTree
 
 from .. import tolerances
 from ..errors import ParameterError
-
-if TYPE_CHECKING:
-    import trimesh
 
 #: Chunk size (mm) of the first refinement level (rounded up to the sample spacing × 2^k):
 #: small enough that a chunk has few candidate endplate triangles, large enough that the
@@ -69,8 +69,6 @@ class ContactResult:
 
     def with_footprint(self, footprint_mm2: float | None) -> "ContactResult":
         """The same result with the percentage of a (different) footprint area."""
-        from dataclasses import replace
-
         pct = None if not footprint_mm2 else 100.0 * self.area_mm2 / footprint_mm2
         return replace(self, footprint_mm2=footprint_mm2, pct_footprint=pct)
 
@@ -166,14 +164,12 @@ class _Triangles:
 
 
 def _rtree(mins: np.ndarray, maxs: np.ndarray):
-    from rtree import index
-
-    props = index.Property()
+    props = rtree_index.Property()
     props.dimension = 3
     # smaller nodes than the default 100 answer bulk queries ~25 % faster here
     props.leaf_capacity = 32
     props.index_capacity = 32
-    return index.Index((np.arange(len(mins), dtype=np.int64), np.ascontiguousarray(mins),
+    return rtree_index.Index((np.arange(len(mins), dtype=np.int64), np.ascontiguousarray(mins),
                         np.ascontiguousarray(maxs)), properties=props)
 
 
@@ -184,9 +180,7 @@ def _query(index, mins: np.ndarray, maxs: np.ndarray) -> tuple[np.ndarray, np.nd
     return ids.astype(np.int64, copy=False), counts.astype(np.int64, copy=False)
 
 
-def _as_mesh(mesh: Any, what: str) -> "trimesh.Trimesh":
-    import trimesh
-
+def _as_mesh(mesh: Any, what: str) -> trimesh.Trimesh:
     if not isinstance(mesh, trimesh.Trimesh):
         raise ParameterError(f"{what} must be a triangle mesh (trimesh.Trimesh), got {type(mesh).__name__}")
     if len(mesh.faces) == 0:
@@ -245,7 +239,7 @@ def _pair_distances(tris: _Triangles, points: np.ndarray, owner: np.ndarray, tri
     return d2, plane
 
 
-def contact_area(implant_mesh: "trimesh.Trimesh", endplate_mesh: "trimesh.Trimesh",
+def contact_area(implant_mesh: trimesh.Trimesh, endplate_mesh: trimesh.Trimesh,
                  tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM, footprint_mm2: float | None = None,
                  spacing_mm: float = tolerances.CONTACT_SAMPLE_SPACING_MM) -> ContactResult:
     """Area (mm²) of ``implant_mesh`` surface within ``tolerance_mm`` of ``endplate_mesh``,
@@ -357,11 +351,9 @@ def contact_area(implant_mesh: "trimesh.Trimesh", endplate_mesh: "trimesh.Trimes
     return result.with_footprint(footprint_mm2)
 
 
-def _deep_penetration(implant: "trimesh.Trimesh", endplate: "trimesh.Trimesh", tris: _Triangles, index,
+def _deep_penetration(implant: trimesh.Trimesh, endplate: trimesh.Trimesh, tris: _Triangles, index,
                       ep_vertices: np.ndarray, tol: float) -> float:
     """Deepest implant vertex inside the closed endplate mesh (mm), 0 if none is inside."""
-    from scipy.spatial import cKDTree
-
     vertices = np.asarray(implant.vertices, dtype=np.float64)
     lo, hi = endplate.bounds
     in_box = np.flatnonzero(np.all((vertices >= lo) & (vertices <= hi), axis=1))

@@ -1,4 +1,4 @@
-"""Footprint area of bearing faces: their area projected on their mean plane (SPEC.md §4)."""
+"""Footprint area of bearing faces (layer: checks): their area projected on their mean plane (SPEC.md §4)."""
 
 from __future__ import annotations
 

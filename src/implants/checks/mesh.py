@@ -1,4 +1,4 @@
-"""Mesh checks: watertight, consistent winding, positive volume, number of bodies, strict
+"""Mesh checks (layer: checks): watertight, consistent winding, positive volume, number of bodies, strict
 manifold (manifold3d round trip) and mesh volume against the B-rep volume.
 
 Every check function returns a plain JSON-able dict with the measured values, one boolean
@@ -8,14 +8,14 @@ into the manifest and the CLI table.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import manifold3d
 import numpy as np
+import trimesh
+from trimesh.graph import connected_component_labels
 
 from .. import tolerances
-
-if TYPE_CHECKING:
-    import trimesh
 
 #: The manifold3d round trip must give the same volume within this relative bound:
 #: its float64 mesh is the same triangles, so only summation round-off differs.
@@ -33,11 +33,9 @@ def _finish(result: dict[str, Any], names: list[str]) -> dict[str, Any]:
     return result
 
 
-def manifold_round_trip(mesh: "trimesh.Trimesh") -> dict[str, Any]:
+def manifold_round_trip(mesh: trimesh.Trimesh) -> dict[str, Any]:
     """Build a ``manifold3d.Manifold`` from the mesh arrays as they are (no merging):
     it refuses anything that is not a closed oriented 2-manifold."""
-    import manifold3d
-
     vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
     faces = np.ascontiguousarray(mesh.faces, dtype=np.uint64)
     if len(faces) == 0:
@@ -52,11 +50,9 @@ def manifold_round_trip(mesh: "trimesh.Trimesh") -> dict[str, Any]:
     }
 
 
-def _shells(mesh: "trimesh.Trimesh") -> tuple[int, int]:
+def _shells(mesh: trimesh.Trimesh) -> tuple[int, int]:
     """Bodies (closed shells enclosing positive volume) and cavities (inward-facing shells,
     e.g. sealed pores of a lattice) of a mesh, from its connected components."""
-    from trimesh.graph import connected_component_labels
-
     labels = connected_component_labels(mesh.face_adjacency, node_count=len(mesh.faces))
     tris = np.asarray(mesh.triangles)
     signed = np.einsum("ij,ij->i", tris[:, 0], np.cross(tris[:, 1], tris[:, 2])) / 6.0
@@ -64,7 +60,7 @@ def _shells(mesh: "trimesh.Trimesh") -> tuple[int, int]:
     return int((volumes > 0).sum()), int((volumes < 0).sum())
 
 
-def check_mesh(mesh: "trimesh.Trimesh", expected_bodies: int | None = 1) -> dict[str, Any]:
+def check_mesh(mesh: trimesh.Trimesh, expected_bodies: int | None = 1) -> dict[str, Any]:
     """Watertight, consistently wound, positive volume, ``expected_bodies`` bodies (None: any),
     accepted by manifold3d with the same volume. Returns the measured values and verdicts."""
     faces = np.asarray(mesh.faces)

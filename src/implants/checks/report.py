@@ -1,6 +1,6 @@
-"""``implants check FILE``: the checks of any mesh file (STL, 3MF, OBJ, PLY, GLB, OFF),
-also ones this project did not make, or of a STEP file; optional contact area against an
-endplate mesh.
+"""``implants check FILE`` (layer: checks): the checks of any mesh file (STL, 3MF, OBJ, PLY,
+GLB, glTF, OFF; read by :func:`implants.checks.meshfile.read_mesh`), also ones this project did
+not make, or of a STEP file; optional contact area against an endplate mesh.
 
 When the file has a manifest beside it (``<stem>.manifest.json``, as the exporter writes),
 its number of bodies is the expected one and its bearing footprints give the contact
@@ -16,55 +16,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from rich.table import Table
 
 from .. import tolerances
 from ..errors import ParameterError
+from ..writers.manifest import jsonable
+from ..writers.settings import checked_deflection
+from ..writers.step import read_step
+from ..writers.tessellate import tessellate
+from .contact import ContactResult, contact_area
+from .mesh import check_mesh, check_mesh_volume
+from .meshfile import MESH_FORMATS, read_mesh
+from .step import check_step
 
 if TYPE_CHECKING:
     import trimesh
-    from rich.table import Table
 
-    from .contact import ContactResult
-
-#: Mesh formats read by :func:`load_mesh` (trimesh readers).
-MESH_FORMATS = {".stl": "stl", ".3mf": "3mf", ".obj": "obj", ".ply": "ply", ".glb": "glb", ".gltf": "gltf",
-                ".off": "off"}
+#: Extensions of the STEP files :func:`check_file` reads (the rest are mesh files).
 STEP_FORMATS = (".step", ".stp")
-
-
-def load_mesh(path: str | os.PathLike, what: str = "mesh") -> "trimesh.Trimesh":
-    """Read a mesh file as one triangle mesh, merging coincident vertices (an STL is a
-    triangle soup) but repairing nothing else: the checks must see the file as it is.
-
-    A missing, empty, unreadable or non-mesh file is a :class:`ParameterError` naming it.
-    """
-    import trimesh
-
-    p = Path(path)
-    if not p.exists():
-        raise ParameterError(f"{what} file {str(p)!r} does not exist")
-    if not p.is_file():
-        raise ParameterError(f"{what} file {str(p)!r} is not a file")
-    suffix = p.suffix.lower()
-    if suffix not in MESH_FORMATS:
-        raise ParameterError(f"{what} file {str(p)!r}: unsupported format {suffix or '(none)'!r} "
-                             f"(allowed: {', '.join(MESH_FORMATS)})")
-    if p.stat().st_size == 0:
-        raise ParameterError(f"{what} file {str(p)!r} is empty")
-    try:
-        loaded = trimesh.load(str(p), file_type=MESH_FORMATS[suffix], force="mesh", process=False)
-    except Exception as error:  # the readers raise anything from ValueError to struct.error
-        raise ParameterError(f"{what} file {str(p)!r} is not a readable {suffix[1:].upper()} mesh "
-                             f"({type(error).__name__}: {error})") from None
-    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
-        raise ParameterError(f"{what} file {str(p)!r} holds no triangles")
-    vertices = np.asarray(loaded.vertices, dtype=np.float64)
-    if not np.all(np.isfinite(vertices)):
-        raise ParameterError(f"{what} file {str(p)!r} has non-finite vertex coordinates")
-    from ..writers.tessellate import merge_vertices
-
-    vertices, faces = merge_vertices(vertices, np.asarray(loaded.faces, dtype=np.int64))
-    return trimesh.Trimesh(vertices=vertices, faces=faces, process=False, validate=False)
 
 
 def _sibling_manifest(path: Path) -> dict[str, Any] | None:
@@ -86,7 +55,7 @@ class CheckReport:
     path: Path
     format: str
     checks: dict[str, Any]
-    contact: "ContactResult | None" = None
+    contact: ContactResult | None = None
     endplate: Path | str | None = None
     footprint_surface: str | None = None
     manifest: Path | None = None
@@ -102,8 +71,6 @@ class CheckReport:
                 for item in group.get("failed", [])]
 
     def to_json(self) -> dict[str, Any]:
-        from ..writers.manifest import jsonable
-
         out: dict[str, Any] = {"file": str(self.path), "format": self.format, "ok": self.ok, "failed": self.failed,
                                "checks": self.checks}
         if self.manifest is not None:
@@ -156,10 +123,8 @@ class CheckReport:
                 rows.append(("max penetration", "", f"{c.max_penetration_mm:.3f} mm"))
         return rows
 
-    def table(self) -> "Table":
+    def table(self) -> Table:
         """A rich table for the command line."""
-        from rich.table import Table
-
         table = Table(title=f"{self.path.name}: {'all checks pass' if self.ok else 'CHECKS FAILED'}")
         table.add_column("check")
         table.add_column("result")
@@ -170,10 +135,8 @@ class CheckReport:
         return table
 
 
-def reports_table(reports: list[CheckReport]) -> "Table":
+def reports_table(reports: list[CheckReport]) -> Table:
     """One row per checked file (a kit, a print set): the main figures and the verdict."""
-    from rich.table import Table
-
     passed = sum(r.ok for r in reports)
     table = Table(title=f"{len(reports)} files: {passed} pass, {len(reports) - passed} FAIL")
     for column in ("file", "triangles", "volume mm³", "bodies", "watertight", "manifold", "contact mm²", "result"):
@@ -191,12 +154,11 @@ def reports_table(reports: list[CheckReport]) -> "Table":
 
 def check_file(path: str | os.PathLike, endplate: Any = None, tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM,
                expected_bodies: int | None = None, footprint_mm2: float | None = None,
-               deflection_mm: float = tolerances.DEFAULT_DEFLECTION_MM) -> CheckReport:
+               deflection_mm: float | None = None) -> CheckReport:
     """Check a mesh (or STEP) file; ``endplate`` (a mesh file or trimesh mesh) adds the contact
     area within ``tolerance_mm``. ``expected_bodies`` None: from a sibling manifest if any,
-    else any number of bodies is accepted."""
-    from .mesh import check_mesh, check_mesh_volume
-
+    else any number of bodies is accepted. ``deflection_mm``: chord deflection (mm) of the
+    tessellation of a STEP file (None: the default of :func:`~implants.writers.settings.checked_deflection`)."""
     p = Path(path)
     if expected_bodies is not None and expected_bodies < 1:
         raise ParameterError(f"expected bodies = {expected_bodies}: must be at least 1")
@@ -209,16 +171,12 @@ def check_file(path: str | os.PathLike, endplate: Any = None, tolerance_mm: floa
         notes.append(f"expected bodies from {p.stem}.manifest.json")
     checks: dict[str, Any] = {}
     if p.suffix.lower() in STEP_FORMATS:
-        from ..writers.tessellate import tessellate
-        from .step import check_step
-
+        deflection_mm = checked_deflection(deflection_mm)
         if not p.is_file():
             raise ParameterError(f"file {str(p)!r} does not exist")
         checks["step"] = check_step(p, None, expected_bodies)
         if not checks["step"]["step_readable"]:
             raise ParameterError(checks["step"]["step_error"])
-        from ..writers.step import read_step
-
         shape = read_step(p)
         mesh = tessellate(shape, deflection_mm).mesh
         checks["mesh"] = check_mesh(mesh, expected_bodies)
@@ -226,18 +184,16 @@ def check_file(path: str | os.PathLike, endplate: Any = None, tolerance_mm: floa
                                              checks["mesh"]["area_mm2"], deflection_mm)
         fmt = "step"
     else:
-        mesh = load_mesh(p)
+        mesh = read_mesh(p)
         checks["mesh"] = check_mesh(mesh, expected_bodies)
         fmt = MESH_FORMATS[p.suffix.lower()]
     contact = None
     endplate_path = None
     surface = None
     if endplate is not None:
-        from .contact import contact_area
-
         if isinstance(endplate, (str, os.PathLike)):
             endplate_path = Path(endplate)
-            endplate_mesh = load_mesh(endplate_path, "endplate")
+            endplate_mesh = read_mesh(endplate_path, "endplate")
         else:
             endplate_mesh = endplate
             endplate_path = endplate.metadata.get("name")  # e.g. a packaged level
@@ -249,8 +205,8 @@ def check_file(path: str | os.PathLike, endplate: Any = None, tolerance_mm: floa
                        notes=tuple(notes))
 
 
-def _footprint_from_manifest(contact: "ContactResult", mesh: "trimesh.Trimesh", manifest: dict[str, Any]
-                             ) -> tuple["ContactResult", str | None]:
+def _footprint_from_manifest(contact: ContactResult, mesh: "trimesh.Trimesh", manifest: dict[str, Any]
+                             ) -> tuple[ContactResult, str | None]:
     """Use the footprint of the manifest's bearing surface nearest to the contact patch."""
     footprints = (manifest.get("checks") or {}).get("footprint") or {}
     if not footprints or contact.area_mm2 <= 0:

@@ -1,4 +1,4 @@
-"""STEP re-read check: the file re-imports as valid solid(s) with the B-rep volume (±0.5 %)."""
+"""STEP re-read check (layer: checks): the file re-imports as valid solid(s) with the B-rep volume (±0.5 %)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ from typing import Any
 
 from .. import tolerances
 from ..errors import ParameterError
+from ..writers.step import is_valid, read_step, read_step_bytes
 
 
 def check_step(step: bytes | str | os.PathLike, expected_volume_mm3: float | None = None,
                expected_bodies: int | None = 1) -> dict[str, Any]:
     """Re-read STEP (bytes or a path): every solid valid (BRepCheck_Analyzer), the number of
     solids, and the volume within :data:`tolerances.STEP_VOLUME_REL_TOL` of ``expected_volume_mm3``."""
-    from ..writers.step import is_valid, read_step, read_step_bytes
-
     try:
         shape = read_step_bytes(step) if isinstance(step, (bytes, bytearray)) else read_step(Path(step))
     except ParameterError as error:

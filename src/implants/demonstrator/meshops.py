@@ -1,17 +1,17 @@
-"""Small mesh helpers for the demonstrator: manifold3d booleans on trimesh meshes, vertical ray hits,
-print orientation by least overhang."""
+"""Small mesh helpers for the demonstrator (layer: demonstrator): manifold3d booleans on trimesh meshes,
+cylinders, ray hits, print orientation by least overhang. Millimetres; +z is up (the print's up once
+oriented)."""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
+import manifold3d
 import numpy as np
+import trimesh
 
 from ..errors import GeometryError
-
-if TYPE_CHECKING:
-    import trimesh
 
 #: Overhang limit: a downward-facing facet steeper than this from the vertical needs support.
 OVERHANG_DEG = 45.0
@@ -19,9 +19,8 @@ OVERHANG_DEG = 45.0
 BED_CONTACT_MM = 0.3
 
 
-def to_manifold(mesh: "trimesh.Trimesh"):
-    import manifold3d
-
+def to_manifold(mesh: trimesh.Trimesh) -> manifold3d.Manifold:
+    """``mesh`` as a manifold3d solid; GeometryError when it is not closed."""
     solid = manifold3d.Manifold(manifold3d.Mesh64(vert_properties=np.ascontiguousarray(mesh.vertices, np.float64),
                                                   tri_verts=np.ascontiguousarray(mesh.faces, np.uint64)))
     if solid.status() != manifold3d.Error.NoError:
@@ -29,19 +28,16 @@ def to_manifold(mesh: "trimesh.Trimesh"):
     return solid
 
 
-def from_manifold(solid) -> "trimesh.Trimesh":
-    import trimesh
-
+def from_manifold(solid: manifold3d.Manifold) -> trimesh.Trimesh:
+    """A manifold3d solid as a (processed) trimesh mesh."""
     out = solid.to_mesh64() if hasattr(solid, "to_mesh64") else solid.to_mesh()
     return trimesh.Trimesh(np.asarray(out.vert_properties)[:, :3].astype(float), np.asarray(out.tri_verts, np.int64),
                            process=True)
 
 
-def boolean(base: "trimesh.Trimesh", add: Iterable["trimesh.Trimesh"] = (),
-            cut: Iterable["trimesh.Trimesh"] = ()) -> "trimesh.Trimesh":
+def boolean(base: trimesh.Trimesh, add: Iterable[trimesh.Trimesh] = (),
+            cut: Iterable[trimesh.Trimesh] = ()) -> trimesh.Trimesh:
     """``base`` ∪ ``add`` − ``cut`` with manifold3d."""
-    import manifold3d
-
     solid = to_manifold(base)
     adds = [to_manifold(m) for m in add]
     if adds:
@@ -52,10 +48,8 @@ def boolean(base: "trimesh.Trimesh", add: Iterable["trimesh.Trimesh"] = (),
     return from_manifold(solid)
 
 
-def largest_body(mesh: "trimesh.Trimesh") -> tuple["trimesh.Trimesh", int]:
+def largest_body(mesh: trimesh.Trimesh) -> tuple[trimesh.Trimesh, int]:
     """The largest body of ``mesh`` by volume and how many bodies were dropped."""
-    import manifold3d
-
     bodies = to_manifold(mesh).decompose()
     if len(bodies) <= 1:
         return mesh, 0
@@ -63,13 +57,23 @@ def largest_body(mesh: "trimesh.Trimesh") -> tuple["trimesh.Trimesh", int]:
     return from_manifold(best), len(bodies) - 1
 
 
-def cylinder(radius: float, z0: float, z1: float, x: float = 0.0, y: float = 0.0, sections: int = 32):
-    import trimesh
+def union(meshes: Iterable[trimesh.Trimesh]) -> manifold3d.Manifold:
+    """The union of ``meshes`` as one manifold3d solid."""
+    return manifold3d.Manifold.batch_boolean([to_manifold(m) for m in meshes], manifold3d.OpType.Add)
 
-    return trimesh.creation.cylinder(radius=radius, segment=[(x, y, z0), (x, y, z1)], sections=sections)
+
+def rod(radius: float, start, end, sections: int = 32) -> trimesh.Trimesh:
+    """A cylinder of ``radius`` (mm) whose axis runs from point ``start`` to point ``end``."""
+    return trimesh.creation.cylinder(radius=radius, segment=[start, end], sections=sections)
 
 
-def line_hits(mesh: "trimesh.Trimesh", origins: np.ndarray, direction) -> list[np.ndarray]:
+def cylinder(radius: float, z0: float, z1: float, x: float = 0.0, y: float = 0.0,
+             sections: int = 32) -> trimesh.Trimesh:
+    """A vertical cylinder of ``radius`` (mm) on the axis (``x``, ``y``) from z = ``z0`` to ``z1``."""
+    return rod(radius, (x, y, z0), (x, y, z1), sections)
+
+
+def line_hits(mesh: trimesh.Trimesh, origins: np.ndarray, direction) -> list[np.ndarray]:
     """Sorted distances along the unit ``direction`` of the crossings of rays from ``origins`` with ``mesh``."""
     origins = np.asarray(origins, float).reshape(-1, 3)
     out: list[np.ndarray] = [np.empty(0) for _ in range(len(origins))]
@@ -90,7 +94,7 @@ def line_hits(mesh: "trimesh.Trimesh", origins: np.ndarray, direction) -> list[n
     return out
 
 
-def vertical_hits(mesh: "trimesh.Trimesh", xy: np.ndarray, z_start: float) -> list[np.ndarray]:
+def vertical_hits(mesh: trimesh.Trimesh, xy: np.ndarray, z_start: float) -> list[np.ndarray]:
     """Sorted z of the crossings of upward vertical rays from ``(x, y, z_start)`` with ``mesh``."""
     xy = np.asarray(xy, float).reshape(-1, 2)
     origins = np.column_stack([xy, np.full(len(xy), z_start)])
@@ -106,12 +110,10 @@ def candidate_downs() -> np.ndarray:
 
 def rotation_to_down(direction: np.ndarray) -> np.ndarray:
     """4×4 rotation taking unit ``direction`` to −z."""
-    import trimesh
-
     return trimesh.geometry.align_vectors(np.asarray(direction, float), [0.0, 0.0, -1.0])
 
 
-def overhang_area(mesh: "trimesh.Trimesh", limit_deg: float = OVERHANG_DEG) -> float:
+def overhang_area(mesh: trimesh.Trimesh, limit_deg: float = OVERHANG_DEG) -> float:
     """Area (mm²) of the downward facets steeper than ``limit_deg`` from the vertical that do not rest
     on the bed (the plane z = min z)."""
     normals = mesh.face_normals
@@ -123,14 +125,12 @@ def overhang_area(mesh: "trimesh.Trimesh", limit_deg: float = OVERHANG_DEG) -> f
     return float(areas[down & ~on_bed].sum())
 
 
-def orient_for_print(mesh: "trimesh.Trimesh", bed_xy: tuple[float, float] | None = None,
+def orient_for_print(mesh: trimesh.Trimesh, bed_xy: tuple[float, float] | None = None,
                      preferred: np.ndarray | None = None) -> tuple[np.ndarray, float, dict[str, float]]:
     """(4×4 transform, overhang mm², {candidate label: overhang}) of the candidate orientation with the
     least overhang area (ties: lower height). The transform puts the part on z = 0, centred in x/y,
     turned about z to its smallest footprint rectangle. Orientations whose footprint does not fit
     ``bed_xy`` are skipped while one fits."""
-    import trimesh
-
     downs = candidate_downs() if preferred is None else np.vstack([preferred, candidate_downs()])
     results = []
     for d in downs:
@@ -148,8 +148,13 @@ def orient_for_print(mesh: "trimesh.Trimesh", bed_xy: tuple[float, float] | None
     transform = turn @ rot
     moved = mesh.copy()
     moved.apply_transform(transform)
-    lo, hi = moved.bounds
+    table = {",".join(f"{v:+.2f}" for v in r[3]): r[1] for r in results}
+    return centre_on_bed(moved) @ transform, overhang_area(moved), table
+
+
+def centre_on_bed(mesh: trimesh.Trimesh) -> np.ndarray:
+    """4×4 translation putting ``mesh`` on z = 0, its bounding box centred on x = y = 0."""
+    lo, hi = mesh.bounds
     shift = np.eye(4)
     shift[:3, 3] = [-(lo[0] + hi[0]) / 2, -(lo[1] + hi[1]) / 2, -lo[2]]
-    table = {",".join(f"{v:+.2f}" for v in r[3]): r[1] for r in results}
-    return shift @ transform, overhang_area(moved), table
+    return shift

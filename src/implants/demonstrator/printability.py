@@ -1,4 +1,5 @@
-"""Printability of an implant at a demonstrator scale (FDM defaults: walls ≥ 0.8 mm, holes ≥ 1.5 mm).
+"""Printability of an implant at a demonstrator scale (layer: demonstrator); FDM defaults: walls ≥ 0.8 mm,
+holes ≥ 1.5 mm.
 
 Holes: every named channel feature's diameter × scale against the minimum hole. Walls: the local
 thickness sampled by casting a ray from points on the surface inwards (along −normal) to the
@@ -13,6 +14,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy.spatial import cKDTree
+
+from .scene import implant_meshes
 
 if TYPE_CHECKING:
     from ..model import Implant
@@ -53,7 +57,7 @@ def wall_thickness_samples(mesh, samples: int = WALL_SAMPLES, seed: int = 0) -> 
     return points, thickness
 
 
-def _nearest_feature(implant: "Implant", point: np.ndarray) -> str:
+def _nearest_feature(implant: Implant, point: np.ndarray) -> str:
     best, name = np.inf, "the body"
     for feature in implant.features.values():
         if feature.origin is None:
@@ -64,12 +68,10 @@ def _nearest_feature(implant: "Implant", point: np.ndarray) -> str:
     return name
 
 
-def printability_check(implant: "Implant", scale: float, min_wall_mm: float = MIN_WALL_MM,
+def printability_check(implant: Implant, scale: float, min_wall_mm: float = MIN_WALL_MM,
                        min_hole_mm: float = MIN_HOLE_MM) -> dict[str, Any]:
     """Holes and walls of ``implant`` at ``scale``; ``messages`` name every feature that would vanish
     (hole closes) or fuse (wall too thin). ``ok`` is False when there is any."""
-    from .build import implant_meshes
-
     messages: list[str] = []
     holes = []
     for feature in implant.features.values():
@@ -93,8 +95,6 @@ def printability_check(implant: "Implant", scale: float, min_wall_mm: float = MI
         if thin.any():
             # a wall is an area of thin samples; isolated ones (edge noise) and the tapering rim of a
             # sharp edge (thickness growing fast away from it: many thick samples close by) are not walls
-            from scipy.spatial import cKDTree
-
             idx = np.flatnonzero(thin)
             radius = 3.0 * min_wall_mm / scale
             near = cKDTree(points).query_ball_point(points[idx], radius)

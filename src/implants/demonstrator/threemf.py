@@ -1,19 +1,17 @@
-"""3MF of a demonstrator plate: one object per part, coloured with core-spec ``basematerials``
-(bone, implant, base), millimetres, parts at their plate positions (vertices baked, identity build
-items). Deterministic; reuses the strict writer's package parts from :mod:`implants.writers.meshes`."""
+"""3MF of a demonstrator plate (layer: demonstrator): one object per part, coloured with core-spec
+``basematerials`` (bone, implant, base, pin), millimetres, parts at their plate positions (vertices
+baked, identity build items). Deterministic; reuses the strict writer's package parts from
+:mod:`implants.writers.meshes`."""
 
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
-from ..writers.meshes import _CORE_NS, package_3mf
-from ..writers.meshes import model_xml as core_model_xml
 from ..params import NOT_A_MEDICAL_DEVICE
-
-if TYPE_CHECKING:
-    from .build import Demonstrator
+from ..writers.meshes import CORE_NS, package_3mf
+from ..writers.meshes import model_xml as core_model_xml
+from .model import COLOURS, Demonstrator
 
 MATERIAL_ORDER = ("bone", "implant", "base", "pin")
 
@@ -22,12 +20,11 @@ def _hex(rgb) -> str:
     return "#" + "".join(f"{int(c):02X}" for c in rgb) + "FF"
 
 
-def model_xml(demo: "Demonstrator") -> bytes:
-    from .build import COLOURS
-
+def model_xml(demo: Demonstrator) -> bytes:
+    """The 3D model part (XML) of the demonstrator's 3MF package."""
     out = io.StringIO()
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-    out.write(f'<model unit="millimeter" xml:lang="en-US" xmlns="{_CORE_NS}">\n')
+    out.write(f'<model unit="millimeter" xml:lang="en-US" xmlns="{CORE_NS}">\n')
     out.write(f' <metadata name="Title">{escape(demo.type_id)} demonstrator</metadata>\n')
     out.write(' <metadata name="Application">spine-implants</metadata>\n')
     out.write(f' <metadata name="Description">{escape(NOT_A_MEDICAL_DEVICE)}</metadata>\n')
@@ -50,6 +47,6 @@ def model_xml(demo: "Demonstrator") -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def demonstrator_3mf(demo: "Demonstrator") -> bytes:
+def demonstrator_3mf(demo: Demonstrator) -> bytes:
     """The demonstrator's parts as one coloured 3MF package."""
     return package_3mf(model_xml(demo))

@@ -1,4 +1,5 @@
-"""A ``vertebral-body-replacement`` with end platforms fitted to two real vertebrae (corpectomy).
+"""A ``vertebral-body-replacement`` with end platforms fitted to two real vertebrae (corpectomy)
+(layer: fit).
 
 The column spans the corpectomy gap from the **inferior endplate of the vertebra above** the
 removed bodies to the **superior endplate of the vertebra below** (e.g. L3 and L5 with L4
@@ -37,54 +38,35 @@ B-spline end faces made the booleans run for over ten minutes: not used.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import trimesh
 
 from .. import tolerances
 from ..errors import GeometryError, ParameterError
 from ..geometry import outlines
-from ..anatomy.endplates import Frame
-from .facing_surface import Field, facing_points, seat
-
-if TYPE_CHECKING:
-    import trimesh
-
-    from ..model import Implant
-    from ..implant_types.vertebral_body_replacement import VBRParams
-
+from ..model import Implant
+from ..params import validate
+from ..anatomy.disc_space import DiscSpace, disc_space
+from ..anatomy.endplates import extract_endplate
+from ..checks.contact import contact_area
+from ..pipeline import footprints_of
+from ..writers.tessellate import tessellate
+from ..implant_types.vertebral_body_replacement import (REGIONS, TYPE_ID, VBRParams, build, derive,
+                                                        footprint_size)
+from .facing_surface import facing_points, seat
+from .footprint import face_samples, footprint_grid, plane_fit, polygon_centroid
+from .inputs import vertebra_mesh
+from .kernel import kernel_build
 
 #: Spacing (mm) of the samples the interpolating B-spline end faces go through. On the lumbar
 #: mean L3/L5 fields (cell ~1 mm) the face stays within ~0.01 mm of the field (measured).
 FACE_SPACING_MM = 0.6
 #: Largest distance (mm) between a built end face and its field when the faces are picked.
 FACE_TOL_MM = 0.02
-#: Grid spacing (mm) of the plane fits over the footprint.
-PLANE_GRID_MM = 0.5
 #: Footprint scale steps tried (from the region's default footprint down) until it fits.
 SCALES = np.arange(1.0, 0.39, -0.02)
-
-
-def _mesh(mesh: Any, what: str) -> "trimesh.Trimesh":
-    import trimesh
-
-    from ..anatomy.meshes import load_mesh
-
-    if isinstance(mesh, trimesh.Trimesh):
-        if len(mesh.faces) == 0:
-            raise ParameterError(f"{what}: the mesh has no triangles")
-        return mesh
-    if isinstance(mesh, (str, bytes)) or hasattr(mesh, "__fspath__"):
-        return load_mesh(mesh)
-    raise ParameterError(f"{what}: expected a mesh file path or a trimesh.Trimesh, got {type(mesh).__name__}")
-
-
-def _centroid(poly: np.ndarray) -> np.ndarray:
-    x, y = poly[:, 0], poly[:, 1]
-    xn, yn = np.roll(x, -1), np.roll(y, -1)
-    cross = x * yn - xn * y
-    a = cross.sum() / 2
-    return np.array([((x + xn) * cross).sum() / (6 * a), ((y + yn) * cross).sum() / (6 * a)])
 
 
 def _region(depth_mm: float) -> str:
@@ -92,11 +74,9 @@ def _region(depth_mm: float) -> str:
     return "cervical" if depth_mm < 22.0 else "thoracic" if depth_mm < 33.0 else "lumbar"
 
 
-def _params(params: "VBRParams | None", disc, centre: np.ndarray, extra: dict) -> "VBRParams":
+def _params(params: VBRParams | None, disc: DiscSpace, centre: np.ndarray, extra: dict) -> VBRParams:
     """The template parameters: the given ones (or the region's defaults with the footprint
     scaled down until it lies inside the usable footprint) with ``extra`` (height, lordosis)."""
-    from ..params import validate
-    from ..implant_types.vertebral_body_replacement import REGIONS, VBRParams, footprint_size, derive
 
     def fits(p: VBRParams) -> bool:
         return bool(outlines.contains(disc.footprint, derive(p).outline + centre).all())
@@ -129,55 +109,13 @@ def _params(params: "VBRParams | None", disc, centre: np.ndarray, extra: dict) -
                          f"{region} column footprint of depth_mm/width_mm >= 8 mm")
 
 
-def _grid(outline: np.ndarray, spacing: float = PLANE_GRID_MM) -> np.ndarray:
-    xs = np.arange(outline[:, 0].min() + spacing / 2, outline[:, 0].max(), spacing)
-    ys = np.arange(outline[:, 1].min() + spacing / 2, outline[:, 1].max(), spacing)
-    pts = np.stack(np.meshgrid(xs, ys, indexing="ij"), -1).reshape(-1, 2)
-    return pts[outlines.contains(outline, pts)]
-
-
-def _plane(field: Field, pts: np.ndarray) -> np.ndarray:
-    """Least-squares plane (a, b, c) of z = field over ``pts``: z ≈ a + b·x + c·y."""
-    z = field(pts[:, 0], pts[:, 1])
-    coef, *_ = np.linalg.lstsq(np.column_stack([np.ones(len(pts)), pts]), z, rcond=None)
-    return coef
-
-
-def _to_patient(local: "Implant", frame: Frame) -> tuple[Any, dict]:
-    """Shape and features moved from the column frame into the patient frame."""
-    import cadquery as cq
-    from OCP.BRepBuilderAPI import BRepBuilderAPI_Transform
-    from OCP.gp import gp_Trsf
-
-    from ..model import Feature
-
-    trsf = gp_Trsf()
-    trsf.SetValues(*(float(v) for v in frame.matrix[:3].ravel()))
-    moved = cq.Shape.cast(BRepBuilderAPI_Transform(local.shape.wrapped, trsf, True).Shape())
-    before, after = local.shape.Faces(), moved.Faces()
-    if len(before) != len(after):
-        raise GeometryError("fitted column: the transform into the patient frame changed the faces")
-    features = {}
-    for name, f in local.features.items():
-        faces = tuple(after[next(i for i, b in enumerate(before) if b.isSame(face))] for face in f.faces)
-        origin = frame.to_patient(np.array([f.origin], float))[0]
-        direction = None if f.direction is None else tuple(float(v) for v in np.asarray(f.direction) @ frame.axes)
-        features[name] = Feature(f.name, f.kind, tuple(float(v) for v in origin), direction, f.diameter_mm,
-                                 f.length_mm, faces, dict(f.info))
-    return moved, features
-
-
-def end_contact(implant: "Implant", upper_mesh: "trimesh.Trimesh", lower_mesh: "trimesh.Trimesh",
+def end_contact(implant: Implant, upper_mesh: trimesh.Trimesh, lower_mesh: trimesh.Trimesh,
                 tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM,
                 deflection_mm: float = tolerances.DEFAULT_DEFLECTION_MM) -> dict:
     """Per end: end-platform face area within ``tolerance_mm`` of its vertebra (mm², % of the
     face's surface area) and that contact projected on the face's mean plane (% of the
     footprint, computed as the export pipeline does), and the deepest penetration of the
     implant into that vertebra (mm)."""
-    from ..checks.contact import contact_area
-    from ..pipeline import footprints_of
-    from ..writers.tessellate import tessellate
-
     tess = tessellate(implant.shape, deflection_mm)
     footprints, masks = footprints_of(implant, tess)
     out = {}
@@ -203,9 +141,9 @@ def end_contact(implant: "Implant", upper_mesh: "trimesh.Trimesh", lower_mesh: "
     return out
 
 
-def fit_body_replacement(upper_mesh: Any, lower_mesh: Any, params: "VBRParams | None" = None, *,
+def fit_body_replacement(upper_mesh: Any, lower_mesh: Any, params: VBRParams | None = None, *,
                          margin_mm: float = 2.0, measure: bool = True,
-                         tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM) -> tuple["Implant", dict]:
+                         tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM) -> tuple[Implant, dict]:
     """A ``vertebral-body-replacement`` between ``upper_mesh`` (the vertebra above the defect:
     its inferior endplate) and ``lower_mesh`` (below: its superior endplate), meshes or mesh
     files in the patient frame, with end platforms fitted to both endplates.
@@ -216,21 +154,17 @@ def fit_body_replacement(upper_mesh: Any, lower_mesh: Any, params: "VBRParams | 
     patient frame and a report (column frame, height, angles, seating, per-end contact when
     ``measure``, wall timings per step and total CPU time in s).
     """
-    from ..implant_types.vertebral_body_replacement import TYPE_ID, build, derive
-    from ..anatomy.disc_space import disc_space
-    from ..anatomy.endplates import extract_endplate
-
     timings: dict[str, float] = {}
     t0, cpu0 = time.perf_counter(), time.process_time()
-    up_mesh, lo_mesh = _mesh(upper_mesh, "upper vertebra"), _mesh(lower_mesh, "lower vertebra")
+    up_mesh, lo_mesh = vertebra_mesh(upper_mesh, "upper vertebra"), vertebra_mesh(lower_mesh, "lower vertebra")
     up_ep, lo_ep = extract_endplate(up_mesh, "inferior"), extract_endplate(lo_mesh, "superior")
     disc = disc_space(up_ep, lo_ep, margin_mm=margin_mm, max_height_mm=200.0)
     timings["endplates_s"] = time.perf_counter() - t0
 
     t = time.perf_counter()
-    centre = _centroid(disc.footprint)
+    centre = polygon_centroid(disc.footprint)
     zc = 0.5 * float(disc.upper_z(centre[0], centre[1]) + disc.lower_z(centre[0], centre[1]))
-    frame = Frame(disc.frame.to_patient(np.array([[centre[0], centre[1], zc]]))[0], disc.frame.axes)
+    frame = disc.frame.moved_to((centre[0], centre[1], zc))
 
     def upper0(x, y):
         return disc.upper_z(np.asarray(x) + centre[0], np.asarray(y) + centre[1]) - zc
@@ -253,13 +187,13 @@ def fit_body_replacement(upper_mesh: Any, lower_mesh: Any, params: "VBRParams | 
     def lower(x, y):
         return lower0(x, y) + dl
 
-    grid = _grid(outline)
-    au, bu, _ = _plane(upper, grid)
-    al, bl, _ = _plane(lower, grid)
+    grid = footprint_grid(outline)
+    au, bu, _ = plane_fit(upper, grid)
+    al, bl, _ = plane_fit(lower, grid)
     height = au - al
     lordosis = float(np.degrees(np.arctan(bu) - np.arctan(bl)))
     shift = (au + al) / 2  # centre the planes on the origin: the template's end planes are ±height/2
-    frame = Frame(frame.to_patient(np.array([[0.0, 0.0, shift]]))[0], frame.axes)
+    frame = frame.moved_to((0.0, 0.0, shift))
     if not 10.0 <= height <= 200.0 or abs(lordosis) > 40.0:
         raise ParameterError(f"the gap between the endplates is {height:.1f} mm at the axis with a sagittal angle of "
                              f"{lordosis:.1f} deg: the column allows height_mm 10 to 200 and lordosis_deg -40 to 40")
@@ -273,22 +207,14 @@ def fit_body_replacement(upper_mesh: Any, lower_mesh: Any, params: "VBRParams | 
     def inf_recess(x, y):  # the template subtracts it from its lower plane −height/2 − ts·x
         return (-g.height_mm / 2 - ts * np.asarray(x, float)) - (lower(x, y) - shift)
 
-    span = float(np.ptp(g.outline, axis=0).max()) + 4.0
-    samples = int(np.clip(np.ceil(span / FACE_SPACING_MM) + 1, 21, 101))
+    samples = face_samples(g.outline, FACE_SPACING_MM)
     timings["fit_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    try:
-        local = build(p, sup_recess, inf_recess, clip_method="interpolate", clip_samples=samples,
-                      face_tol_mm=FACE_TOL_MM)
-    except (ParameterError, GeometryError):
-        raise
-    except Exception as error:  # the kernel failing on accepted input is a geometry failure
-        raise GeometryError(f"fitted column: the CAD kernel failed ({type(error).__name__}: {error})") from error
-    shape, features = _to_patient(local, frame)
+    local = kernel_build("fitted column", build, p, sup_recess, inf_recess, clip_method="interpolate",
+                         clip_samples=samples, face_tol_mm=FACE_TOL_MM)
+    moved = local.transformed(frame.matrix)
     timings["build_s"] = time.perf_counter() - t
-
-    from ..model import Implant
 
     report: dict[str, Any] = {
         "height_mm": round(g.height_mm, 3), "lordosis_deg": round(g.lordosis_deg, 3),
@@ -305,7 +231,7 @@ def fit_body_replacement(upper_mesh: Any, lower_mesh: Any, params: "VBRParams | 
     }
     metrics = {**local.metrics, **{k: report[k] for k in ("gap_at_axis_mm", "seat_shift_mm", "axis")},
                "column_frame_matrix": report["column_frame_matrix"]}
-    implant = Implant(TYPE_ID, p, shape, features, preset="anatomy-fitted", metrics=metrics, parts={})
+    implant = Implant(TYPE_ID, p, moved.shape, moved.features, preset="anatomy-fitted", metrics=metrics, parts={})
     if measure:
         t = time.perf_counter()
         report["ends"] = end_contact(implant, up_mesh, lo_mesh, tolerance_mm)

@@ -1,22 +1,21 @@
-"""Points on the bone surface that faces an implant's bearing face, for seating fitted faces.
+"""Points on the bone surface that faces an implant's bearing face, for seating fitted faces
+(layer: fit).
 
-Shared by the congruent cage (:mod:`.congruence`), the fitted body replacement
-(:mod:`.fit_column`) and the cervical fits (:mod:`.fit_cervical`). Coordinates are in the
-implant's local frame (``Frame.to_local``), z along the bearing direction, mm.
+Shared by the congruent cage (:mod:`.cage_fields`), the fitted body replacement
+(:mod:`.column`) and the cervical fits (:mod:`.cervical_docking`, :mod:`.transarticular`).
+Coordinates are in the implant's local frame (``Frame.to_local``), z along the bearing direction, mm.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
+import trimesh
 
 from ..errors import ParameterError
 from ..geometry import outlines
-from ..anatomy.endplates import Frame
-
-if TYPE_CHECKING:
-    import trimesh
+from ..geometry.local_frame import Frame
 
 Field = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -30,11 +29,9 @@ FACING_DEG = 45.0
 SURFACE_BAND_MM = 3.0
 
 
-def dense_points(mesh: "trimesh.Trimesh", frame: Frame, keep: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+def dense_points(mesh: trimesh.Trimesh, frame: Frame, keep: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """Points (local frame) covering the triangles for which ``keep(triangle_vertices_local)`` is
     true, subdivided to :data:`DENSE_MM`."""
-    import trimesh
-
     v = frame.to_local(mesh.vertices)
     selected = np.flatnonzero(keep(v[mesh.faces]))
     if not len(selected):
@@ -44,7 +41,7 @@ def dense_points(mesh: "trimesh.Trimesh", frame: Frame, keep: Callable[[np.ndarr
     return pts
 
 
-def facing_points(mesh: "trimesh.Trimesh", frame: Frame, field: Field, outline: np.ndarray, *,
+def facing_points(mesh: trimesh.Trimesh, frame: Frame, field: Field, outline: np.ndarray, *,
                   grow_mm: float = 1.0, clip_to_outline: bool = True) -> np.ndarray:
     """Points of the bone surface facing the implant over ``outline`` (grown by ``grow_mm``): the
     triangles near ``field`` whose normals lie within :data:`FACING_DEG` of ±z; only the points

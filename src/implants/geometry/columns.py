@@ -126,9 +126,9 @@ def frame_matrix(x_dir: Sequence[float], normal: Sequence[float]) -> np.ndarray:
 
 
 def face_points(face: cq.Face, tolerance_mm: float = 0.05) -> np.ndarray:
-    """Points on a B-rep face (its tessellation vertices), patient frame."""
+    """Points on a B-rep face (its tessellation vertices), patient frame; shape (n, 3), n may be 0."""
     vertices, _ = face.tessellate(tolerance_mm, 0.2)
-    return np.array([(v.x, v.y, v.z) for v in vertices])
+    return np.array([(v.x, v.y, v.z) for v in vertices]).reshape(-1, 3)
 
 
 def faces_on_field(shape: cq.Shape, field: HeightField, sign: int, *, origin=(0.0, 0.0, 0.0),

@@ -29,6 +29,8 @@ surface (``fit.anterior_surface``: a list of points, or the anterior surface of 
 CLI ``--surface-points`` / ``--vertebra``). The plate is then placed in the surface's frame (origin on
 the surface at the plate centre, w along the mean normal of the surface under the plate, u superior,
 v = w × u), and the per-hole angles are measured in that frame (−w for −x, u for +z).
+
+Layer: implant_types (the type's parameters, ``derive``, ``build``, presets and ``TEMPLATE``).
 """
 
 from __future__ import annotations
@@ -40,9 +42,9 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field, model_validator
 
-from ..geometry import outlines
+from ..geometry import outlines, plates
 from ..geometry.frames import direction_from_angles
-from ..model import Implant, Template
+from ..model import Feature, Implant, Template
 from ..params import ImplantParams, require
 
 TYPE_ID = "anterior-plate"
@@ -202,10 +204,8 @@ def _default_angles(p: PlateParams, g: PlateGeometry) -> tuple[list[float], list
     return cranial, medial
 
 
-def plate_frame():
-    from ..geometry.plates import SurfaceFrame
-
-    return SurfaceFrame()  # u = +z, v = −y, w = +x
+def plate_frame() -> plates.SurfaceFrame:
+    return plates.SurfaceFrame()  # u = +z, v = −y, w = +x
 
 
 def _fitted_direction(cranial_deg: float, medial_deg: float, side: int) -> np.ndarray:
@@ -219,7 +219,7 @@ def _fitted_direction(cranial_deg: float, medial_deg: float, side: int) -> np.nd
 def screw_axes(p: PlateParams, g: PlateGeometry, surface=None):
     """(entry on the outer face, unit direction into bone) per hole, patient frame.
 
-    ``surface``: a fitted surface (``fit.anterior_surface.FittedSurface``: ``frame`` and
+    ``surface``: a fitted surface (``fit.surface_fit.FittedSurface``: ``frame`` and
     ``w = surface(u, v)``) instead of the parametric one; the angles are then measured in the plate's
     frame, whose normal is the fitted surface's mean normal under the plate (:func:`_fitted_direction`)."""
     cranial, medial = _default_angles(p, g)
@@ -250,10 +250,9 @@ def screw_axes(p: PlateParams, g: PlateGeometry, surface=None):
 def build(p: PlateParams, surface=None) -> Implant:
     """Build the plate B-rep with its named features.
 
-    ``surface``: contour the plate to a fitted anterior surface (``fit.anterior_surface.fit_surface``;
+    ``surface``: contour the plate to a fitted anterior surface (``fit.surface_fit.fit_surface``;
     its frame places the plate in the patient frame) instead of the parametric curvature."""
-    from ..geometry import plates, solids
-    from ..model import Feature
+    from ..geometry import solids  # the kernel only when building: `implants list` imports this module
 
     g = derive(p)
     axes, local = screw_axes(p, g, surface)

@@ -21,11 +21,13 @@ Level heights (``LEVELS``): rounded adult vertebral body heights, endplate depth
 disc heights within the ranges of published morphometry (e.g. Panjabi et al., Spine 1991;16:888
 and 1992;17:299 for the cervical and thoracic spine). They are illustrative defaults, not patient
 data; ``span_mm`` overrides the computed span.
+
+This module is the type's entry (layer: implant_types): parameters, ``derive``, ``build``, presets and
+``TEMPLATE``; the end frames and the record of derived numbers are in ``bridge_strut_geometry``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -35,8 +37,9 @@ from pydantic import Field, model_validator
 from ..geometry import paths
 from ..geometry.frames import unit
 from ..geometry.paths import Section
-from ..model import Implant, Template
+from ..model import Feature, Implant, Template
 from ..params import ImplantParams, require
+from .bridge_strut_geometry import BridgeGeometry, EndFrame, minimal_rotation
 
 if TYPE_CHECKING:
     import cadquery as cq
@@ -148,49 +151,6 @@ class BridgeStrutParams(ImplantParams):
         return self.section_width_mm if self.section is Section.ROUND else self.section_depth_mm
 
 
-@dataclass(frozen=True)
-class EndFrame:
-    """One contact end: bearing centre, the path's unit tangent there (pointing superior),
-    the vertebra's anterior direction, and +1 (inferior: the implant lies along +tangent) or −1."""
-
-    centre: np.ndarray
-    up: np.ndarray
-    anterior: np.ndarray
-    sign: int
-
-    @property
-    def left(self) -> np.ndarray:
-        return np.cross(self.up, self.anterior)
-
-    @property
-    def outward(self) -> np.ndarray:
-        """Outward normal of the bearing face (into the fixation vertebra)."""
-        return -self.sign * self.up
-
-    def to_global(self, local) -> np.ndarray:
-        """Map canonical coordinates (x anterior, y left, z up along the path) to the patient frame."""
-        local = np.asarray(local, float)
-        return self.centre + local[..., 0:1] * self.anterior + local[..., 1:2] * self.left + local[..., 2:3] * self.up
-
-
-@dataclass(frozen=True)
-class BridgeGeometry:
-    """The numbers of a bridge strut (numpy only)."""
-
-    centre_line: np.ndarray          # bearing centre (inferior) to bearing centre (superior), dense
-    path_length_mm: float            # along the centre line, endplate to endplate
-    kyphosis_deg: float              # angle between the two bearing planes
-    arc: bool
-    inferior: EndFrame
-    superior: EndFrame
-    platform_sizes: tuple[tuple[float, float], tuple[float, float]]  # (depth, width): inferior, superior
-    fixation_levels: tuple[str, str]  # (inferior vertebra, superior vertebra)
-    fixation_heights: tuple[float, float]
-    endplate_sizes: tuple[tuple[float, float], tuple[float, float]]
-    screws: tuple[tuple[np.ndarray, np.ndarray, str], ...]  # (entry, direction, end)
-    flange_out: tuple[np.ndarray, np.ndarray]  # canonical outward direction of each flange
-
-
 def span_length(p: BridgeStrutParams) -> float:
     """Endplate-to-endplate length (mm): bridged body heights plus the discs above, between and below."""
     if p.span_mm is not None:
@@ -199,15 +159,6 @@ def span_length(p: BridgeStrutParams) -> float:
     bodies = sum(LEVELS[n][0] for n in LEVEL_NAMES[i:j + 1])
     discs = sum(LEVELS[n][3] for n in LEVEL_NAMES[i - 1:j + 1])  # disc below each vertebra from the one above
     return float(bodies + discs)
-
-
-def _min_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Rotation matrix turning unit vector ``a`` onto ``b`` about their common normal."""
-    v, c = np.cross(a, b), float(np.dot(a, b))
-    if np.linalg.norm(v) < 1e-12:
-        return np.eye(3)
-    k = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
-    return np.eye(3) + k + k @ k / (1 + c)
 
 
 def derive(p: BridgeStrutParams) -> BridgeGeometry:
@@ -234,7 +185,7 @@ def derive(p: BridgeStrutParams) -> BridgeGeometry:
     if np.linalg.norm(ant0) < 1e-6:
         ant0 = np.array([0.0, 0.0, -1.0])
     ant0 = unit(ant0)
-    ant1 = _min_rotation(t0, t1) @ ant0
+    ant1 = minimal_rotation(t0, t1) @ ant0
     inferior = EndFrame(line[0], t0, ant0, +1)
     superior = EndFrame(line[-1], t1, ant1, -1)
     if arc:  # the arc's own turn (arccos of the end tangents would wrap beyond 180°)
@@ -340,8 +291,7 @@ def _column(p: BridgeStrutParams, g: BridgeGeometry) -> "cq.Solid":
 
 def build(p: BridgeStrutParams) -> Implant:
     """Build the bridge strut B-rep with its named features."""
-    from ..geometry import solids
-    from ..model import Feature
+    from ..geometry import solids  # the kernel only when building: `implants list` imports this module
 
     g = derive(p)
     column = _column(p, g)

@@ -15,6 +15,8 @@ the entries are at (0, ±``entry_spacing_mm``/2, 0) on the posterior surface of 
 processes; +x anterior, +y patient-left, +z superior. The C1 posterior arch's posterior surface lies at
 x = ``arch_offset_x_mm`` (negative: posterior), centred at z = ``arch_offset_z_mm``; defaults are measured
 on the adult C1–C2 meshes in ``anatomy/`` (entry ~3 mm above the C2–C3 facet, 13 mm from the midline).
+
+Layer: implant_types (the type's parameters, ``derive``, ``build``, presets and ``TEMPLATE``).
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field, model_validator
 
+from ..errors import GeometryError
+from ..geometry import outlines, plates
 from ..geometry.frames import direction_from_angles, unit
-from ..model import Implant, Template
+from ..model import Feature, Implant, Template
 from ..params import ImplantParams, require
 
 TYPE_ID = "c1c2-transarticular-template"
@@ -139,17 +143,13 @@ def arch_surface(p: TransarticularParams):
     return surface
 
 
-def plate_frame(p: TransarticularParams):
-    from ..geometry.plates import SurfaceFrame
-
-    return SurfaceFrame(origin=(p.arch_offset_x_mm, 0.0, p.arch_offset_z_mm), u_dir=(0.0, 0.0, 1.0),
+def plate_frame(p: TransarticularParams) -> plates.SurfaceFrame:
+    return plates.SurfaceFrame(origin=(p.arch_offset_x_mm, 0.0, p.arch_offset_z_mm), u_dir=(0.0, 0.0, 1.0),
                         normal=(-1.0, 0.0, 0.0))
 
 
 def derive(p: TransarticularParams) -> TemplateGeometry:
     """Entry points, trajectories, tube tips, arch screws and leg end points."""
-    from ..geometry.plates import screw_direction
-
     entries, directions, tips, targets, legs = {}, {}, {}, {}, {}
     frame, surface = plate_frame(p), arch_surface(p)
     half = p.arch_plate_width_mm / 2
@@ -178,7 +178,7 @@ def derive(p: TransarticularParams) -> TemplateGeometry:
         v = 0.0 if n == 1 else -p.arch_screw_spacing_mm / 2 + i * p.arch_screw_spacing_mm / (n - 1)
         w = float(surface(np.array([0.0]), np.array([v]))[0]) + p.plate_thickness_mm
         entry = frame.to_patient([0.0, v, w])
-        direction = frame.vector_to_patient(screw_direction(surface, 0.0, v, 0.0, 0.0))
+        direction = frame.vector_to_patient(plates.screw_direction(surface, 0.0, v, 0.0, 0.0))
         screws.append((entry, unit(direction)))
     return TemplateGeometry(entries, directions, tips, targets, tuple(screws), legs, p.bore)
 
@@ -192,14 +192,13 @@ def measured_angles_deg(direction) -> tuple[float, float]:
 
 def build(p: TransarticularParams) -> Implant:
     """Build the template B-rep with its named features."""
-    import cadquery as cq
+    import cadquery as cq  # the kernel only when building: `implants list` imports this module
 
-    from ..geometry import plates, solids
-    from ..model import Feature
+    from ..geometry import solids
 
     g = derive(p)
     frame, surface = plate_frame(p), arch_surface(p)
-    outline = _plate_outline(p.arch_plate_height_mm, p.arch_plate_width_mm, 2.0)
+    outline = outlines.rounded_rectangle(p.arch_plate_height_mm, p.arch_plate_width_mm, 2.0)
     parts = [plates.contoured_plate(outline, surface, p.plate_thickness_mm, frame)]
     bores = {}
     for name in ("left", "right"):
@@ -249,12 +248,6 @@ def build(p: TransarticularParams) -> Implant:
     return Implant(TYPE_ID, p, shape, features, metrics=metrics)
 
 
-def _plate_outline(height: float, width: float, radius: float) -> np.ndarray:
-    from ..geometry import outlines
-
-    return outlines.rounded_rectangle(height, width, radius)
-
-
 def _pad(p: TransarticularParams):
     """Pad on the C2 spinous process (tilted plate) and the stem joining it to the arch plate."""
     import cadquery as cq
@@ -280,11 +273,8 @@ def _near_surface(face, frame, surface, offset: float) -> bool:
 
 def _measured_axis(shape, bore_mm: float, entry: np.ndarray, direction: np.ndarray) -> np.ndarray:
     """Axis direction of the built bore (from its cylindrical B-rep face) nearest to ``entry``."""
-    from ..errors import GeometryError
-    from ..geometry.plates import cylinder_axis_from_faces
-
     best = None
-    for point, axis, _ in cylinder_axis_from_faces(shape.Faces(), bore_mm / 2):
+    for point, axis, _ in plates.cylinder_axis_from_faces(shape.Faces(), bore_mm / 2):
         axis = axis if np.dot(axis, direction) > 0 else -axis
         offset = entry - point
         dist = np.linalg.norm(offset - np.dot(offset, axis) * axis)

@@ -26,6 +26,8 @@ illustrative defaults, not patient data.
 
 Multi-body by design: ``Implant.shape`` is a compound of the two solids and
 ``Implant.parts`` = {"facet": ..., "interbody": ...} so each exports alone.
+
+Layer: implant_types (the type's parameters, ``derive``, ``build``, presets and ``TEMPLATE``).
 """
 
 from __future__ import annotations
@@ -37,9 +39,9 @@ from typing import Callable
 import numpy as np
 from pydantic import Field, model_validator
 
-from ..geometry.synthetic_endplate import SyntheticEndplate
 from ..errors import GeometryError
-from ..model import Implant, Template
+from ..geometry.synthetic_endplate import SyntheticEndplate
+from ..model import Feature, Implant, Template
 from ..params import ImplantParams, Side, require
 
 TYPE_ID = "distraction-spacer"
@@ -179,10 +181,9 @@ def derive(p: DistractionSpacerParams) -> SpacerGeometry:
 
 def build(p: DistractionSpacerParams) -> Implant:
     """Build the two spacers (a compound of two solids) with their named features."""
-    import cadquery as cq
+    import cadquery as cq  # the kernel only when building: `implants list` imports this module
 
     from ..geometry import columns, solids
-    from ..model import Feature
 
     g = derive(p)
     span = p.distraction_height_mm + 30.0

@@ -9,6 +9,9 @@ Placement: origin at the centre of the disc space (mid-height, at the centre of 
 endplates); +x anterior, +y patient-left, +z superior. ``height_mm`` is the cage height at
 the origin (excluding teeth); the upper face rises anteriorly by the lordotic angle and to the
 left by the coronal angle, each face taking half of the angle.
+
+This module is the type's entry (layer: implant_types): parameters, ``derive``, ``build``, presets and
+``TEMPLATE``; the bearing faces and measured angles of a built cage are in ``interbody_cage_bearing``.
 """
 
 from __future__ import annotations
@@ -20,12 +23,12 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 from pydantic import Field, model_validator
 
-from ..geometry.synthetic_endplate import APEX_FRACTION, CONCAVITY_MM, ENDPLATE_SIZE_MM, SyntheticEndplate
+from ..errors import ParameterError
 from ..geometry import outlines
 from ..geometry.frames import direction_from_angles
-from ..model import Implant, Template
-from ..errors import ParameterError
-from ..params import ImplantParams, require
+from ..geometry.synthetic_endplate import APEX_FRACTION, CONCAVITY_MM, ENDPLATE_SIZE_MM, SyntheticEndplate
+from ..model import Feature, Implant, Template
+from ..params import EndplateShape, ImplantParams, Region, require
 
 if TYPE_CHECKING:
     import cadquery as cq
@@ -51,22 +54,15 @@ class Footprint(str, Enum):
     BANANA = "banana"    # TLIF curved cage placed along the anterior rim
 
 
-class Endplate(str, Enum):
-    """How the bearing faces are shaped."""
-
-    FLAT = "flat"
-    SYNTHETIC = "synthetic"  # congruent to a synthetic domed endplate (SPEC.md §3)
-
-
-class Region(str, Enum):
-    CERVICAL = "cervical"
-    LUMBAR = "lumbar"
+#: Regions with synthetic endplate morphometry (``geometry.synthetic_endplate``): the cage's choices.
+CageRegion = Enum("CageRegion", {r.name: r.value for r in Region if r.value in ENDPLATE_SIZE_MM}, type=str)
+CageRegion.__doc__ = "Spinal region of a cage, one with synthetic endplate sizes and concavities."
 
 
 class CageParams(ImplantParams):
     """Parameters of the interbody cage (mm, deg)."""
 
-    region: Region = Field(Region.LUMBAR, description="Spinal region; sets synthetic endplate size and concavities")
+    region: CageRegion = Field(CageRegion.LUMBAR, description="Spinal region; sets synthetic endplate size and concavities")
     footprint: Footprint = Field(Footprint.KIDNEY, description="Footprint shape for the approach")
     depth_mm: float = Field(28.0, ge=8.0, le=60.0, description="Footprint extent antero-posterior (x) before rotation")
     width_mm: float = Field(38.0, ge=8.0, le=60.0, description="Footprint extent medio-lateral (y) before rotation")
@@ -81,7 +77,7 @@ class CageParams(ImplantParams):
     window_strut_mm: float = Field(3.0, ge=1.0, le=10.0, description="Strut between two graft windows")
     teeth_height_mm: float = Field(0.0, ge=0.0, le=1.5, description="Serration height on flat bearing faces (0: none)")
     teeth_pitch_mm: float = Field(2.0, ge=1.0, le=5.0, description="Serration pitch along x")
-    endplate: Endplate = Field(Endplate.SYNTHETIC, description="Bearing faces flat or congruent to a synthetic domed endplate")
+    endplate: EndplateShape = Field(EndplateShape.SYNTHETIC, description="Bearing faces flat or congruent to a synthetic domed endplate")
     superior_concavity_mm: float | None = Field(None, ge=0.0, le=4.0, description="Dome of the upper face = concavity of the upper vertebra's inferior endplate (default by region)")
     inferior_concavity_mm: float | None = Field(None, ge=0.0, le=4.0, description="Dome of the lower face = concavity of the lower vertebra's superior endplate (default by region)")
     apex_x_mm: float | None = Field(None, ge=-15.0, le=15.0, description="Concavity apex position along x (default by region: posterior half)")
@@ -106,7 +102,7 @@ class CageParams(ImplantParams):
         require(self.teeth_height_mm == 0 or self.teeth_height_mm >= MIN_TEETH_MM,
                 f"teeth_height_mm = {self.teeth_height_mm}: use 0 (no serrations) or at least {MIN_TEETH_MM} mm "
                 f"(allowed 0 or {MIN_TEETH_MM} to 1.5)")
-        require(self.teeth_height_mm == 0 or self.endplate is Endplate.FLAT,
+        require(self.teeth_height_mm == 0 or self.endplate is EndplateShape.FLAT,
                 "teeth_height_mm must be 0 with endplate = synthetic (congruent faces carry no serrations)")
         apex_limit = SyntheticEndplate.MAX_APEX_FRACTION * ENDPLATE_SIZE_MM[self.region.value][0] / 2
         require(self.apex_x_mm is None or abs(self.apex_x_mm) <= apex_limit,
@@ -186,7 +182,7 @@ def _windows_fit(p: CageParams, outline: np.ndarray, centres) -> bool:
 
 def endplates(p: CageParams) -> tuple[SyntheticEndplate | None, SyntheticEndplate | None]:
     """Synthetic endplates the cage bears on: (upper vertebra's inferior, lower vertebra's superior)."""
-    if p.endplate is Endplate.FLAT:
+    if p.endplate is EndplateShape.FLAT:
         return None, None
     depth, width = ENDPLATE_SIZE_MM[p.region.value]
     superior_ep, inferior_ep = CONCAVITY_MM[p.region.value]
@@ -228,24 +224,6 @@ def derive(p: CageParams) -> CageGeometry:
                         upper_ep, lower_ep, float(heights.min()), tuple(screws), front_x, front_y)
 
 
-def measured_angles_deg(points_upper: np.ndarray, points_lower: np.ndarray, geometry: CageGeometry) -> tuple[float, float]:
-    """Sagittal and coronal angle (deg) between the bearing faces, measured from points on them.
-
-    Each face is fitted by least squares with z = a + b·x + c·y (+ d·dome(x, y) when the face is
-    congruent to a known synthetic endplate, so the dome does not bias the plane)."""
-    slopes = []
-    for pts, ep in ((points_upper, geometry.superior_endplate), (points_lower, geometry.inferior_endplate)):
-        columns = [np.ones(len(pts)), pts[:, 0], pts[:, 1]]
-        if ep is not None:
-            columns.append(ep.recess(pts[:, 0], pts[:, 1]))
-        coef, *_ = np.linalg.lstsq(np.column_stack(columns), pts[:, 2], rcond=None)
-        slopes.append(coef[1:3])
-    (bu, cu), (bl, cl) = slopes
-    sagittal = np.degrees(np.arctan(bu) - np.arctan(bl))
-    coronal = np.degrees(np.arctan(cu) - np.arctan(cl))
-    return float(sagittal), float(coronal)
-
-
 def _teeth(p: CageParams, g: CageGeometry, top: bool) -> "cq.Solid":
     """Serrations of one face as one swept sawtooth profile (not one boolean per ridge), laid on
     the flat tilted face; the saw's vertical flank faces anteriorly against expulsion."""
@@ -283,10 +261,10 @@ def build_from_geometry(p: CageParams, g: CageGeometry, clip_method: str = "appr
     """Build a cage from derived numbers; callers may replace ``g.upper``/``g.lower`` with
     other height fields (e.g. fitted to real endplates, ``clip_method="interpolate"`` with
     ``clip_samples`` per side dense enough that the B-spline follows the field within 0.01 mm)."""
-    import cadquery as cq
+    import cadquery as cq  # the kernel only when building: `implants list` imports this module
 
     from ..geometry import solids
-    from ..model import Feature
+    from .interbody_cage_bearing import bearing_faces, crest_points, measured_angles_deg
 
     span = p.height_mm + 40.0
     body = solids.clip_between(_footprint_prism(p, g, span), g.lower, g.upper, method=clip_method,
@@ -319,14 +297,15 @@ def build_from_geometry(p: CageParams, g: CageGeometry, clip_method: str = "appr
             f"{len(cut.Solids())} pieces: make the windows or the screws smaller")
     shape = solids.single_solid(cut, TYPE_ID)
 
-    upper_faces = _bearing_faces(shape, g.upper, p.teeth_height_mm, +1)
-    lower_faces = _bearing_faces(shape, g.lower, p.teeth_height_mm, -1)
+    upper_faces = bearing_faces(shape, g.upper, p.teeth_height_mm, +1)
+    lower_faces = bearing_faces(shape, g.lower, p.teeth_height_mm, -1)
     features["contact.superior"] = Feature("contact.superior", "surface", (0, 0, p.height_mm / 2), (0, 0, 1),
                                            faces=upper_faces)
     features["contact.inferior"] = Feature("contact.inferior", "surface", (0, 0, -p.height_mm / 2), (0, 0, -1),
                                            faces=lower_faces)
-    sagittal, coronal = measured_angles_deg(_crest_points(upper_faces, g.upper, p.teeth_height_mm, +1),
-                                            _crest_points(lower_faces, g.lower, p.teeth_height_mm, -1), g)
+    sagittal, coronal = measured_angles_deg(crest_points(upper_faces, g.upper, p.teeth_height_mm, +1),
+                                            crest_points(lower_faces, g.lower, p.teeth_height_mm, -1),
+                                            g.superior_endplate, g.inferior_endplate)
     metrics = {"segmental_angle_deg": {"sagittal_requested": p.lordosis_deg, "sagittal_measured": round(sagittal, 3),
                                        "coronal_requested": p.coronal_deg, "coronal_measured": round(coronal, 3)},
                "min_height_mm": round(g.min_height_mm, 3)}
@@ -366,41 +345,6 @@ def _flange(p: CageParams, g: CageGeometry) -> tuple["cq.Solid", list]:
         direction = direction_from_angles(up * 10.0, 0.0, base=(-1, 0, 0))
         screws.append((np.array([front, g.front_y_mm, z]), direction))
     return plate, screws
-
-
-#: A point lies on a bearing surface when within this distance of its height field (mm):
-#: above the B-spline fit error (< 1e-3 mm) and far below any step between faces.
-_ON_SURFACE_MM = 0.01
-
-
-def _face_points(face) -> np.ndarray:
-    """Points on a B-rep face (its tessellation vertices)."""
-    vertices, _ = face.tessellate(0.05, 0.2)
-    return np.array([(v.x, v.y, v.z) for v in vertices]).reshape(-1, 3)
-
-
-def _offset_from(field, pts: np.ndarray, sign: int) -> np.ndarray:
-    """Outward height of points above (sign +1) or below (−1) a height field (mm)."""
-    return sign * (pts[:, 2] - field(pts[:, 0], pts[:, 1]))
-
-
-def _bearing_faces(shape, field, teeth_mm: float, sign: int) -> tuple:
-    """Faces facing outward (normal within 60° of ±z) lying between the height field and
-    the teeth crests: the bearing surface, without channel walls or flange faces."""
-    picked = []
-    for face in shape.Faces():
-        if sign * face.normalAt().z < 0.5:
-            continue
-        offset = _offset_from(field, _face_points(face), sign)
-        if offset.size and offset.min() > -_ON_SURFACE_MM and offset.max() < teeth_mm + _ON_SURFACE_MM:
-            picked.append(face)
-    return tuple(picked)
-
-
-def _crest_points(faces, field, teeth_mm: float, sign: int) -> np.ndarray:
-    """Points of the bearing faces that touch bone first (the teeth crests, or the whole face)."""
-    pts = np.vstack([_face_points(f) for f in faces])
-    return pts[_offset_from(field, pts, sign) > teeth_mm - _ON_SURFACE_MM]
 
 
 PRESETS = {

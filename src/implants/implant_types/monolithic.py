@@ -24,6 +24,8 @@ the ring's top face, on the screw axis, where the head's centre sits; the axis p
 
 Placement: origin on the midline (y = 0) on the dorsal surface of the sacrum at the S1 level,
 +x anterior, +y patient-left, +z cranial; a right-side implant mirrors y.
+
+Layer: implant_types (the type's parameters, ``derive``, ``build``, presets and ``TEMPLATE``).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from pydantic import Field, model_validator
 
 from ..geometry import paths
 from ..geometry.frames import direction_from_angles, unit
-from ..model import Implant, Template
+from ..model import Feature, Implant, Template
 from ..params import ImplantParams, Side, require
 
 if TYPE_CHECKING:
@@ -119,8 +121,8 @@ class MonolithicParams(ImplantParams):
         if self.variant is Variant.LUMBOSACRAL:
             require(self.iliac_z_mm - self.iliac_spacing_mm + self.branch_rise_mm < self.rod_cranial_mm - 10
                     and self.s2_z_mm < self.iliac_z_mm - self.iliac_spacing_mm + self.branch_rise_mm - 3,
-                    f"branches must leave the rod between its cranial end and the S2 seat (iliac_z_mm, iliac_spacing_mm, "
-                    f"branch_rise_mm, s2_z_mm, rod_cranial_mm)")
+                    "branches must leave the rod between its cranial end and the S2 seat (iliac_z_mm, iliac_spacing_mm, "
+                    "branch_rise_mm, s2_z_mm, rod_cranial_mm)")
         return self
 
 
@@ -198,10 +200,9 @@ def _rod_point_at_z(rod: np.ndarray, z: float) -> np.ndarray:
 
 def build(p: MonolithicParams) -> Implant:
     """Build the one-piece implant B-rep with its named features."""
-    import cadquery as cq
+    import cadquery as cq  # the kernel only when building: `implants list` imports this module
 
     from ..geometry import solids
-    from ..model import Feature
 
     g = derive(p)
     parts = [paths.tube(g.rod, p.rod_diameter_mm, what="rod")]

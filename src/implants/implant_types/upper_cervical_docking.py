@@ -26,64 +26,36 @@ Placement: origin at the centre of the lower vertebra's superior endplate, in th
 +x anterior, +y patient-left, +z superior. The body is centred on the origin in x and y; ``height_mm``
 is the height of the docking seat (groove bottom / body top) above z = 0. For ``lateral-mass`` the origin
 is on the midline at the level of the C2 superior facets and the column stands at y = ±``lateral_offset_mm``.
+
+This module is the type's entry (layer: implant_types): parameters, ``derive``, ``build``, presets and
+``TEMPLATE``; the option enums, the groove cross-section and the screw axes are in
+``upper_cervical_docking_geometry``, the B-rep of the docking variants in ``upper_cervical_docking_solids``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
+import dataclasses
 from typing import Callable
 
 import numpy as np
 from pydantic import Field, model_validator
 
+from ..errors import ParameterError
+from ..geometry import outlines, plates
+from ..geometry.frames import direction_from_angles
 from ..geometry.synthetic_endplate import APEX_FRACTION, CONCAVITY_MM, ENDPLATE_SIZE_MM, SyntheticEndplate
-from ..geometry import outlines
-from ..geometry.frames import direction_from_angles, unit
-from ..model import Implant, Template
-from ..params import ImplantParams, Side, require
+from ..model import Feature, Implant, Template
+from ..params import EndplateShape, ImplantParams, Side, require
+from .upper_cervical_docking_geometry import (
+    C0Target, Docking, DockingGeometry, LowerVertebra, SaddleProfile, Surface, clivus_screws, condyle_screws,
+    crossbar_screws, fitted_saddle_samples, groove_chord, groove_height)
 
 TYPE_ID = "upper-cervical-docking"
 
 #: Thinnest wall left around a screw channel or a groove (mm).
 MIN_WALL_MM = 1.0
-
-
-class Docking(str, Enum):
-    SADDLE = "saddle"
-    T_EXPANSION = "t-expansion"
-    C0_PLATE = "c0-plate"
-    LATERAL_MASS = "lateral-mass"
-
-
-class SaddleProfile(str, Enum):
-    ROUND = "round"
-    V = "v"
-    FITTED = "fitted"  # patient-specific: build(saddle_field=...)
-
-
 #: Smallest groove radius of a round saddle profile (mm): the C1 anterior arch is 3–5 mm thick in adults.
 MIN_ROUND_ARCH_RADIUS_MM = 2.5
-
-
-class LowerVertebra(str, Enum):
-    C2 = "c2"  # only for the lateral-mass variant
-    C3 = "c3"
-    C4 = "c4"
-    C5 = "c5"
-    T1 = "t1"
-
-
-class C0Target(str, Enum):
-    CLIVUS = "clivus"
-    CONDYLES = "condyles"
-
-
-class Endplate(str, Enum):
-    FLAT = "flat"
-    SYNTHETIC = "synthetic"
-
-
 #: Levels between the lower vertebra and C2 that the body replaces in addition to C2 (C3 → 0).
 EXTRA_LEVELS = {"c2": 0, "c3": 0, "c4": 1, "c5": 2, "t1": 5}
 #: Height from the C3 superior endplate to the underside of the C1 anterior arch after C2 resection (mm):
@@ -108,7 +80,7 @@ class DockingParams(ImplantParams):
     depth_mm: float = Field(14.0, ge=8.0, le=24.0, description="Body extent antero-posterior (x)")
     width_mm: float = Field(16.0, ge=8.0, le=26.0, description="Body extent medio-lateral (y)")
     corner_radius_mm: float = Field(2.5, ge=0.0, le=6.0, description="Corner radius of the body footprint")
-    endplate: Endplate = Field(Endplate.SYNTHETIC, description="Lower face flat or congruent to a synthetic domed superior endplate")
+    endplate: EndplateShape = Field(EndplateShape.SYNTHETIC, description="Lower face flat or congruent to a synthetic domed superior endplate")
     inferior_concavity_mm: float | None = Field(None, ge=0.0, le=3.0, description="Dome of the lower face = concavity of the lower superior endplate (default cervical 1.0)")
     screw_diameter_mm: float = Field(3.5, ge=2.5, le=4.5, description="Diameter of the two base screws into the lower vertebral body")
     screw_caudal_deg: float = Field(40.0, ge=20.0, le=60.0, description="Caudal inclination of the base screws below the horizontal")
@@ -219,67 +191,17 @@ def default_height_mm(docking: Docking, lower: LowerVertebra) -> float:
     return height + (C0_EXTRA_MM if docking is Docking.C0_PLATE else 0.0)
 
 
-@dataclass(frozen=True)
-class DockingGeometry:
-    """The numbers of a docking implant (numpy only)."""
-
-    outline: np.ndarray            # body footprint (x, y), already offset for the lateral-mass column
-    centre_y_mm: float             # y of the body centre
-    width_mm: float
-    seat_z_mm: float               # docking seat height (groove bottom / body top)
-    top_z_mm: float                # highest point of the body prism (saddle horns / body top)
-    lower: Callable[[np.ndarray, np.ndarray], np.ndarray]
-    endplate: SyntheticEndplate | None
-    screws: tuple[tuple[np.ndarray, np.ndarray], ...]          # base screws: (entry, unit direction)
-    screw_exit_x_mm: float          # x where the base screw axes cross z = 0
-    docking_screws: tuple[tuple[np.ndarray, np.ndarray], ...]  # docking screws (T, C0)
-    groove_chord_mm: float
-    groove_sagitta_mm: float        # how far the curved groove runs back at the body's sides
-    seat_point: np.ndarray           # lowest point of the saddle / centre of the docking surface
-    cup_centre: np.ndarray | None
-    cup_chord_mm: float
-
-
 def groove_profile(p: DockingParams) -> Callable[[np.ndarray], np.ndarray]:
     """Height of the saddle's material surface above the groove bottom as a function of the
     horizontal distance ``h`` across the groove (from its bottom line), capped at the horns
-    (``saddle_depth_mm``): a circular arc (round) or a rounded tip continued by straight flanks (v)."""
+    (``saddle_depth_mm``): a circular arc (round) or a rounded tip continued by straight flanks (v);
+    see :func:`~.upper_cervical_docking_geometry.groove_height`."""
     return groove_height(p.saddle_profile.value, p.arch_radius_mm, p.saddle_depth_mm, p.saddle_v_angle_deg)
-
-
-def groove_height(profile: str, r: float, d: float, v_angle_deg: float) -> Callable[[np.ndarray], np.ndarray]:
-    """See :func:`groove_profile` (plain numbers: profile ``"round"`` or ``"v"``, tip/groove radius
-    ``r``, depth ``d``, included angle of the v)."""
-    half = np.radians(v_angle_deg) / 2
-    h_t = r * np.cos(half)                      # v: where the tip circle meets the flanks
-    z_t = r * (1 - np.sin(half))
-
-    def height(h):
-        a = np.abs(np.asarray(h, float))
-        circle = np.where(a < r, r - np.sqrt(np.maximum(r * r - a * a, 0.0)), np.inf)
-        if profile == "v":
-            z = np.where(a <= h_t, circle, z_t + (a - h_t) / np.tan(half))
-        else:
-            z = circle
-        return np.minimum(z, d)
-
-    return height
 
 
 def groove_chord_mm(p: DockingParams) -> float:
     """Width of the saddle groove at the horns (mm)."""
     return groove_chord(p.saddle_profile.value, p.arch_radius_mm, p.saddle_depth_mm, p.saddle_v_angle_deg)
-
-
-def groove_chord(profile: str, r: float, d: float, v_angle_deg: float) -> float:
-    """See :func:`groove_chord_mm` (plain numbers, as :func:`groove_height`)."""
-    if profile == "v":
-        half = np.radians(v_angle_deg) / 2
-        h_t, z_t = r * np.cos(half), r * (1 - np.sin(half))
-        if d > z_t:
-            return float(2 * (h_t + (d - z_t) * np.tan(half)))
-    d = min(d, r)
-    return float(2 * np.sqrt(max(r * r - (r - d) ** 2, 0.0)))
 
 
 def derive(p: DockingParams) -> DockingGeometry:
@@ -294,7 +216,7 @@ def derive(p: DockingParams) -> DockingGeometry:
 
         def lower(x, y):  # C2 superior facet: slopes down laterally, z = 0 at the column centre
             return -slope * (np.asarray(y, float) - cy) + 0.0 * np.asarray(x, float)
-    elif p.endplate is Endplate.SYNTHETIC:
+    elif p.endplate is EndplateShape.SYNTHETIC:
         depth, width = ENDPLATE_SIZE_MM["cervical"]
         conc = p.inferior_concavity_mm if p.inferior_concavity_mm is not None else CONCAVITY_MM["cervical"][0]
         endplate = SyntheticEndplate(depth, width, conc, APEX_FRACTION["cervical"] * depth / 2)
@@ -317,26 +239,18 @@ def derive(p: DockingParams) -> DockingGeometry:
     top = seat + (p.saddle_depth_mm if p.docking is Docking.SADDLE else 0.0)
     seat_point = np.array([p.saddle_offset_x_mm if p.docking is Docking.SADDLE else 0.0, cy, seat])
 
-    docking_screws = []
     if p.docking is Docking.T_EXPANSION:
-        zc = seat + p.t_height_mm / 2
-        for s in (1, -1):
-            direction = _tilted((-1.0, 0.0, 0.0), p.lateral_screw_cranial_deg, s * p.lateral_screw_divergence_deg)
-            docking_screws.append((np.array([p.depth_mm / 2, s * p.lateral_screw_spacing_mm / 2, zc]), direction))
+        docking_screws = crossbar_screws(p.depth_mm / 2, seat + p.t_height_mm / 2, p.lateral_screw_spacing_mm,
+                                         p.lateral_screw_cranial_deg, p.lateral_screw_divergence_deg)
     elif p.docking is Docking.C0_PLATE and p.c0_target is C0Target.CLIVUS:
-        tilt = np.radians(p.c0_plate_tilt_deg)
-        normal = np.array([np.cos(tilt), 0.0, -np.sin(tilt)])         # outward: anterior-inferior, off the clivus
-        up = np.array([np.sin(tilt), 0.0, np.cos(tilt)])               # along the plate: up and forward like the clivus
-        mid = np.array([p.depth_mm / 2, 0.0, seat]) + up * (p.c0_plate_height_mm / 2)
-        for s in (1, -1):
-            d_in = unit(-normal + np.tan(np.radians(p.lateral_screw_cranial_deg)) * up
-                        + np.tan(np.radians(s * p.lateral_screw_divergence_deg)) * np.array([0, 1.0, 0]))
-            docking_screws.append((mid + np.array([0, s * p.c0_screw_spacing_mm / 2, 0]), d_in))
+        docking_screws = clivus_screws(p.depth_mm / 2, seat, p.c0_plate_tilt_deg, p.c0_plate_height_mm,
+                                       p.c0_screw_spacing_mm, p.lateral_screw_cranial_deg,
+                                       p.lateral_screw_divergence_deg)
     elif p.docking is Docking.C0_PLATE:
-        for s in (1, -1):
-            direction = _tilted_up(p.lateral_screw_cranial_deg, s * p.lateral_screw_divergence_deg)
-            entry = np.array([0.0, s * p.lateral_screw_spacing_mm / 2, seat])
-            docking_screws.append((entry, direction))
+        docking_screws = condyle_screws(seat, p.lateral_screw_spacing_mm, p.lateral_screw_cranial_deg,
+                                        p.lateral_screw_divergence_deg)
+    else:
+        docking_screws = ()
 
     cup_centre, cup_chord = None, 0.0
     if lm:
@@ -346,23 +260,10 @@ def derive(p: DockingParams) -> DockingGeometry:
     Rc, hw = p.arch_curve_radius_mm, p.width_mm / 2
     sagitta = Rc - np.sqrt(max(Rc * Rc - hw * hw, 0.0))
     return DockingGeometry(outline, cy, p.width_mm, seat, top, lower, endplate, tuple(screws), float(exit_x),
-                           tuple(docking_screws), float(chord), float(sagitta), seat_point, cup_centre, float(cup_chord))
+                           docking_screws, float(chord), float(sagitta), seat_point, cup_centre, float(cup_chord))
 
 
-def _tilted(base, cranial_deg: float, lateral_deg: float) -> np.ndarray:
-    """``base`` (horizontal, into the bone) tilted towards +z by ``cranial_deg`` and towards +y by ``lateral_deg``."""
-    b = unit(base)
-    return unit(b + np.tan(np.radians(cranial_deg)) * np.array([0, 0, 1.0]) + np.tan(np.radians(lateral_deg)) * np.array([0, 1.0, 0]))
-
-
-def _tilted_up(posterior_deg: float, lateral_deg: float) -> np.ndarray:
-    """Vertical screw (+z, into the condyle) tilted posteriorly and towards +y."""
-    return unit(np.array([0, 0, 1.0]) + np.tan(np.radians(posterior_deg)) * np.array([-1.0, 0, 0])
-                + np.tan(np.radians(lateral_deg)) * np.array([0, 1.0, 0]))
-
-
-def build(p: DockingParams, lower_field: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-          saddle_field: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None, *,
+def build(p: DockingParams, lower_field: Surface | None = None, saddle_field: Surface | None = None, *,
           clip_method: str = "approx", clip_samples: int = 21, face_tol_mm: float = 0.01,
           saddle_spacing_mm: float = 0.4) -> Implant:
     """Build the docking implant B-rep with its named features. ``lower_field``: optional lower face
@@ -373,15 +274,10 @@ def build(p: DockingParams, lower_field: Callable[[np.ndarray, np.ndarray], np.n
     ``saddle_profile = fitted`` groove (required by it, refused by the others; e.g. the measured
     underside of the C1 arch less a clearance, see ``anatomy.fit_cervical``): the body top is cut down
     to it wherever it lies below the horns at ``height_mm + saddle_depth_mm``; its lowest point over
-    the footprint must be the seat ``height_mm`` (within :data:`FITTED_SEAT_TOL_MM`). It is built as an
+    the footprint must be the seat ``height_mm`` (within ``FITTED_SEAT_TOL_MM``). It is built as an
     interpolating degree-3 B-spline through samples ``saddle_spacing_mm`` apart (``plates.fitted_saddle_tool``)."""
-    import dataclasses
-
-    import cadquery as cq
-
-    from ..errors import ParameterError
-    from ..geometry import plates, solids
-    from ..model import Feature
+    from ..geometry import columns, solids  # the kernel only when building: `implants list` imports this module
+    from .upper_cervical_docking_solids import clivus_plate, condyle_crossbar, docking_faces, t_crossbar
 
     fitted = p.docking is Docking.SADDLE and p.saddle_profile is SaddleProfile.FITTED
     if fitted and saddle_field is None:
@@ -393,7 +289,7 @@ def build(p: DockingParams, lower_field: Callable[[np.ndarray, np.ndarray], np.n
     g = derive(p)
     saddle_box = None
     if fitted:
-        saddle_box, seat_xy = _check_saddle_field(p, g, saddle_field, saddle_spacing_mm)
+        saddle_box, seat_xy = fitted_saddle_samples(g, saddle_field, saddle_spacing_mm)
         g = dataclasses.replace(g, seat_point=np.array([seat_xy[0], seat_xy[1], g.seat_z_mm]))
     if lower_field is not None:
         g = dataclasses.replace(g, lower=lower_field, endplate=None)
@@ -406,22 +302,12 @@ def build(p: DockingParams, lower_field: Callable[[np.ndarray, np.ndarray], np.n
     front = p.depth_mm / 2
 
     if p.docking is Docking.T_EXPANSION:
-        overlap = min(4.0, seat / 2)
-        bar = cq.Solid.makeBox(p.t_thickness_mm, p.t_span_mm, p.t_height_mm + overlap,
-                               cq.Vector(front - p.t_thickness_mm, -p.t_span_mm / 2, seat - overlap))
-        parts.append(_round_vertical(bar, min(3.0, p.t_height_mm / 3), axis="x"))
+        parts.append(t_crossbar(front, seat, p.t_thickness_mm, p.t_span_mm, p.t_height_mm))
     elif p.docking is Docking.C0_PLATE and p.c0_target is C0Target.CLIVUS:
-        tilt = p.c0_plate_tilt_deg
-        plate = cq.Solid.makeBox(p.c0_plate_thickness_mm, p.c0_plate_width_mm, p.c0_plate_height_mm + 3.0,
-                                 cq.Vector(-p.c0_plate_thickness_mm, -p.c0_plate_width_mm / 2, -3.0))
-        plate = _round_vertical(plate, 3.0, axis="x")
-        plate = plate.rotate(cq.Vector(), cq.Vector(0, 1, 0), tilt).translate((front, 0, seat))
-        parts.append(plate)
-    elif p.docking is Docking.C0_PLATE:
-        bar = cq.Solid.makeBox(p.c0_plate_height_mm, p.t_span_mm, p.c0_plate_thickness_mm,
-                               cq.Vector(-p.c0_plate_height_mm / 2, -p.t_span_mm / 2, seat - 0.0))
-        parts.append(_round_vertical(bar, min(4.0, p.c0_plate_height_mm / 3), axis="z"))
-        # raise the seat: the body now ends under the crossbar
+        parts.append(clivus_plate(front, seat, p.c0_plate_thickness_mm, p.c0_plate_width_mm, p.c0_plate_height_mm,
+                                  p.c0_plate_tilt_deg))
+    elif p.docking is Docking.C0_PLATE:  # the body ends under the crossbar
+        parts.append(condyle_crossbar(seat, p.c0_plate_height_mm, p.t_span_mm, p.c0_plate_thickness_mm))
     shape = solids.single_solid(solids.fuse_all(parts), "docking body")
 
     if fitted:
@@ -451,100 +337,37 @@ def build(p: DockingParams, lower_field: Callable[[np.ndarray, np.ndarray], np.n
                                          info={"target": target})
     shape = solids.single_solid(solids.cut_all(shape, tools), TYPE_ID)
 
-    lower_faces = tuple(f for f in shape.Faces() if f.normalAt().z < -0.5
-                        and np.all(np.abs(_pts(f)[:, 2] - g.lower(_pts(f)[:, 0], _pts(f)[:, 1])) < face_tol_mm))
+    lower_faces = columns.faces_on_field(shape, g.lower, -1, tol_mm=face_tol_mm)
     features["contact.inferior"] = Feature("contact.inferior", "surface",
                                            (0.0, g.centre_y_mm, float(g.lower(np.array([0.0]), np.array([g.centre_y_mm]))[0])),
                                            (0, 0, -1), faces=lower_faces,
                                            info={"bears_on": f"{p.lower_vertebra.value} superior "
                                                  + ("facet" if p.docking is Docking.LATERAL_MASS else "endplate")})
-    dock_name, dock_faces, dock_dir, info = _docking_faces(p, g, shape)
+    dock_name, dock_faces, dock_dir = docking_faces(shape, g, p.docking, p.saddle_profile, p.c0_target,
+                                                    front - p.t_thickness_mm, p.c0_plate_tilt_deg,
+                                                    seat + p.c0_plate_thickness_mm)
     features[dock_name] = Feature(dock_name, "surface", tuple(g.seat_point), dock_dir, faces=dock_faces,
-                                  info={"variant": p.docking.value, **info})
+                                  info={"variant": p.docking.value, **_docking_info(p)})
     metrics = {"seat_height_mm": round(seat, 3), "levels_spanned": 1 + EXTRA_LEVELS[p.lower_vertebra.value]
                if p.docking is not Docking.LATERAL_MASS else 0, "lower_vertebra": p.lower_vertebra.value,
                "docking": p.docking.value}
     return Implant(TYPE_ID, p, shape, features, metrics=metrics)
 
 
-#: Largest distance (mm) between the lowest point of a fitted saddle field over the footprint and
-#: the seat ``height_mm`` (the fit passes the field's own minimum; sampling moves it by far less).
-FITTED_SEAT_TOL_MM = 0.1
-
-
-def _check_saddle_field(p: DockingParams, g: DockingGeometry, field, spacing_mm: float):
-    """Sampling box ((x0, x1), (y0, y1), samples) of a fitted saddle field over the footprint (1 mm
-    margin) and the (x, y) of its lowest point; ParameterError when the field is not finite there
-    or its lowest point over the footprint is not the seat ``height_mm``."""
-    from ..errors import ParameterError
-
-    lo, hi = g.outline.min(axis=0) - 1.0, g.outline.max(axis=0) + 1.0
-    samples = int(np.clip(np.ceil(float(np.max(hi - lo)) / spacing_mm) + 1, 21, 121))
-    xs, ys = np.linspace(lo[0], hi[0], samples), np.linspace(lo[1], hi[1], samples)
-    gx, gy = np.meshgrid(xs, ys, indexing="ij")
-    gz = np.asarray(field(gx, gy), float)
-    if gz.shape != gx.shape or not np.all(np.isfinite(gz)):
-        raise ParameterError("saddle_field must return finite heights z = f(x, y) over the body's footprint "
-                             "(1 mm margin)")
-    inside = outlines.contains(g.outline, np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
-    k = np.argmin(np.where(inside, gz, np.inf))
-    low = float(gz.ravel()[k])
-    if abs(low - g.seat_z_mm) > FITTED_SEAT_TOL_MM:
-        raise ParameterError(f"saddle_field: its lowest point over the footprint is {low:.2f} mm, not the seat "
-                             f"height_mm = {g.seat_z_mm:.2f} (within {FITTED_SEAT_TOL_MM} mm)")
-    return ((float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1])), samples), (float(gx.ravel()[k]), float(gy.ravel()[k]))
-
-
-def _round_vertical(box, radius: float, axis: str):
-    """Fillet the four edges of ``box`` parallel to ``axis`` (its thickness direction)."""
-    index = {"x": 0, "y": 1, "z": 2}[axis]
-    edges = [e for e in box.Edges() if abs(e.tangentAt(0).toTuple()[index]) > 0.99]
-    return box.fillet(radius, edges) if radius > 0 else box
-
-
-def _pts(face) -> np.ndarray:
-    vertices, _ = face.tessellate(0.05, 0.2)
-    return np.array([(v.x, v.y, v.z) for v in vertices])
-
-
-def _docking_faces(p: DockingParams, g: DockingGeometry, shape):
-    """Name the docking surface after all booleans: (feature name, faces, outward direction, info)."""
-    from OCP.BRepAdaptor import BRepAdaptor_Surface
-    from OCP.GeomAbs import GeomAbs_BSplineSurface, GeomAbs_Cone, GeomAbs_Sphere, GeomAbs_Torus
-
+def _docking_info(p: DockingParams) -> dict:
+    """What the docking surface records about its variant (feature info)."""
     if p.docking is Docking.SADDLE and p.saddle_profile is SaddleProfile.FITTED:
-        # the fitted groove: the upward B-spline faces between the seat and the horns (the lower face
-        # lies far below the seat, the flat horns at the body top are B-spline planes at top_z)
-        faces = tuple(f for f in shape.Faces() if BRepAdaptor_Surface(f.wrapped).GetType() == GeomAbs_BSplineSurface
-                      and f.normalAt().z > 0 and f.BoundingBox().zmin > g.seat_z_mm - 1.0
-                      and f.BoundingBox().zmin < g.top_z_mm - 1e-3)
-        return "docking.c1", faces, (0, 0, 1), {"profile": "fitted", "saddle_depth_mm": p.saddle_depth_mm}
+        return {"profile": "fitted", "saddle_depth_mm": p.saddle_depth_mm}
     if p.docking is Docking.SADDLE:
-        kinds = (GeomAbs_Torus, GeomAbs_Cone) if p.saddle_profile is SaddleProfile.V else (GeomAbs_Torus,)
-        faces = tuple(f for f in shape.Faces() if BRepAdaptor_Surface(f.wrapped).GetType() in kinds
-                      and f.Center().z > g.seat_z_mm - 1e-3)
-        return "docking.c1", faces, (0, 0, 1), {"arch_radius_mm": p.arch_radius_mm,
-                                                "arch_curve_radius_mm": p.arch_curve_radius_mm,
-                                                "profile": p.saddle_profile.value,
-                                                "tilt_deg": p.saddle_tilt_deg}
+        return {"arch_radius_mm": p.arch_radius_mm, "arch_curve_radius_mm": p.arch_curve_radius_mm,
+                "profile": p.saddle_profile.value, "tilt_deg": p.saddle_tilt_deg}
     if p.docking is Docking.LATERAL_MASS:
-        faces = tuple(f for f in shape.Faces() if BRepAdaptor_Surface(f.wrapped).GetType() == GeomAbs_Sphere)
-        return "docking.c0", faces, (0, 0, 1), {"condyle_radius_mm": p.condyle_radius_mm, "side": p.side.value}
+        return {"condyle_radius_mm": p.condyle_radius_mm, "side": p.side.value}
     if p.docking is Docking.T_EXPANSION:
-        x_back = p.depth_mm / 2 - p.t_thickness_mm
-        faces = tuple(f for f in shape.Faces() if f.normalAt().x < -0.99 and abs(f.Center().x - x_back) < 1e-3
-                      and f.Center().z > g.seat_z_mm)
-        return "docking.c1", faces, (-1, 0, 0), {"screws": 2}
+        return {"screws": 2}
     if p.c0_target is C0Target.CLIVUS:
-        tilt = np.radians(p.c0_plate_tilt_deg)
-        inner = np.array([-np.cos(tilt), 0.0, np.sin(tilt)])
-        faces = tuple(f for f in shape.Faces() if np.dot(f.normalAt().toTuple(), inner) > 0.99
-                      and f.Center().z > g.seat_z_mm)
-        outward = tuple(-inner)
-        return "docking.c0", faces, outward, {"target": "clivus", "screws": 2}
-    top = g.seat_z_mm + p.c0_plate_thickness_mm
-    faces = tuple(f for f in shape.Faces() if f.normalAt().z > 0.99 and abs(f.Center().z - top) < 1e-3)
-    return "docking.c0", faces, (0, 0, 1), {"target": "occipital condyles", "screws": 2}
+        return {"target": "clivus", "screws": 2}
+    return {"target": "occipital condyles", "screws": 2}
 
 
 PRESETS = {

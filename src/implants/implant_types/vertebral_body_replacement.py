@@ -33,100 +33,30 @@ End platforms take a height field per end with the signature of
 ``SyntheticEndplate.recess(x, y)`` (recess depth in mm, positive into the bone, in this frame):
 ``build(params, superior_recess=f, inferior_recess=g)`` replaces the synthetic dome of that end,
 so a fit to a real vertebra mesh plugs in without changing the template.
+
+The type's entry (layer: implant_types); region sizes, limits and attachment positions are in
+``vertebral_body_replacement_geometry``, the B-rep parts in ``vertebral_body_replacement_solids``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import Optional
 
 import numpy as np
 from pydantic import Field, model_validator
 
-from ..geometry.synthetic_endplate import SyntheticEndplate
 from ..errors import GeometryError
 from ..geometry import outlines
-from ..geometry.frames import direction_from_angles, unit
-from ..model import Implant, Template
-from ..params import ImplantParams, require
-
-if TYPE_CHECKING:
-    import cadquery as cq
+from ..geometry.frames import direction_from_angles
+from ..geometry.synthetic_endplate import SyntheticEndplate
+from ..model import Feature, Implant, Template
+from ..params import EndplateShape, ImplantParams, Region, require
+from .vertebral_body_replacement_geometry import (
+    BOSS_WALL_MM, EYELET_WALL_MM, FOOTPRINT_FRACTION, MIN_CORNER_RADIUS_MM, MIN_INSET_MM, MIN_WALL_MM, REGIONS,
+    Footprint, Joint, Recess, ScrewFixation, VBRGeometry, clamp_positions, crossing_x, eyelet_centres, joint_keys,
+    pedicle_wings)
 
 TYPE_ID = "vertebral-body-replacement"
-Recess = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-
-@dataclass(frozen=True)
-class RegionSize:
-    """Size defaults of one region (mm, deg)."""
-
-    endplate_depth: float
-    endplate_width: float
-    body_height: float
-    disc_height: float
-    max_levels: int
-    concavity: tuple[float, float]  # (superior endplate, inferior endplate) of a vertebra
-    apex_fraction: float
-    lordosis_per_segment: float
-    graft_channel: float
-    screw: float
-    flange_extension: float
-    pedicle_screw: float
-    pedicle_medial: float
-    rod: float
-    rod_spacing: float
-    rod_offset: float
-
-
-#: Region → size defaults. Cervical up to six levels (C3–T1, Yang et al. [34]); lumbar L1–L5.
-REGIONS: dict[str, RegionSize] = {
-    "cervical": RegionSize(16.0, 18.0, 14.0, 5.0, 6, (1.0, 2.4), -0.3, 3.0, 7.0, 3.5, 8.0, 3.5, 40.0, 3.5, 36.0, 20.0),
-    "thoracic": RegionSize(27.0, 31.0, 20.0, 5.0, 6, (1.2, 1.0), -0.2, -4.0, 12.0, 4.5, 10.0, 5.0, 10.0, 5.5, 40.0, 28.0),
-    "lumbar": RegionSize(35.0, 50.0, 27.0, 10.0, 5, (1.5, 0.7), -0.1, 8.0, 16.0, 5.5, 12.0, 6.5, 15.0, 5.5, 50.0, 35.0),
-}
-
-#: Footprint as a fraction of the endplate (the platform stays inside the cortical rim).
-FOOTPRINT_FRACTION = 0.85
-#: Thinnest wall round the graft channel and the keys (mm).
-MIN_WALL_MM = 1.5
-#: Wall round pedicle holes and clamp bores (mm).
-BOSS_WALL_MM = 2.0
-#: Corner radii and column insets below this are built as 0 (a 1e-6 mm fillet made an invalid
-#: solid, a 2e-16 mm inset a broken ring cut; issue 9) (mm).
-MIN_CORNER_RADIUS_MM = MIN_INSET_MM = 0.01
-#: Wall of a wire eyelet (mm).
-EYELET_WALL_MM = 1.5
-#: Wall round the hinge pin bore of a clamp knuckle (mm).
-KNUCKLE_WALL_MM = 2.5
-
-
-class Region(str, Enum):
-    CERVICAL = "cervical"
-    THORACIC = "thoracic"
-    LUMBAR = "lumbar"
-
-
-class Footprint(str, Enum):
-    BOX = "box"        # rounded rectangle (cervical bodies)
-    KIDNEY = "kidney"  # recessed posterior wall (thoracic, lumbar bodies)
-
-
-class Endplate(str, Enum):
-    FLAT = "flat"
-    SYNTHETIC = "synthetic"
-
-
-class ScrewFixation(str, Enum):
-    NONE = "none"
-    FLANGE = "flange"
-    ZERO_PROFILE = "zero-profile"
-
-
-class Joint(str, Enum):
-    DOVETAIL = "dovetail"
-    TONGUE = "tongue"
 
 
 class VBRParams(ImplantParams):
@@ -144,7 +74,7 @@ class VBRParams(ImplantParams):
     platform_thickness_mm: float = Field(3.0, ge=1.5, le=8.0, description="Thickness of each end platform at its rim")
     column_inset_mm: float = Field(1.0, ge=0.0, le=5.0, description="Inset of the column between the platforms (0: straight prism)")
     lordosis_deg: Optional[float] = Field(None, ge=-40.0, le=40.0, description="Sagittal angle between the end faces, positive = lordosis (default: region value x (levels + 1))")
-    endplate: Endplate = Field(Endplate.SYNTHETIC, description="End platforms flat or congruent to a synthetic domed endplate")
+    endplate: EndplateShape = Field(EndplateShape.SYNTHETIC, description="End platforms flat or congruent to a synthetic domed endplate")
     superior_concavity_mm: Optional[float] = Field(None, ge=0.0, le=4.0, description="Dome of the upper face = concavity of the inferior endplate above (default by region)")
     inferior_concavity_mm: Optional[float] = Field(None, ge=0.0, le=4.0, description="Dome of the lower face = concavity of the superior endplate below (default by region)")
     graft_channel_mm: Optional[float] = Field(None, ge=0.0, le=30.0, description="Diameter of the central vertical graft channel (0: none; default by region)")
@@ -221,68 +151,15 @@ def _inset(p: VBRParams) -> float:
 
 
 def footprint_size(p: VBRParams) -> tuple[float, float]:
+    """Footprint (depth, width) in mm: as given, or ``FOOTPRINT_FRACTION`` of the region's endplate."""
     r = REGIONS[p.region.value]
     return (p.depth_mm if p.depth_mm is not None else round(FOOTPRINT_FRACTION * r.endplate_depth, 2),
             p.width_mm if p.width_mm is not None else round(FOOTPRINT_FRACTION * r.endplate_width, 2))
 
 
-@dataclass(frozen=True)
-class VBRGeometry:
-    """The numbers of a body replacement (numpy only)."""
-
-    region: RegionSize
-    footprint: Footprint
-    depth: float
-    width: float
-    outline: np.ndarray          # footprint (xy)
-    inset_outline: np.ndarray    # column between the platforms
-    smooth: bool
-    height_mm: float
-    lordosis_deg: float
-    upper: Recess                # end-face height fields z = f(x, y)
-    lower: Recess
-    upper_plane: Recess          # the same without the domes (platform undersides)
-    lower_plane: Recess
-    superior_endplate: SyntheticEndplate | None
-    inferior_endplate: SyntheticEndplate | None
-    min_height_mm: float
-    channel_mm: float
-    channel_x: float
-    channel_wall_mm: float
-    front_x: float               # most anterior point of the footprint
-    back_x: float
-    screws: tuple[tuple[str, np.ndarray, np.ndarray], ...]  # (end, entry, direction)
-    screw_diameter: float
-    flange_extension: float
-    level_centres_z: tuple[float, ...]
-    pedicle: tuple[tuple[int, int, np.ndarray, np.ndarray], ...]  # (level, side, wing centre, direction)
-    pedicle_diameter: float
-    eyelets: tuple[tuple[np.ndarray, int], ...]  # (centre, side)
-    rod_diameter: float
-    rod_bore: float
-    rod_spacing: float
-    rod_offset: float
-    clamps: tuple[tuple[int, np.ndarray, np.ndarray], ...]  # (side, knuckle centre xy, rod centre xy)
-    keys: tuple[float, ...]      # x centres of the keys on the split plane
-    key_size: tuple[float, float, float]  # neck, head, depth
-    keys_fit: bool
-    key_walls: tuple[float, float]
-
-
-def _front_x(outline: np.ndarray, y: float, front: bool = True) -> float:
-    """x where the line at ``y`` crosses the outline, the most anterior (or posterior) crossing."""
-    x0, y0 = outline[:, 0], outline[:, 1]
-    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
-    hit = (y0 - y) * (y1 - y) <= 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(y1 != y0, (y - y0) / (y1 - y0), 0.0)
-    xs = (x0 + t * (x1 - x0))[hit]
-    return float(xs.max() if front else xs.min())
-
-
 def endplates(p: VBRParams) -> tuple[SyntheticEndplate | None, SyntheticEndplate | None]:
     """Synthetic endplates the platforms bear on: (inferior endplate above, superior endplate below)."""
-    if p.endplate is Endplate.FLAT:
+    if p.endplate is EndplateShape.FLAT:
         return None, None
     r = REGIONS[p.region.value]
     apex = r.apex_fraction * r.endplate_depth / 2
@@ -301,9 +178,10 @@ def derive(p: VBRParams, superior_recess: Recess | None = None, inferior_recess:
     depth, width = footprint_size(p)
     kind = p.footprint or (Footprint.BOX if p.region is Region.CERVICAL else Footprint.KIDNEY)
     i = _inset(p)
+    radius, inset_radius = _corner_radius(p), _corner_radius(p, i)
     if kind is Footprint.BOX:
-        outline = outlines.rounded_rectangle(depth, width, _corner_radius(p))
-        inset = outlines.rounded_rectangle(depth - 2 * i, width - 2 * i, _corner_radius(p, i))
+        outline = outlines.rounded_rectangle(depth, width, radius)
+        inset = outlines.rounded_rectangle(depth - 2 * i, width - 2 * i, inset_radius)
         smooth = False
     else:
         # a fine polygon, not a periodic spline: OCCT's volume of spline-sided prisms clipped by
@@ -335,7 +213,7 @@ def derive(p: VBRParams, superior_recess: Recess | None = None, inferior_recess:
     heights = upper_plane(outline[:, 0], outline[:, 1]) - lower_plane(outline[:, 0], outline[:, 1])
     front, back = float(outline[:, 0].max()), float(outline[:, 0].min())
     channel = p.graft_channel_mm if p.graft_channel_mm is not None else r.graft_channel
-    channel_x = 0.0 if kind is Footprint.BOX else 0.5 * (_front_x(inset, 0.0) + _front_x(inset, 0.0, False))
+    channel_x = 0.0 if kind is Footprint.BOX else 0.5 * (crossing_x(inset, 0.0) + crossing_x(inset, 0.0, False))
     if channel > 0:
         ring = np.column_stack([channel_x + channel / 2 * np.cos(np.linspace(0, 2 * np.pi, 72)),
                                 channel / 2 * np.sin(np.linspace(0, 2 * np.pi, 72))])
@@ -360,7 +238,7 @@ def derive(p: VBRParams, superior_recess: Recess | None = None, inferior_recess:
                     entry = np.array([x_entry, y, z_rim + up * ext / 2])
                     direction = direction_from_angles(up * 10.0, conv, base=(-1, 0, 0), side=side)
                 else:
-                    xf = _front_x(outline, y)
+                    xf = crossing_x(outline, y)
                     z_rim = float((upper if up > 0 else lower)(np.array(xf), np.array(y)))
                     entry = np.array([xf, y, z_rim - up * (p.platform_thickness_mm + 0.6 * screw_d)])
                     direction = direction_from_angles(up * p.screw_angle_deg, conv, base=(-1, 0, 0), side=side)
@@ -370,136 +248,24 @@ def derive(p: VBRParams, superior_recess: Recess | None = None, inferior_recess:
     step = height / p.levels
     centres = tuple(float(-height / 2 + (k + 0.5) * step) for k in range(p.levels))
 
-    # pedicle-screw wings: at the posterolateral corners, on the pedicle axis (posterior entry, aimed anteromedially)
     ped_d = p.pedicle_screw_diameter_mm if p.pedicle_screw_diameter_mm is not None else r.pedicle_screw
     medial = p.pedicle_medial_deg if p.pedicle_medial_deg is not None else r.pedicle_medial
-    pedicle = []
-    if p.pedicle_holes:
-        boss_r = ped_d / 2 + BOSS_WALL_MM
-        for k, z in enumerate(centres):
-            for side in (1, -1):
-                corner = inset[np.argmax(-inset[:, 0] + side * inset[:, 1])]
-                out = unit((-1.0, side, 0.0))
-                centre = np.array([corner[0], corner[1], z]) + out * (boss_r - 1.5)
-                direction = direction_from_angles(0.0, medial, base=(1, 0, 0), side=side)
-                pedicle.append((k + 1, side, centre, direction))
-
-    eyelets = []
-    if p.wire_eyelets:
-        eye_r = p.wire_hole_mm / 2 + EYELET_WALL_MM
-        for side in (1, -1):
-            y_side = _front_x(inset[:, ::-1], channel_x, front=side > 0)  # lateral wall at the channel's x
-            for up in (1, -1):
-                plane = upper_plane if up > 0 else lower_plane
-                z = float(plane(np.array(channel_x), 0.0)) - up * (p.platform_thickness_mm + eye_r + 2.0)
-                eyelets.append((np.array([channel_x, y_side + side * (p.wire_hole_mm / 2 + 0.6), z]), side))
-
+    pedicle = pedicle_wings(inset, centres, ped_d, medial) if p.pedicle_holes else ()
+    eyelets = (eyelet_centres(inset, channel_x, p.wire_hole_mm, p.platform_thickness_mm, upper_plane, lower_plane)
+               if p.wire_eyelets else ())
     rod_d = p.rod_diameter_mm if p.rod_diameter_mm is not None else r.rod
     spacing = p.rod_spacing_mm if p.rod_spacing_mm is not None else r.rod_spacing
     offset = p.rod_offset_mm if p.rod_offset_mm is not None else r.rod_offset
-    clamps = []
-    if p.rod_clamps:
-        for side in (1, -1):
-            corner = inset[np.argmax(-inset[:, 0] + side * inset[:, 1])]
-            knuckle = np.array(corner) + unit((-1.0, side)) * (p.hinge_pin_mm / 2 + 0.8)
-            clamps.append((side, knuckle, np.array([back - offset, side * spacing / 2])))
+    clamps = clamp_positions(inset, p.hinge_pin_mm, back, offset, spacing) if p.rod_clamps else ()
+    keys, key_size, keys_fit, key_walls = joint_keys(inset, channel, channel_x)
 
-    # keys of the two-piece joint: in the anterior and posterior walls on the split plane
-    front0, back0 = _front_x(inset, 0.0), _front_x(inset, 0.0, False)
-    walls = ((front0 - (channel_x + channel / 2), (channel_x - channel / 2) - back0) if channel > 0
-             else (front0 - back0, 0.0))
-    key_wall = max(min(walls[0], walls[1]) if channel > 0 else walls[0], 0.1)
-    head = min(0.5 * key_wall, 4.0)
-    neck, key_depth = 0.6 * head, min(0.5 * head + 0.5, 2.5)
-    if channel > 0:
-        key_x = (channel_x + channel / 2 + walls[0] / 2, channel_x - channel / 2 - walls[1] / 2)
-    else:
-        key_x = (front0 - walls[0] / 4, back0 + walls[0] / 4)
-    keys_fit = min(walls[0], walls[1] if channel > 0 else walls[0]) >= 2 * MIN_WALL_MM + 1.0
-
-    return VBRGeometry(r, kind, depth, width, outline, inset, smooth, float(height), float(lordosis), upper, lower,
-                       upper_plane, lower_plane, up_ep if superior_recess is None else None,
-                       low_ep if inferior_recess is None else None, float(heights.min()), float(channel),
-                       float(channel_x), wall, front, back, tuple(screws),
-                       float(screw_d), float(ext), centres, tuple(pedicle), float(ped_d), tuple(eyelets),
-                       float(rod_d), float(rod_d + p.rod_clearance_mm), float(spacing), float(offset), tuple(clamps),
-                       key_x, (neck, head, key_depth), bool(keys_fit), (float(walls[0]), float(walls[1])))
-
-
-def _prism(g: VBRGeometry, p: VBRParams, inset: bool, span: float) -> "cq.Solid":
-    """Vertical prism over the footprint (or the inset column outline); box footprints exact."""
-    from ..geometry import solids
-
-    if g.footprint is Footprint.BOX:
-        i = _inset(p) if inset else 0.0
-        return solids.rounded_box(g.depth - 2 * i, g.width - 2 * i, _corner_radius(p, i), -span, span)
-    return solids.prism(g.inset_outline if inset else g.outline, -span, span, g.smooth)
-
-
-def _column(g: VBRGeometry, p: VBRParams, span: float, clip_method: str = "approx",
-            clip_samples: int = 21) -> "cq.Shape":
-    """Column with its end platforms: the footprint prism between the end faces, minus a ring
-    round the inset column between the platforms (cut by analytic planes: a fast boolean)."""
-    import cadquery as cq
-
-    from ..geometry import columns, solids
-
-    full = solids.clip_between(_prism(g, p, False, span), g.lower, g.upper, samples=clip_samples, method=clip_method)
-    if _inset(p) == 0:
-        return full
-    t = p.platform_thickness_mm
-    big = 2 * (g.depth + g.width)
-    outside = cq.Solid.makeBox(big, big, 2 * span, cq.Vector(-big / 2, -big / 2, -span)).cut(_prism(g, p, True, span))
-    slope = np.tan(np.radians(g.lordosis_deg) / 2)
-    ring = columns.clip_planes(outside, -g.height_mm / 2 + t, g.height_mm / 2 - t, slope)
-    return solids.single_solid(full.cut(ring).clean(), "column")
-
-
-def _flanges(g: VBRGeometry, p: VBRParams) -> list:
-    """Anterior flange at each end: a plate on the adjacent body's anterior surface (x = endplate
-    half-depth) joined to the column's anterior wall below the end face by a connector."""
-    from ..geometry import solids
-
-    e = g.region.endplate_depth / 2
-    fw = min(max(0.6 * g.width, 2 * (g.screw_diameter + 3.0)), g.width)
-    ys = np.array([-fw / 2, 0.0, fw / 2])
-    x_back = min(_front_x(g.outline, float(y)) for y in np.clip(ys, -g.width / 2 + 0.5, g.width / 2 - 0.5)) - 1.5
-    overlap = p.platform_thickness_mm + 3.0
-    shapes = []
-    for up, plane, face in ((1, g.upper_plane, g.upper), (-1, g.lower_plane, g.lower)):
-        rim = float(plane(np.array(e), np.array(0.0)))
-        z_end = rim + up * g.flange_extension
-        z_in = rim - up * overlap
-        shapes.append(solids.rounded_box(p.flange_thickness_mm, fw, 1.0, min(z_end, z_in), max(z_end, z_in),
-                                         centre=(e + p.flange_thickness_mm / 2, 0.0)))
-        xs = np.array([x_back, e])
-        ends = [float(f(xs[i:i + 1], np.array([y]))[0]) for f in (plane, face) for i in range(2) for y in ys]
-        z_top = (min(ends) - 0.3) if up > 0 else (max(ends) + 0.3)
-        lo, hi = sorted((z_in, z_top))
-        shapes.append(solids.rounded_box(e - x_back + 0.5, fw, 0.0, lo, hi, centre=((x_back + e + 0.5) / 2, 0.0)))
-    return shapes
-
-
-def _clamp(g: VBRGeometry, p: VBRParams, side: int, knuckle, rod) -> tuple[list, list, dict]:
-    """One hinged rod clamp: knuckle (hinge pin bore), arm, split ring round the rod bore and a
-    lug with the clamp-screw bore. Returns (bodies, cutting tools, feature data)."""
-    from ..geometry import columns, solids
-
-    hc = min(10.0, 0.5 * g.height_mm)
-    k_d = p.hinge_pin_mm + 2 * KNUCKLE_WALL_MM
-    ring_wall = BOSS_WALL_MM
-    lug_len = g.rod_bore / 2 + ring_wall + 3.0
-    back = np.array([-1.0, 0.0])
-    knuckle_body = solids.cylinder((knuckle[0], knuckle[1], -hc / 2), (0, 0, 1), k_d, hc)
-    arm = columns.bar(knuckle, rod, 0.6 * k_d, -0.35 * hc, 0.35 * hc)
-    ring, ring_tool = columns.split_ring(rod, g.rod_bore, ring_wall, -hc / 2, hc / 2, 1.0, back)
-    lug = columns.bar(rod, rod + back * lug_len, g.rod_bore + 2 * ring_wall, -hc / 2, hc / 2)
-    screw_x = rod[0] - (g.rod_bore / 2 + ring_wall + 1.5)
-    width = g.rod_bore + 2 * ring_wall + 2
-    clamp_screw = solids.cylinder((screw_x, rod[1] - width / 2, 0.0), (0, 1, 0), 2.0, width)
-    pin = solids.cylinder((knuckle[0], knuckle[1], -hc / 2 - 1), (0, 0, 1), p.hinge_pin_mm, hc + 2)
-    data = {"hc": hc, "clamp_screw": (screw_x, rod[1] - width / 2)}
-    return [knuckle_body, arm, ring, lug], [ring_tool, clamp_screw, pin], data
+    return VBRGeometry(r, kind, depth, width, outline, inset, smooth, i, radius, inset_radius, float(height),
+                       float(lordosis), upper, lower, upper_plane, lower_plane,
+                       up_ep if superior_recess is None else None, low_ep if inferior_recess is None else None,
+                       float(heights.min()), float(channel), float(channel_x), wall, front, back, tuple(screws),
+                       float(screw_d), float(ext), centres, pedicle, float(ped_d), eyelets,
+                       float(rod_d), float(rod_d + p.rod_clearance_mm), float(spacing), float(offset), clamps,
+                       keys, key_size, keys_fit, key_walls)
 
 
 def build(p: VBRParams, superior_recess: Recess | None = None, inferior_recess: Recess | None = None, *,
@@ -509,29 +275,29 @@ def build(p: VBRParams, superior_recess: Recess | None = None, inferior_recess: 
     ``clip_method`` / ``clip_samples``: how the end faces are made (``solids.clip_between``;
     ``"interpolate"`` for fields fitted to real endplates); ``face_tol_mm``: largest distance
     of a bearing face from its field when the ``contact.*`` faces are picked."""
-    import cadquery as cq
+    import cadquery as cq  # the kernel only when building: `implants list` imports this module
 
     from ..geometry import columns, solids
-    from ..model import Feature
+    from .vertebral_body_replacement_solids import column, flanges, rod_clamp
 
     g = derive(p, superior_recess, inferior_recess)
     span = g.height_mm / 2 + abs(np.tan(np.radians(g.lordosis_deg) / 2)) * g.depth + 20.0
-    bodies = [_column(g, p, span, clip_method, clip_samples)]
+    bodies = [column(g, p.platform_thickness_mm, span, clip_method, clip_samples)]
     tools, features = [], {}
 
     if p.screw_fixation is ScrewFixation.FLANGE:
-        bodies += _flanges(g, p)
-    for k, (_, _, centre, direction) in enumerate(g.pedicle, 1):
+        bodies += flanges(g, p.platform_thickness_mm, p.flange_thickness_mm)
+    for _, _, centre, direction in g.pedicle:
         bodies.append(columns.boss(centre, direction, g.pedicle_diameter + 2 * BOSS_WALL_MM, 3 * g.pedicle_diameter))
     for centre, _ in g.eyelets:
         eye_d = p.wire_hole_mm + 2 * EYELET_WALL_MM
         bodies.append(solids.cylinder(centre - [0, 0, eye_d / 2], (0, 0, 1), eye_d, eye_d))
-    clamp_data = []
-    for side, knuckle, rod in g.clamps:
-        parts, cut, data = _clamp(g, p, side, knuckle, rod)
-        bodies += parts
-        tools += cut
-        clamp_data.append((side, knuckle, rod, data))
+    clamp_heights = []
+    for _, knuckle, rod in g.clamps:
+        clamp_bodies, clamp_tools, height = rod_clamp(g, p.hinge_pin_mm, knuckle, rod)
+        bodies += clamp_bodies
+        tools += clamp_tools
+        clamp_heights.append(height)
     body = solids.single_solid(solids.fuse_all(bodies), "column with attachments")
 
     if g.channel_mm > 0:
@@ -561,9 +327,8 @@ def build(p: VBRParams, superior_recess: Recess | None = None, inferior_recess: 
         features[f"eyelet.{k}"] = Feature(f"eyelet.{k}", "channel", tuple(centre - [0, 0, eye_d / 2]), (0, 0, 1),
                                           diameter_mm=p.wire_hole_mm, length_mm=eye_d,
                                           info={"side": "left" if side > 0 else "right"})
-    for side, knuckle, rod, data in clamp_data:
+    for (side, knuckle, rod), hc in zip(g.clamps, clamp_heights):
         name = "left" if side > 0 else "right"
-        hc = data["hc"]
         features[f"rod_clamp.{name}"] = Feature(f"rod_clamp.{name}", "channel", (rod[0], rod[1], -hc / 2), (0, 0, 1),
                                                 diameter_mm=g.rod_bore, length_mm=hc,
                                                 info={"rod_diameter_mm": g.rod_diameter,

@@ -1,25 +1,30 @@
-"""Placement helpers (layer: placement): bones and their poses, the implant's coarse mesh, and
-settling bones against an implant along an axis (ray casting) so the contact faces touch bone
-without interpenetration. The per-type rules using them are in :mod:`implants.placement.rules`.
+"""Placement building blocks (layer: placement): bones and their poses, the implant's coarse
+meshes, and moving bones along an axis until they touch the implant (ray casting) or clear it,
+so that the contact faces touch bone without interpenetration. The per-type rules built from
+them are in :mod:`implants.placement.rules`.
 
 Vertebrae are the illustrative ones of :mod:`implants.anatomy.synthetic` (``vertebra(level)``,
-origin at the body centre). Frame: patient (+x anterior, +y patient-left, +z superior), mm.
+origin at the body centre); the ilium is a proxy sheet (:func:`iliac_wing`). Frame: patient
+(+x anterior, +y patient-left, +z superior), mm.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
+import trimesh
+
+from ..anatomy import synthetic
+from ..writers.tessellate import feature_mask, tessellate
 
 if TYPE_CHECKING:
-    import trimesh
-
     from ..model import Implant
 
+#: opacity of osteolytic or resected bones (drawn faint)
 RESECTED_OPACITY = 0.35
 #: coarse tessellation used only to place bones against the implant
 PLACEMENT_DEFLECTION_MM = 0.25
@@ -30,7 +35,7 @@ class Bone:
     """A bone mesh in the patient frame, its level name and opacity (faint = osteolytic/resected)."""
 
     name: str
-    mesh: "trimesh.Trimesh"
+    mesh: trimesh.Trimesh
     opacity: float = 1.0
 
 
@@ -45,17 +50,18 @@ class SceneLayout:
     view: str = "iso"  # default picture view (posterior implants: "posterior-iso")
 
 
-# ----------------------------------------------------------------------------- bones
+# ----------------------------------------------------------------------------- bones and poses
 
 
-@lru_cache(maxsize=None)
-def synthetic_vertebra(level: str) -> "trimesh.Trimesh":
-    from ..anatomy import synthetic
-
+@cache
+def synthetic_vertebra(level: str) -> trimesh.Trimesh:
+    """The synthetic vertebra of ``level`` (origin at the body centre), built once per level:
+    callers copy it before moving it."""
     return synthetic.vertebra(level)
 
 
 def translation(x: float = 0.0, y: float = 0.0, z: float = 0.0) -> np.ndarray:
+    """4×4 translation by (``x``, ``y``, ``z``) mm."""
     m = np.eye(4)
     m[:3, 3] = x, y, z
     return m
@@ -85,23 +91,20 @@ def place(level: str, pose: np.ndarray, opacity: float = 1.0, scale: float = 1.0
 def endplate_pose(level: str, frame: np.ndarray, end: str) -> np.ndarray:
     """Pose of ``level`` whose ``end`` ("superior" or "inferior") endplate rim centre sits at the origin of the
     4×4 ``frame`` (frame z = the vertebra's axis)."""
-    from ..anatomy.synthetic import dims
-
-    h = dims(level).height_mm
+    h = synthetic.dims(level).height_mm
     return frame @ translation(z=-h / 2 if end == "superior" else h / 2)
 
 
-def implant_mesh(implant: "Implant") -> "trimesh.Trimesh":
-    """A coarse mesh of the implant for placing bones against it."""
-    from ..writers.tessellate import tessellate
+# ----------------------------------------------------------------------------- against the implant
 
+
+def implant_mesh(implant: "Implant") -> trimesh.Trimesh:
+    """A coarse mesh of the implant for placing bones against it."""
     return tessellate(implant.shape, PLACEMENT_DEFLECTION_MM).mesh
 
 
-def contact_mesh(implant: "Implant", prefix: str = "contact") -> "trimesh.Trimesh":
+def contact_mesh(implant: "Implant", prefix: str = "contact") -> trimesh.Trimesh:
     """The triangles of the implant's surface features named ``prefix…`` (coarse; for placing bones)."""
-    from ..writers.tessellate import feature_mask, tessellate
-
     tess = tessellate(implant.shape, PLACEMENT_DEFLECTION_MM)
     mesh = tess.mesh
     mask = np.zeros(len(mesh.faces), bool)
@@ -111,11 +114,9 @@ def contact_mesh(implant: "Implant", prefix: str = "contact") -> "trimesh.Trimes
     return mesh.submesh([np.flatnonzero(mask)], append=True)
 
 
-def clear(bone: Bone, fixed: "trimesh.Trimesh", direction) -> float:
+def clear(bone: Bone, fixed: trimesh.Trimesh, direction) -> float:
     """Move ``bone`` along ``direction`` by the deepest point of ``fixed`` inside it (a flange lying slightly
     inside the body's anterior surface); returns the distance."""
-    import trimesh
-
     inside = fixed.vertices[bone.mesh.contains(fixed.vertices)]
     t = float(max(trimesh.proximity.signed_distance(bone.mesh, inside).max(), 0.0)) if len(inside) else 0.0
     if t > 0:
@@ -123,11 +124,9 @@ def clear(bone: Bone, fixed: "trimesh.Trimesh", direction) -> float:
     return t
 
 
-def settle(moving: "list[trimesh.Trimesh]", fixed: "trimesh.Trimesh", direction, gap_mm: float = 0.0) -> float:
+def settle(moving: list[trimesh.Trimesh], fixed: trimesh.Trimesh, direction, gap_mm: float = 0.0) -> float:
     """Translate the meshes of ``moving`` together along ``direction`` until they touch ``fixed`` (leaving
     ``gap_mm``); returns the distance moved (0 when nothing lies ahead). The meshes must start apart."""
-    import trimesh
-
     d = np.asarray(direction, float)
     d /= np.linalg.norm(d)
     mover = trimesh.util.concatenate(list(moving))
@@ -150,13 +149,14 @@ def settle(moving: "list[trimesh.Trimesh]", fixed: "trimesh.Trimesh", direction,
     return t
 
 
-def iliac_wing(side: int, psis=None) -> "trimesh.Trimesh":
+# ----------------------------------------------------------------------------- ilium proxy
+
+
+def iliac_wing(side: int, psis=None) -> trimesh.Trimesh:
     """Proxy of one ilium (the anatomy package has no pelvis): a thin curved plate whose posterior edge runs
     down through ``psis`` (the posterior superior iliac spine, where the iliac screws enter) and which runs
     antero-laterally and flares, in the frame of the ``monolithic`` template (origin on the dorsal sacral
     surface at S1, +x anterior). Closed (watertight) sheet mesh."""
-    import trimesh
-
     psis = np.array([-5.0, side * 45.0, -8.0]) if psis is None else np.asarray(psis, float)
     along = np.array([math.cos(math.radians(35)), side * math.sin(math.radians(35)), 0.0])
     outward = np.array([-along[1], along[0], 0.0]) * side  # lateral normal of the wing
@@ -188,6 +188,3 @@ def iliac_wing(side: int, psis=None) -> "trimesh.Trimesh":
     mesh = trimesh.Trimesh(vertices, np.asarray(faces), process=True)
     trimesh.repair.fix_normals(mesh)
     return mesh
-
-
-# ----------------------------------------------------------------------------- rules

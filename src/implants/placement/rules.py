@@ -12,21 +12,30 @@ a rule on real meshes (``anatomy_dir``, a folder holding the mean-shape L4 and L
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+import trimesh
 
-from .poses import (RESECTED_OPACITY, Bone, SceneLayout, clear, contact_mesh, endplate_pose, frame_matrix,
-                    iliac_wing, implant_mesh, place, settle, translation)
+from ..anatomy.endplates import extract_endplate
+from ..anatomy.meshes import load_mesh
+from ..anatomy.synthetic import LEVELS as SPINE
+from ..anatomy.synthetic import dims, segment
+from ..implant_types import bridge_strut
+from .poses import (RESECTED_OPACITY, Bone, SceneLayout, clear, contact_mesh, endplate_pose, frame_matrix, iliac_wing,
+                    implant_mesh, place, settle, translation)
 
 if TYPE_CHECKING:
-    import trimesh
-
     from ..model import Implant
+
+#: the vertebrae of a disc space start this far (mm) off the implant's faces, then settle onto them
+START_GAP_MM = 4.0
 
 
 def _rot_y(deg: float) -> np.ndarray:
+    """3×3 rotation by ``deg`` about +y (patient-left)."""
     a = math.radians(deg)
     return np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
 
@@ -37,12 +46,12 @@ def _lordotic_ups(angle_deg: float) -> tuple[np.ndarray, np.ndarray]:
     return np.array([math.sin(half), 0, math.cos(half)]), np.array([-math.sin(half), 0, math.cos(half)])
 
 
-def _between(implant: "Implant", upper: str, lower: str, height: float, angle_deg: float,
-             fixed: "trimesh.Trimesh | None" = None) -> list[Bone]:
-    """``upper`` and ``lower`` vertebrae tilted by half of ``angle_deg`` each and brought along their axes onto
-    the implant (its faces ``height`` apart at the origin)."""
-    up_lower, up_upper = _lordotic_ups(angle_deg)
-    gap = 4.0
+def _between(implant: "Implant", upper: str, lower: str, height: float, up_lower: np.ndarray, up_upper: np.ndarray,
+             fixed: trimesh.Trimesh | None = None) -> list[Bone]:
+    """[upper, lower] vertebrae: their axes along ``up_upper`` / ``up_lower``, started
+    :data:`START_GAP_MM` off the implant (its faces ``height`` apart at the origin) and brought along
+    their axes onto it (onto ``fixed`` when given, e.g. only the bearing faces)."""
+    gap = START_GAP_MM
     lo = place(lower, endplate_pose(lower, frame_matrix((0, 0, -height / 2 - gap), up_lower, (1, 0, 0)), "superior"))
     hi = place(upper, endplate_pose(upper, frame_matrix((0, 0, height / 2 + gap), up_upper, (1, 0, 0)), "inferior"))
     fixed = implant_mesh(implant) if fixed is None else fixed
@@ -56,14 +65,12 @@ def _interbody_cage(implant: "Implant") -> SceneLayout:
     p = implant.params
     region = getattr(getattr(p, "region", None), "value", "lumbar")
     upper, lower = ("C5", "C6") if region == "cervical" else ("L4", "L5")
-    bones = _between(implant, upper, lower, p.height_mm, getattr(p, "lordosis_deg", 0.0))
+    bones = _between(implant, upper, lower, p.height_mm, *_lordotic_ups(getattr(p, "lordosis_deg", 0.0)))
     return SceneLayout(bones, note=f"{upper}–{lower} disc space", figure="Fig. 6")
 
 
 def _vertebral_body_replacement(implant: "Implant") -> SceneLayout:
     """Fig. 8: column after corpectomy between the vertebra above and below; the removed bodies are omitted."""
-    from ..anatomy.synthetic import LEVELS as SPINE
-
     p = implant.params
     region = getattr(p.region, "value", str(p.region))
     n = int(p.levels)
@@ -73,7 +80,7 @@ def _vertebral_body_replacement(implant: "Implant") -> SceneLayout:
     upper, lower = SPINE[first - 1], SPINE[first + n]
     height = float(implant.metrics.get("height_mm", p.height_mm or 0.0))
     angle = float(implant.metrics.get("lordosis_deg", p.lordosis_deg or 0.0))
-    bones = _between(implant, upper, lower, height, angle, fixed=contact_mesh(implant))
+    bones = _between(implant, upper, lower, height, *_lordotic_ups(angle), fixed=contact_mesh(implant))
     if getattr(p.screw_fixation, "value", str(p.screw_fixation)) == "flange":
         whole = implant_mesh(implant)
         for bone in bones:  # flanges on the anterior surfaces: bodies slide back behind them
@@ -116,8 +123,6 @@ def _transarticular_template(implant: "Implant") -> SceneLayout:
     """Fig. 5: template on the posterior arches of C1 and C2, guide tubes on the C1–C2 transarticular
     trajectories. C1–C2 stacked as in :func:`~implants.anatomy.synthetic.segment`, C1's posterior arch brought
     to the template's arch offset, then moved back (−x) until the bone touches the template."""
-    from ..anatomy.synthetic import segment
-
     p = implant.params
     seg = segment("C1", "C2")
     c1_pose, c2_pose = seg.poses
@@ -139,22 +144,14 @@ def _distraction_spacer(implant: "Implant") -> SceneLayout:
     a = math.radians(p.coronal_deg / 2)
     up_upper = np.array([0.0, -side * math.sin(a), math.cos(a)])
     up_lower = np.array([0.0, side * math.sin(a), math.cos(a)])
-    gap = 4.0
-    h = p.distraction_height_mm
-    lo = place(lower, endplate_pose(lower, frame_matrix((0, 0, -h / 2 - gap), up_lower, (1, 0, 0)), "superior"))
-    hi = place(upper, endplate_pose(upper, frame_matrix((0, 0, h / 2 + gap), up_upper, (1, 0, 0)), "inferior"))
-    mesh = implant_mesh(implant)
-    settle([lo.mesh], mesh, up_lower)
-    settle([hi.mesh], mesh, -up_upper)
-    return SceneLayout([hi, lo], note=f"{upper}–{lower}, {'left' if side > 0 else 'right'} (concave) side distracted",
+    bones = _between(implant, upper, lower, p.distraction_height_mm, up_lower, up_upper)
+    return SceneLayout(bones, note=f"{upper}–{lower}, {'left' if side > 0 else 'right'} (concave) side distracted",
                        figure="Fig. 7")
 
 
 def _anterior_plate(implant: "Implant") -> SceneLayout:
     """Fig. 9: plate on the anterior surface of the cervical bodies it spans; the stacked segment (with its
     lordosis) is brought forward (+x) until it touches the plate's bone face."""
-    from ..anatomy.synthetic import LEVELS as SPINE, dims, segment
-
     p = implant.params
     layout = getattr(p.layout, "value", str(p.layout))
     if layout == "subaxial":
@@ -173,8 +170,6 @@ def _anterior_plate(implant: "Implant") -> SceneLayout:
         z0 = 10.0 - 2.0  # C2 holes 10 mm below the origin
         note = "transoral: C1 lateral masses to the C2/C3 body (dens removed not drawn)"
     depth = dims(spanned[len(spanned) // 2] if layout == "subaxial" else "C2").depth_mm
-    import trimesh
-
     shift = translation(-depth / 2 - 6.0 - ref[0, 3], -ref[1, 3], z0 - ref[2, 3])
     mesh, face = implant_mesh(implant), contact_mesh(implant, "contact.posterior")
     best = None
@@ -197,9 +192,6 @@ def _anterior_plate(implant: "Implant") -> SceneLayout:
 
 def _bridge_strut(implant: "Implant") -> SceneLayout:
     """Fig. 10: strut over an osteolytic kyphotic span, platforms on the unaffected vertebrae above and below."""
-    from ..anatomy.synthetic import LEVELS as SPINE, dims
-    from ..implant_types import bridge_strut
-
     p = implant.params
     g = bridge_strut.derive(p)
     inf_level, sup_level = g.fixation_levels
@@ -235,8 +227,6 @@ def _bridge_strut(implant: "Implant") -> SceneLayout:
 def _monolithic(implant: "Implant") -> SceneLayout:
     """Fig. 11: lumbosacral-iliac construct on L4–S1 with both ilia (proxy wings, the anatomy has no pelvis);
     the iliac-hook variant on the same pelvis."""
-    from ..anatomy.synthetic import segment
-
     seg = segment("L4", "S1")
     # template origin: dorsal surface of the sacrum on the midline at S1 (synthetic S1: median crest 36 mm
     # behind the body centre)
@@ -286,9 +276,6 @@ def _interbody_cage_real(implant: "Implant", anatomy_dir: Path) -> SceneLayout:
     """Fig. 6 on real meshes: the mean-shape L4 and L5 (``lumbar_mean_L4_mm.stl``, ``..._L5_mm.stl``, patient
     frame), moved apart along z so that their endplate centroids touch the cage faces (the cage distracts the
     disc space; the real L4/L5 gap is ~8.5 mm)."""
-    from ..anatomy.endplates import extract_endplate
-    from ..anatomy.meshes import load_mesh
-
     p = implant.params
     if getattr(getattr(p, "region", None), "value", "lumbar") != "lumbar":
         return _interbody_cage(implant)

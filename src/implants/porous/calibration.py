@@ -1,4 +1,4 @@
-"""Calibration of the lattices, measured on the analytic fields (never assumed).
+"""Calibration of the lattices, measured on the analytic fields (never assumed) (layer: porous).
 
 For each lattice type and porosity: the iso value giving that porosity (an exact quantile of
 the field sampled on a periodic grid of one unit cell, i.e. the limit of a bisection on the
@@ -11,7 +11,7 @@ demand and cached.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -32,7 +32,7 @@ def _cell_axis(n: int) -> np.ndarray:
     return (np.arange(n) + 0.5) / n
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sorted_raw(kind: LatticeType) -> np.ndarray:
     a = _cell_axis(ISO_GRID)
     raw = fields.raw_grid(kind, a, a, a).ravel()
@@ -41,7 +41,7 @@ def _sorted_raw(kind: LatticeType) -> np.ndarray:
     return np.sort(raw)
 
 
-@lru_cache(maxsize=None)
+@cache
 def iso_for(kind: LatticeType, porosity: float) -> float:
     """Iso value (cell units) whose solid fraction is ``1 − porosity`` on the unit cell."""
     values = _sorted_raw(kind)

@@ -1,4 +1,5 @@
-"""One meshed unit cell per (lattice type, porosity, samples per cell), computed once and cached.
+"""One meshed unit cell per (lattice type, porosity, samples per cell), computed once and cached
+(layer: porous).
 
 The fine grid of a lattice zone is aligned to the cell lattice (origin on a cell corner, step
 ``cell / n``), so its samples repeat the unit cell's exactly: the zone's field is the unit
@@ -18,9 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+import manifold3d as m3d
 import numpy as np
+from skimage.measure import marching_cubes as skimage_marching_cubes
 
 from . import calibration, fields
+from .meshing import marching_cubes, off_level, to_manifold
 from .params import LatticeType
 
 #: Sub-voxel quantum of the vertex keys (a vertex lies on a grid edge: two coordinates are
@@ -43,14 +47,13 @@ def _keys(local: np.ndarray, n: int) -> np.ndarray:
     return (q[:, 0] * period + q[:, 1]) * period + q[:, 2]
 
 
-def _periodic_mc(kind: LatticeType, iso: float, n: int):
-    from skimage.measure import marching_cubes
-
-    f = cell_field(kind, iso, n)
-    f[f == 0.0] = np.float32(1e-6)
+def _periodic_mc(kind: LatticeType, iso: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(vertices, faces) of marching cubes on one period (``n + 1`` samples per side, cell units,
+    open at the cell faces, triangles as skimage orients them)."""
+    f = off_level(cell_field(kind, iso, n))
     idx = np.arange(n + 1) % n
     big = f[np.ix_(idx, idx, idx)]
-    verts, faces, _, _ = marching_cubes(big, level=0.0, spacing=(1.0 / n,) * 3, allow_degenerate=True)
+    verts, faces, _, _ = skimage_marching_cubes(big, level=0.0, spacing=(1.0 / n,) * 3, allow_degenerate=True)
     return verts.astype(np.float64), faces
 
 
@@ -68,6 +71,8 @@ def euler_characteristic(kind: LatticeType, iso: float, n: int) -> int:
 
 @dataclass(frozen=True)
 class UnitCell:
+    """A unit cell meshed at ``n`` samples per side, its vertex keys and their snapped positions."""
+
     kind: LatticeType
     iso: float
     n: int
@@ -91,6 +96,7 @@ class UnitCell:
 
 
 def _build(kind: LatticeType, iso: float, n: int) -> UnitCell:
+    """Mesh the unit cell at ``iso``, snap its vertices and measure its surface error."""
     verts, faces = _periodic_mc(kind, iso, n)
     keys = _keys(verts, n)
     uniq, first = np.unique(keys, return_index=True)
@@ -117,25 +123,14 @@ def meshed_solid_fraction(uc: UnitCell) -> float:
     """Solid fraction of the unit cell *as meshed*: marching cubes at ``uc.n`` samples per cell,
     vertices snapped as in a zone, volume of exactly one period (the field tiled 2 × 2 × 2,
     intersected with a unit cube inside it by manifold3d)."""
-    import manifold3d as m3d
-    from skimage.measure import marching_cubes
-
     n = uc.n
-    f = cell_field(uc.kind, uc.iso, n)
-    f[f == 0.0] = np.float32(1e-6)
+    f = off_level(cell_field(uc.kind, uc.iso, n))
     idx = np.arange(2 * n + 1) % n
     big = f[np.ix_(idx, idx, idx)]
     big[[0, -1], :, :] = big[:, [0, -1], :] = big[:, :, [0, -1]] = 1.0
-    verts, faces, _, _ = marching_cubes(big, level=0.0, spacing=(1.0 / n,) * 3, allow_degenerate=True)
-    verts = verts.astype(np.float64)
+    verts, faces = marching_cubes(big, np.zeros(3), 1.0 / n)
     uc.snap(verts, np.zeros(3), 1.0)
-    tri = verts[faces]
-    if np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])).sum() < 0:
-        faces = faces[:, ::-1]
-    man = m3d.Manifold(m3d.Mesh(vert_properties=np.ascontiguousarray(verts, dtype=np.float32),
-                                tri_verts=np.ascontiguousarray(faces, dtype=np.uint32)))
-    if man.status() != m3d.Error.NoError:  # pragma: no cover - marching cubes output is manifold
-        raise RuntimeError(f"unit cell mesh rejected by manifold3d ({man.status()})")
+    man = to_manifold(verts, faces)
     return float((man ^ m3d.Manifold.cube((1.0, 1.0, 1.0)).translate((0.5, 0.5, 0.5))).volume())
 
 
@@ -175,6 +170,7 @@ def unit_cell(kind: LatticeType, porosity: float, n: int) -> UnitCell:
 
 @lru_cache(maxsize=64)
 def reference_euler(kind: LatticeType, porosity: float) -> int:
+    """Euler characteristic of the unit cell on the fine reference grid (the exact topology)."""
     return euler_characteristic(kind, calibration.iso_for(kind, porosity), REFERENCE_N)
 
 

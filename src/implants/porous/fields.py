@@ -1,4 +1,5 @@
-"""Implicit fields of the lattices, vectorised with numpy (no per-point Python callbacks).
+"""Implicit fields of the lattices, vectorised with numpy (no per-point Python callbacks)
+(layer: porous).
 
 Convention: a field ``f`` is negative in the solid. TPMS fields are written in cell
 units (period 1); strut fields are distances in cell units. ``raw`` is the bare

@@ -1,4 +1,5 @@
-"""Pore size and wall thickness measured on voxel images (scipy distance transforms).
+"""Pore size and wall thickness measured on voxel images (scipy distance transforms), and the
+voxel image of a manifold3d solid (layer: porous).
 
 **Pore size** here is the *percolation* (throat) diameter: the diameter of the largest sphere
 that can travel through the connected pore space from one face of the sample to the
@@ -18,9 +19,12 @@ skeletal and strut lattices; sheets use ``2 t / max|∇g|`` on the mid-surface (
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
+from skimage.draw import polygon as fill_polygon
 
 
 def _spans(labels: np.ndarray) -> bool:
+    """Whether one labelled component touches two opposite faces of the image."""
     for axis in range(3):
         lo = np.unique(np.take(labels, 0, axis=axis))
         hi = np.unique(np.take(labels, -1, axis=axis))
@@ -32,8 +36,6 @@ def _spans(labels: np.ndarray) -> bool:
 
 def percolation_diameter(phase: np.ndarray, h: float, iterations: int = 14) -> tuple[float, float]:
     """(throat diameter, largest inscribed diameter) of the True phase of a voxel image (mm)."""
-    from scipy import ndimage
-
     dist = ndimage.distance_transform_edt(phase).astype(np.float32)
     top = float(dist.max())
     if top == 0:
@@ -57,8 +59,6 @@ def percolation_diameter(phase: np.ndarray, h: float, iterations: int = 14) -> t
 def rasterise(manifold, lo: np.ndarray, h: float, shape: tuple[int, int, int]) -> np.ndarray:
     """Inside mask of a manifold3d ``Manifold`` on voxel centres ``lo + (i + ½) h``,
     from cross-sections (``Manifold.slice``) filled with the even-odd rule."""
-    from skimage.draw import polygon as fill_polygon
-
     nx, ny, nz = shape
     out = np.zeros(shape, dtype=bool)
     for k in range(nz):

@@ -1,4 +1,4 @@
-"""Parameters of a porous lattice zone (mm, fractions)."""
+"""Parameters of a porous lattice zone (mm, fractions) (layer: porous)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Removal of the near-zero-area triangles a manifold3d boolean leaves, keeping a closed
-oriented 2-manifold.
+oriented 2-manifold (layer: porous).
 
 Where the lattice surface crosses the body's surface, an edge of one mesh passes within
 nanometres of a vertex or an edge of the other and the intersection makes needles and specks

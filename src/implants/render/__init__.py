@@ -1,0 +1,1 @@
+"""Pictures, in-situ scenes and the offline gallery (layer: render); VTK is imported only when drawing."""

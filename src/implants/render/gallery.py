@@ -1,4 +1,4 @@
-"""Static, offline gallery of every registered implant type.
+"""Static, offline gallery of every registered implant type (layer: render).
 
 ``site/index.html`` lists all types (picture, title, review wording); ``site/<type>/index.html``
 shows the picture, the in-situ scene picture, an interactive 3D viewer of the GLB scene, the
@@ -23,6 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..params import NOT_A_MEDICAL_DEVICE
+from ..pipeline import export
+from ..registry import get, parameter_rows
+from ..registry import type_ids as registered_type_ids
+from .pictures import picture_for_manifest
+from .scenes import write_scene
 
 if TYPE_CHECKING:
     from ..model import Implant
@@ -79,6 +84,9 @@ PROBE_JS = """
 
 @dataclass
 class GalleryEntry:
+    """One type's page: the files written (kind → path relative to its folder), the scene note,
+    the build time (s) and the error when the build failed."""
+
     type_id: str
     title: str
     files: dict[str, str] = field(default_factory=dict)  # kind → relative path
@@ -88,6 +96,7 @@ class GalleryEntry:
 
 
 def _page(title: str, body: str, depth: int) -> str:
+    """A whole HTML page around ``body``; ``depth`` folders below the site root."""
     up = "../" * depth
     return (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
@@ -99,15 +108,12 @@ def _page(title: str, body: str, depth: int) -> str:
 
 def _export_downloads(implant: "Implant", out_dir: Path) -> dict[str, Path]:
     """STEP, STL and 3MF of the implant, written and checked by the export pipeline."""
-    from ..pipeline import export
-
     result = export(implant, out_dir, formats=DOWNLOADS)
     return {ext: Path(p) for ext, p in result.paths.items() if ext in DOWNLOADS}
 
 
 def _parameter_table(type_id: str) -> str:
-    from ..registry import parameter_rows
-
+    """The type's parameters (name, unit, default, range, description) as an HTML table."""
     rows = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(r[k]) if r[k] is not None else '')}</td>"
                          for k in ("name", "unit", "default", "range", "description")) + "</tr>"
@@ -118,9 +124,6 @@ def _parameter_table(type_id: str) -> str:
 
 def build_type_page(template, site: Path) -> GalleryEntry:
     """Build the default implant of ``template`` and write its page folder; errors are recorded, not raised."""
-    from .pictures import picture_for_manifest
-    from .scenes import write_scene
-
     start = time.perf_counter()
     entry = GalleryEntry(template.type_id, template.title)
     folder = site / template.type_id
@@ -149,7 +152,7 @@ def build_type_page(template, site: Path) -> GalleryEntry:
         f"<p><em>Review: {html.escape(template.review_wording)}</em></p>"
         f"<p>{html.escape(template.description)}</p>"
         f"<h2>In situ{html.escape(figure)}</h2><p class=\"notice\">{html.escape(scene.note)}"
-        f"{'' if scene.has_rule else ''}. Drag to rotate, scroll to zoom.</p>"
+        f". Drag to rotate, scroll to zoom.</p>"
         f"<model-viewer id=\"viewer\" src=\"data:model/gltf-binary;base64,{glb64}\" camera-controls "
         f"disable-tap interaction-prompt=\"none\" shadow-intensity=\"0.6\" exposure=\"1.0\" "
         f"camera-orbit=\"60deg 75deg auto\" alt=\"{html.escape(template.title)} in situ\"></model-viewer>"
@@ -170,15 +173,13 @@ def build_type_page(template, site: Path) -> GalleryEntry:
 
 def build_gallery(out: Path, type_ids: list[str] | None = None) -> list[GalleryEntry]:
     """Write the gallery into ``out`` (index + one folder per type) and return one entry per type."""
-    from ..registry import get, type_ids as registered
-
     out = Path(out)
     (out / "assets").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(STATIC / VIEWER_JS, out / "assets" / VIEWER_JS)
     licence = STATIC / "model-viewer.LICENSE"
     if licence.is_file():
         shutil.copyfile(licence, out / "assets" / "model-viewer.LICENSE")
-    entries = [build_type_page(get(t), out) for t in (type_ids or registered())]
+    entries = [build_type_page(get(t), out) for t in (type_ids or registered_type_ids())]
     cards = []
     for e in entries:
         template = get(e.type_id)
@@ -196,4 +197,5 @@ def build_gallery(out: Path, type_ids: list[str] | None = None) -> list[GalleryE
 
 
 def site_size_bytes(out: Path) -> int:
+    """Total size (bytes) of the files under the site folder ``out``."""
     return sum(p.stat().st_size for p in Path(out).rglob("*") if p.is_file())

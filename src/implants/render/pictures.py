@@ -1,11 +1,10 @@
-"""Headless pictures of implants and meshes with VTK off-screen rendering.
+"""Headless PNG pictures of implants and meshes, rendered off-screen with VTK (layer: render).
 
-Orthographic (parallel) cameras, so the scale bar in mm is exact; a light kit for the same
-lighting in every picture; standard views in the patient frame (+x anterior, +y patient-left,
-+z superior): ``anterior`` (looking from +x), ``lateral`` (from patient-left, +y, anterior
-to the left), ``superior`` (from +z, anterior up) and ``iso`` (anterior-left-superior).
-Optional highlighting colours the contact faces and draws screw/guide axes as thin
-cylinders. A "not a medical device" caption sits small in a corner.
+A picture is one view, or the four standard views on a 2×2 sheet, each viewport with an
+orthographic camera (:mod:`implants.render.views`), the same light kit, a scale bar of a round
+number of mm, a title and a small "not a medical device" caption. What is drawn (mesh items,
+highlighted contact faces, screw/guide axes) comes from :mod:`implants.render.items`, the VTK
+actors from :mod:`implants.render.actors`.
 
 VTK is imported inside the functions: importing this module stays cheap.
 """
@@ -13,64 +12,38 @@ VTK is imported inside the functions: importing this module stays cheap.
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..checks.meshfile import read_mesh
 from ..errors import ExportError, ParameterError
+from .actors import add_lights, add_text, axis_actor, mesh_actor
+from .items import IMPLANT_COLOUR, Axis, MeshItem, implant_items
+from .views import SHEET_VIEWPORTS, VIEW_NAMES, aim_camera, check_view, scene_bounds, view_list
 
 if TYPE_CHECKING:
     import trimesh
 
     from ..model import Implant
 
-#: view name → (direction from the target to the camera, view-up)
-VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
-    "anterior": ((1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),
-    "lateral": ((0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),
-    "superior": ((0.0, 0.0, 1.0), (1.0, 0.0, 0.0)),
-    "iso": ((1.0, 0.75, 0.6), (0.0, 0.0, 1.0)),
-}
-VIEW_NAMES = tuple(VIEWS)
-#: extra views (not in ``--view all``): in-situ scenes of posterior implants are drawn from behind
-VIEWS["posterior-iso"] = ((-1.0, 0.45, 0.5), (0.0, 0.0, 1.0))
+#: the picture API; ``VIEW_NAMES``, ``MeshItem`` and ``implant_items`` are re-exported from
+#: :mod:`~implants.render.views` and :mod:`~implants.render.items` for the callers of pictures
+__all__ = ["DEFAULT_SIZE", "VIEW_NAMES", "MeshItem", "RenderStats", "implant_items", "implant_png", "nice_length",
+           "picture_for_manifest", "png_pixels", "render_file", "render_implant", "render_items", "render_meshes",
+           "view_list"]
 
-#: RGB colours (0..1)
-IMPLANT_COLOUR = (0.70, 0.74, 0.80)     # titanium grey-blue
-PEEK_COLOUR = (0.85, 0.80, 0.66)        # PEEK beige
-BONE_COLOUR = (0.93, 0.89, 0.78)        # bone ivory
-CONTACT_COLOUR = (0.95, 0.55, 0.15)     # contact faces: orange
-CHANNEL_COLOUR = (0.80, 0.10, 0.10)     # screw axes: red
-GUIDE_COLOUR = (0.10, 0.45, 0.85)       # guide axes: blue
 BACKGROUND = (1.0, 1.0, 1.0)
 BACKGROUND_TOP = (0.86, 0.89, 0.93)
-
+#: picture size (pixels) of one view; the sheet of all views is twice as wide and high
 DEFAULT_SIZE = (800, 600)
 CAPTION = "Not a medical device"  # short form of implants.params.NOT_A_MEDICAL_DEVICE
-PICTURE_DEFLECTION_MM = 0.05
-
-
-@dataclass
-class Axis:
-    """A line drawn as a thin cylinder (screw or guide axis): from ``start`` to ``end`` (mm)."""
-
-    start: Sequence[float]
-    end: Sequence[float]
-    colour: tuple[float, float, float] = CHANNEL_COLOUR
-    radius_mm: float = 0.4
-
-
-@dataclass
-class MeshItem:
-    """A mesh to draw: one colour, or per-face colours (``face_colours`` N×3, 0..1)."""
-
-    mesh: "trimesh.Trimesh"
-    colour: tuple[float, float, float] = IMPLANT_COLOUR
-    face_colours: np.ndarray | None = None
-    opacity: float = 1.0
 
 
 @dataclass
@@ -81,170 +54,7 @@ class RenderStats:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-# ----------------------------------------------------------------------------- meshes
-
-
-def mesh_of_shape(shape: Any, deflection_mm: float = PICTURE_DEFLECTION_MM):
-    """(trimesh, face_index or None) of a CadQuery shape, with the export pipeline's tessellation."""
-    try:
-        from ..writers.tessellate import tessellate
-    except ImportError:  # pragma: no cover - the export pipeline is missing
-        tessellate = None
-    if tessellate is not None:
-        tess = tessellate(shape, deflection_mm)
-        return tess.mesh, np.asarray(tess.face_index)
-    import trimesh
-
-    vertices, triangles = shape.tessellate(deflection_mm, 0.2)
-    mesh = trimesh.Trimesh(np.array([(v.x, v.y, v.z) for v in vertices]), np.asarray(triangles), process=True)
-    return mesh, None
-
-
-def colour_for(implant: "Implant") -> tuple[float, float, float]:
-    material = getattr(getattr(implant.params, "material", None), "value", "")
-    return PEEK_COLOUR if material == "peek" else IMPLANT_COLOUR
-
-
-def implant_items(implant: "Implant", highlight: bool = False, transform: np.ndarray | None = None,
-                  deflection_mm: float = PICTURE_DEFLECTION_MM) -> tuple[list[MeshItem], list[Axis]]:
-    """Mesh items and feature axes of an implant (optionally moved by a 4×4 ``transform``)."""
-    mesh, face_index = mesh_of_shape(implant.shape, deflection_mm)
-    base = colour_for(implant)
-    face_colours = None
-    axes: list[Axis] = []
-    if highlight:
-        face_colours = np.tile(np.asarray(base, float), (len(mesh.faces), 1))
-        if face_index is not None:
-            from ..writers.tessellate import feature_mask
-
-            for feature in implant.features.values():
-                if feature.kind == "surface" and feature.faces and feature.name.startswith(("contact", "docking")):
-                    try:
-                        face_colours[feature_mask(_tess(mesh, face_index), implant.shape, feature)] = CONTACT_COLOUR
-                    except Exception:  # a feature that cannot be mapped is drawn in the base colour
-                        continue
-        for feature in implant.features.values():
-            if feature.kind != "channel" or feature.direction is None:
-                continue
-            if not feature.name.startswith(("screw", "guide", "channel", "k_wire", "wire")):
-                continue
-            length = max(feature.length_mm or 0.0, 20.0)
-            origin = np.asarray(feature.origin)
-            direction = np.asarray(feature.direction)
-            colour = GUIDE_COLOUR if feature.name.startswith("guide") else CHANNEL_COLOUR
-            axes.append(Axis(origin - 2.0 * direction, origin + length * direction, colour,
-                             max(0.25, 0.12 * (feature.diameter_mm or 3.0))))
-    if transform is not None:
-        mesh = mesh.copy()
-        mesh.apply_transform(transform)
-        for axis in axes:
-            axis.start = _apply(transform, axis.start)
-            axis.end = _apply(transform, axis.end)
-    return [MeshItem(mesh, base, face_colours)], axes
-
-
-def _tess(mesh, face_index):
-    from ..writers.tessellate import Tessellation
-
-    return Tessellation(mesh=mesh, face_index=face_index, deflection_mm=PICTURE_DEFLECTION_MM)
-
-
-def _apply(transform: np.ndarray, point: Sequence[float]) -> np.ndarray:
-    p = np.append(np.asarray(point, float), 1.0)
-    return (transform @ p)[:3]
-
-
-def load_mesh_file(path: Path):
-    """A mesh file (STL, 3MF, OBJ, PLY, GLB, OFF) as one trimesh; ParameterError if unreadable."""
-    import trimesh
-
-    path = Path(path)
-    if not path.is_file():
-        raise ParameterError(f"mesh file '{path}' does not exist or is not a file")
-    try:
-        loaded = trimesh.load(str(path), force="mesh")
-    except Exception as error:
-        raise ParameterError(f"mesh file '{path}' cannot be read: {type(error).__name__}: {error}") from None
-    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
-        raise ParameterError(f"mesh file '{path}' holds no triangles")
-    return loaded
-
-
-# ----------------------------------------------------------------------------- VTK
-
-
-def _polydata(item: MeshItem):
-    import vtk
-    from vtk.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray
-
-    mesh = item.mesh
-    points = vtk.vtkPoints()
-    points.SetData(numpy_to_vtk(np.ascontiguousarray(mesh.vertices, dtype=np.float64), deep=True))
-    faces = np.asarray(mesh.faces, dtype=np.int64)
-    offsets = np.arange(0, 3 * len(faces) + 1, 3, dtype=np.int64)
-    cell_array = vtk.vtkCellArray()
-    cell_array.SetData(numpy_to_vtkIdTypeArray(offsets, deep=True),
-                       numpy_to_vtkIdTypeArray(np.ascontiguousarray(faces.ravel()), deep=True))
-    poly = vtk.vtkPolyData()
-    poly.SetPoints(points)
-    poly.SetPolys(cell_array)
-    if item.face_colours is not None:
-        rgb = np.clip(np.asarray(item.face_colours) * 255.0, 0, 255).astype(np.uint8)
-        colours = numpy_to_vtk(np.ascontiguousarray(rgb), deep=True)
-        colours.SetName("colours")
-        poly.GetCellData().SetScalars(colours)
-    # smooth shading on curved faces, crisp edges at sharp corners
-    normals = vtk.vtkPolyDataNormals()
-    normals.SetInputData(poly)
-    normals.SetFeatureAngle(35.0)
-    normals.SplittingOn()
-    normals.ConsistencyOff()
-    normals.AutoOrientNormalsOff()
-    normals.Update()
-    return normals.GetOutput()
-
-
-def _mesh_actor(item: MeshItem):
-    import vtk
-
-    mapper = vtk.vtkPolyDataMapper()
-    mapper.SetInputData(_polydata(item))
-    if item.face_colours is not None:
-        mapper.SetScalarModeToUseCellData()
-        mapper.SetColorModeToDirectScalars()
-        mapper.ScalarVisibilityOn()
-    else:
-        mapper.ScalarVisibilityOff()
-    actor = vtk.vtkActor()
-    actor.SetMapper(mapper)
-    prop = actor.GetProperty()
-    prop.SetColor(*item.colour)
-    prop.SetAmbient(0.2)
-    prop.SetDiffuse(0.8)
-    prop.SetSpecular(0.25)
-    prop.SetSpecularPower(30.0)
-    prop.SetOpacity(item.opacity)
-    return actor
-
-
-def _axis_actor(axis: Axis):
-    import vtk
-
-    line = vtk.vtkLineSource()
-    line.SetPoint1(*map(float, axis.start))
-    line.SetPoint2(*map(float, axis.end))
-    tube = vtk.vtkTubeFilter()
-    tube.SetInputConnection(line.GetOutputPort())
-    tube.SetRadius(axis.radius_mm)
-    tube.SetNumberOfSides(16)
-    tube.CappingOn()
-    mapper = vtk.vtkPolyDataMapper()
-    mapper.SetInputConnection(tube.GetOutputPort())
-    actor = vtk.vtkActor()
-    actor.SetMapper(mapper)
-    actor.GetProperty().SetColor(*axis.colour)
-    actor.GetProperty().SetAmbient(0.3)
-    return actor
+# ----------------------------------------------------------------------------- one viewport
 
 
 def nice_length(target: float) -> float:
@@ -259,8 +69,9 @@ def nice_length(target: float) -> float:
     return 10.0 ** exponent
 
 
-def _scale_bar(renderer, width_px: int, height_px: int, parallel_scale: float, viewport: Sequence[float]):
-    """A bar of a round number of mm in the lower-left corner of the viewport, and its label."""
+def _scale_bar(renderer, width_px: int, height_px: int, parallel_scale: float, viewport: Sequence[float]) -> float:
+    """A bar of a round number of mm (about a quarter of the viewport width) in the lower-left
+    corner of the viewport, and its label; returns its length (mm)."""
     import vtk
 
     vp_w = width_px * (viewport[2] - viewport[0])
@@ -288,75 +99,13 @@ def _scale_bar(renderer, width_px: int, height_px: int, parallel_scale: float, v
     bar.GetProperty().SetColor(0.1, 0.1, 0.1)
     bar.GetProperty().SetLineWidth(2.0)
     renderer.AddViewProp(bar)
-    label = vtk.vtkTextActor()
-    label.SetInput(f"{length_mm:g} mm")
-    label.GetTextProperty().SetFontSize(max(10, int(vp_h / 32)))
-    label.GetTextProperty().SetColor(0.1, 0.1, 0.1)
-    label.GetPositionCoordinate().SetCoordinateSystemToViewport()
-    label.SetPosition(int(x0), int(y0 + 7))
-    renderer.AddViewProp(label)
+    add_text(renderer, f"{length_mm:g} mm", int(x0), int(y0 + 7), max(10, int(vp_h / 32)), colour=(0.1, 0.1, 0.1))
     return length_mm
 
 
-def _text(renderer, text: str, x: int, y: int, size: int, right: bool = False, colour=(0.35, 0.35, 0.35)):
-    import vtk
-
-    actor = vtk.vtkTextActor()
-    actor.SetInput(text)
-    prop = actor.GetTextProperty()
-    prop.SetFontSize(size)
-    prop.SetColor(*colour)
-    if right:
-        prop.SetJustificationToRight()
-    actor.GetPositionCoordinate().SetCoordinateSystemToViewport()
-    actor.SetPosition(x, y)
-    renderer.AddViewProp(actor)
-
-
-def _bounds(items: Sequence[MeshItem], axes: Sequence[Axis]) -> np.ndarray:
-    points = [np.asarray(i.mesh.vertices) for i in items if len(i.mesh.vertices)]
-    points += [np.asarray([a.start, a.end], float) for a in axes]
-    if not points:
-        raise ParameterError("nothing to render: no triangles")
-    allp = np.concatenate(points)
-    return np.array([allp.min(axis=0), allp.max(axis=0)])
-
-
-def _camera(renderer, view: str, bounds: np.ndarray, aspect: float, margin: float = 1.12) -> float:
-    """Orthographic camera looking at the bounding box from ``view``; returns the parallel scale."""
-    direction, up = VIEWS[view]
-    d = np.asarray(direction, float)
-    d /= np.linalg.norm(d)
-    u = np.asarray(up, float)
-    u = u - d * (u @ d)
-    u /= np.linalg.norm(u)
-    right = np.cross(-d, u)
-    centre = bounds.mean(axis=0)
-    corners = np.array([[bounds[i, 0], bounds[j, 1], bounds[k, 2]] for i in (0, 1) for j in (0, 1) for k in (0, 1)])
-    rel = corners - centre
-    half_w = np.abs(rel @ right).max()
-    half_h = np.abs(rel @ u).max()
-    diag = float(np.linalg.norm(bounds[1] - bounds[0])) or 1.0
-    camera = renderer.GetActiveCamera()
-    camera.ParallelProjectionOn()
-    camera.SetFocalPoint(*centre)
-    camera.SetPosition(*(centre + d * 3.0 * diag))
-    camera.SetViewUp(*u)
-    scale = margin * max(half_h, half_w / aspect, 1.0)
-    camera.SetParallelScale(scale)
-    renderer.ResetCameraClippingRange()
-    return scale
-
-
-def _lights(renderer) -> None:
-    import vtk
-
-    kit = vtk.vtkLightKit()
-    kit.SetKeyLightIntensity(0.85)
-    kit.AddLightsToRenderer(renderer)
-
-
 def _renderer(items, axes, view, window_size, viewport, title: str | None, caption: bool, scale_bar: bool):
+    """A ``vtkRenderer`` for one viewport (fractions of the window): gradient background, the
+    actors, lights, camera from ``view``, scale bar, caption and the title (or the view name)."""
     import vtk
 
     renderer = vtk.vtkRenderer()
@@ -365,24 +114,42 @@ def _renderer(items, axes, view, window_size, viewport, title: str | None, capti
     renderer.SetBackground2(*BACKGROUND_TOP)
     renderer.GradientBackgroundOn()
     for item in items:
-        renderer.AddActor(_mesh_actor(item))
+        renderer.AddActor(mesh_actor(item))
     for axis in axes:
-        renderer.AddActor(_axis_actor(axis))
-    _lights(renderer)
+        renderer.AddActor(axis_actor(axis))
+    add_lights(renderer)
     w = window_size[0] * (viewport[2] - viewport[0])
     h = window_size[1] * (viewport[3] - viewport[1])
-    scale = _camera(renderer, view, _bounds(items, axes), w / h)
+    scale = aim_camera(renderer, view, scene_bounds(items, axes), w / h)
     if scale_bar:
         _scale_bar(renderer, window_size[0], window_size[1], scale, viewport)
     font = max(9, int(h / 48))
     if caption:
-        _text(renderer, CAPTION, int(w - 6), 4, font, right=True)
+        add_text(renderer, CAPTION, int(w - 6), 4, font, right=True)
     label = view if title is None else f"{title} ({view})"
-    _text(renderer, label, 8, int(h - font * 1.8), int(font * 1.3), colour=(0.15, 0.15, 0.15))
+    add_text(renderer, label, 8, int(h - font * 1.8), int(font * 1.3), colour=(0.15, 0.15, 0.15))
     return renderer
 
 
+# ----------------------------------------------------------------------------- window and PNG
+
+
+def _window(size: tuple[int, int]):
+    """An off-screen ``vtkRenderWindow`` of ``size`` pixels (EGL when there is no display)."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        # headless: go straight to EGL instead of failing on X first (and warning on stderr)
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+    import vtk
+
+    window = vtk.vtkRenderWindow()
+    window.SetOffScreenRendering(1)
+    window.SetSize(*size)
+    window.SetMultiSamples(8)
+    return window
+
+
 def _write_png(window, path: Path) -> None:
+    """The rendered window as the PNG ``path``; ExportError if nothing was written."""
     import vtk
 
     grab = vtk.vtkWindowToImageFilter()
@@ -398,19 +165,24 @@ def _write_png(window, path: Path) -> None:
         raise ExportError(f"could not write the picture '{path}'")
 
 
-def _window(size: tuple[int, int]):
-    import os
-
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        # headless: go straight to EGL instead of failing on X first (and warning on stderr)
-        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+def png_pixels(path: Path) -> np.ndarray:
+    """An RGB(A) PNG as a uint8 array (rows top to bottom), read with VTK."""
     import vtk
+    from vtk.util.numpy_support import vtk_to_numpy
 
-    window = vtk.vtkRenderWindow()
-    window.SetOffScreenRendering(1)
-    window.SetSize(*size)
-    window.SetMultiSamples(8)
-    return window
+    reader = vtk.vtkPNGReader()
+    reader.SetFileName(str(path))
+    reader.Update()
+    image = reader.GetOutput()
+    w, h, _ = image.GetDimensions()
+    scalars = image.GetPointData().GetScalars()
+    if scalars is None:
+        raise ExportError(f"'{path}' is not a readable PNG")
+    array = vtk_to_numpy(scalars).reshape(h, w, -1)
+    return array[::-1]
+
+
+# ----------------------------------------------------------------------------- pictures
 
 
 def render_items(items: Sequence[MeshItem], out: Path, view: str = "iso", axes: Sequence[Axis] = (),
@@ -419,17 +191,15 @@ def render_items(items: Sequence[MeshItem], out: Path, view: str = "iso", axes: 
     """Render mesh items (and axes) from one view to the PNG ``out``.
 
     ``view="sheet"`` draws the four standard views in a 2×2 grid in one picture."""
-    if view != "sheet" and view not in VIEWS:
-        raise ParameterError(f"--view {view!r}: allowed {', '.join(VIEW_NAMES)}, all")
+    if view != "sheet":
+        check_view(view)
     if not (64 <= size[0] <= 8192 and 64 <= size[1] <= 8192):
         raise ParameterError(f"picture size {size}: allowed 64 to 8192 pixels per side")
     out = Path(out)
     window = _window(size)
     try:
         if view == "sheet":
-            ports = {"anterior": (0, 0.5, 0.5, 1), "lateral": (0.5, 0.5, 1, 1), "superior": (0, 0, 0.5, 0.5),
-                     "iso": (0.5, 0, 1, 0.5)}
-            for name, viewport in ports.items():
+            for name, viewport in SHEET_VIEWPORTS.items():
                 window.AddRenderer(_renderer(items, axes, name, size, viewport, title if name == "anterior" else None,
                                              caption and name == "iso", scale_bar))
         else:
@@ -454,25 +224,6 @@ def render_meshes(meshes: Iterable[tuple["trimesh.Trimesh", Sequence[float]]], o
     return render_items(items, out, view=view, size=size, title=title, axes=axes)
 
 
-def view_list(view: str) -> list[str]:
-    if view in ("all", "sheet"):
-        return list(VIEW_NAMES) if view == "all" else ["sheet"]
-    if view not in VIEWS:
-        raise ParameterError(f"--view {view!r}: allowed {', '.join(VIEW_NAMES)}, all")
-    return [view]
-
-
-def implant_png(implant: "Implant") -> bytes:
-    """PNG bytes of the implant (isometric view, features highlighted), rendered off-screen: the
-    picture :func:`implants.pipeline.export` writes beside the files."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "picture.png"
-        render_implant(implant, target, view="iso", highlight=True)
-        return target.read_bytes()
-
-
 def render_implant(implant: "Implant", out: Path, view: str = "iso", highlight: bool = False,
                    size: tuple[int, int] = DEFAULT_SIZE) -> RenderStats:
     """Render an implant. ``out`` is a PNG for one view (or the 2×2 sheet when ``view="all"``
@@ -483,13 +234,16 @@ def render_implant(implant: "Implant", out: Path, view: str = "iso", highlight: 
 
 
 def render_file(path: Path, out: Path, view: str = "iso", size: tuple[int, int] = DEFAULT_SIZE) -> RenderStats:
-    """Render a mesh file (STL, 3MF, OBJ, PLY, GLB)."""
-    mesh = load_mesh_file(path)
+    """Render a mesh file (formats of :func:`implants.checks.meshfile.read_mesh`); ParameterError
+    if it cannot be read."""
+    mesh = read_mesh(path)
     return _render_views([MeshItem(mesh, IMPLANT_COLOUR)], [], Path(out), view, size, Path(path).name,
                          Path(path).stem)
 
 
 def _render_views(items, axes, out: Path, view: str, size, title, stem) -> RenderStats:
+    """The pictures of ``--view``: one PNG ``out`` (``all`` → the sheet, at twice the default
+    size) or one ``<stem>_<view>.png`` per view in the folder ``out``."""
     stats = RenderStats()
     single_file = out.suffix.lower() == ".png"
     if view == "all" and single_file:
@@ -506,6 +260,15 @@ def _render_views(items, axes, out: Path, view: str, size, title, stem) -> Rende
     return stats
 
 
+def implant_png(implant: "Implant") -> bytes:
+    """PNG bytes of the implant (isometric view, features highlighted), rendered off-screen: the
+    picture :func:`implants.pipeline.export` writes beside the files."""
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "picture.png"
+        render_implant(implant, target, view="iso", highlight=True)
+        return target.read_bytes()
+
+
 def picture_for_manifest(implant: "Implant", out_dir: Path) -> Path:
     """Write ``<type>.png`` (iso view, features highlighted) into ``out_dir`` beside the model
     files and return its path; ``build``/``demo`` call this after exporting."""
@@ -513,20 +276,3 @@ def picture_for_manifest(implant: "Implant", out_dir: Path) -> Path:
     target = out_dir / f"{implant.type_id}.png"
     render_implant(implant, target, view="iso", highlight=True)
     return target
-
-
-def png_pixels(path: Path) -> np.ndarray:
-    """An RGB(A) PNG as a uint8 array (rows top to bottom), read with VTK."""
-    import vtk
-    from vtk.util.numpy_support import vtk_to_numpy
-
-    reader = vtk.vtkPNGReader()
-    reader.SetFileName(str(path))
-    reader.Update()
-    image = reader.GetOutput()
-    w, h, _ = image.GetDimensions()
-    scalars = image.GetPointData().GetScalars()
-    if scalars is None:
-        raise ExportError(f"'{path}' is not a readable PNG")
-    array = vtk_to_numpy(scalars).reshape(h, w, -1)
-    return array[::-1]

@@ -1,9 +1,12 @@
 """In-situ teaching scenes (layer: render): each implant type in place on the vertebrae it fits
-(review Figs. 4–11), as a GLB and a PNG; where each type sits is :mod:`implants.placement`.
+(review Figs. 4–11), as a GLB and a PNG.
 
-A scene is the implant (titanium colour) plus the bones of its layout (ivory; bridged osteolytic
-or resected levels drawn faint), exported as a GLB (``trimesh.Scene`` with PBR materials) and a PNG.
-A type without a placement rule is shown alone with a note saying so.
+Where each type sits (which bones, the implant's transform, the caption note and figure) is
+decided by the rules of :mod:`implants.placement.rules`; this module only draws the result: the
+implant (titanium or PEEK colour) plus the bones of its layout (ivory; bridged osteolytic or
+resected levels drawn faint), exported as a GLB (``trimesh.Scene`` with PBR materials, glTF +y up)
+and rendered as a PNG (:mod:`implants.render.pictures`). A type without a placement rule is shown
+alone with a note saying so.
 """
 
 from __future__ import annotations
@@ -13,18 +16,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import trimesh
+from trimesh.visual import TextureVisuals
+from trimesh.visual.material import PBRMaterial
 
 from ..placement.rules import layout_for
-from .pictures import BONE_COLOUR, MeshItem, colour_for, implant_items, render_items
+from .items import BONE_COLOUR, MeshItem, colour_for, implant_items
+from .pictures import DEFAULT_SIZE, render_items
 
 if TYPE_CHECKING:
     from ..model import Implant
 
+#: chord deflection (mm) of the implant mesh in scenes
 SCENE_DEFLECTION_MM = 0.1
+#: patient frame → glTF (+y up): +z superior → +y, +y patient-left → −z, +x anterior stays +x
+PATIENT_TO_GLTF = np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, -1, 0, 0], [0, 0, 0, 1]], float)
 
 
 @dataclass
 class SceneResult:
+    """What :func:`write_scene` wrote (``None``: not asked for) and the layout's caption note,
+    review figure and whether the type has a placement rule."""
+
     type_id: str
     glb: Path | None
     png: Path | None
@@ -33,12 +46,8 @@ class SceneResult:
     has_rule: bool
 
 
-# ----------------------------------------------------------------------------- output
-
-
-def _material(rgb, opacity: float = 1.0, metallic: float = 0.0, roughness: float = 0.6):
-    from trimesh.visual.material import PBRMaterial
-
+def _material(rgb, opacity: float = 1.0, metallic: float = 0.0, roughness: float = 0.6) -> PBRMaterial:
+    """A glTF PBR material of colour ``rgb`` (0..1); blended and double-sided when translucent."""
     colour = [int(round(c * 255)) for c in rgb] + [int(round(opacity * 255))]
     return PBRMaterial(baseColorFactor=colour, metallicFactor=metallic, roughnessFactor=roughness,
                        alphaMode="BLEND" if opacity < 1 else "OPAQUE", doubleSided=opacity < 1)
@@ -55,10 +64,7 @@ def scene_items(implant: "Implant", highlight: bool = False, deflection_mm: floa
 
 def build_scene(implant: "Implant", deflection_mm: float = SCENE_DEFLECTION_MM, anatomy_dir: Path | None = None):
     """(trimesh.Scene, layout, has_rule): implant + bones with PBR materials, ready for GLB."""
-    import trimesh
-    from trimesh.visual import TextureVisuals
-
-    layout, has_rule, items, _, bones = scene_items(implant, False, deflection_mm, anatomy_dir)
+    layout, has_rule, items, _, _ = scene_items(implant, False, deflection_mm, anatomy_dir)
     scene = trimesh.Scene()
     for item in items:
         mesh = item.mesh.copy()
@@ -68,15 +74,15 @@ def build_scene(implant: "Implant", deflection_mm: float = SCENE_DEFLECTION_MM, 
         mesh = bone.mesh.copy()
         mesh.visual = TextureVisuals(material=_material(BONE_COLOUR, bone.opacity))
         scene.add_geometry(mesh, geom_name=f"bone.{bone.name}", node_name=f"bone.{bone.name}")
-    # glTF is +y up: patient +z superior → +y, +y patient-left → −z (+x anterior stays +x)
-    scene.apply_transform(np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, -1, 0, 0], [0, 0, 0, 1]], float))
+    scene.apply_transform(PATIENT_TO_GLTF)
     return scene, layout, has_rule
 
 
-def write_scene(implant: "Implant", out_dir: Path, view: str | None = None, size=(800, 600),
+def write_scene(implant: "Implant", out_dir: Path, view: str | None = None, size=DEFAULT_SIZE,
                 png: bool = True, glb: bool = True, anatomy_dir: Path | None = None) -> SceneResult:
     """Write ``<type>_scene.glb`` and ``<type>_scene.png`` into ``out_dir`` (real meshes from
-    ``anatomy_dir`` where a rule exists, see :data:`REAL_SCENE_RULES`)."""
+    ``anatomy_dir`` where a rule for them exists, see :data:`implants.placement.rules.REAL_SCENE_RULES`);
+    ``view`` defaults to the layout's."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     scene, layout, has_rule = build_scene(implant, anatomy_dir=anatomy_dir)

@@ -1,5 +1,8 @@
-"""Parameter sweeps and size kits (SPEC.md §6): ``run_sweep(spec, out_dir) -> DataFrame``,
-``make_kit(type_id, vary, out_dir) -> DataFrame``. Heavy imports happen inside the functions."""
+"""Parameter sweeps and size kits (layer: sweep; SPEC.md §6): ``run_sweep(spec, out_dir) -> DataFrame``,
+``make_kit(type_id, vary, out_dir) -> DataFrame``, ``plot_results``, ``load_spec``, ``expand``.
+
+The package attributes import their module on first use, so that ``implants.sweep.plot`` or
+``implants.sweep.spec`` alone does not load the runner, whose workers import the CAD kernel."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Size kits: N graded variants of one implant around a nominal design (SPEC.md §1: teams
+"""Size kits (layer: sweep): N graded variants of one implant around a nominal design (SPEC.md §1: teams
 printed 2–3, 5 or 32 sizes and reported which one was used).
 
 ``vary`` maps a parameter (or several linked with ``+``, varied together) to its grades:
@@ -17,15 +17,18 @@ from __future__ import annotations
 import itertools
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
+import pandas as pd
 import yaml
 
+from ..checks.meshfile import read_mesh
 from ..errors import ParameterError
 from ..params import unit_of
-
-if TYPE_CHECKING:
-    import pandas as pd
+from ..registry import get
+from .runner import run_sweep
+from .spec import load_spec
 
 KIT_CSV = "kit.csv"
 KIT_PNG = "kit.png"
@@ -107,12 +110,8 @@ def _label(values: dict[str, Any]) -> str:
 def make_kit(type_id: str, vary: list[str] | dict[str, str], out_dir: str | Path, preset: str | None = None,
              params: dict[str, Any] | None = None, formats: tuple[str, ...] = ("step", "stl"),
              workers: int | None = None, timeout: float | None = None, progress: bool = False,
-             picture: bool = True) -> "pd.DataFrame":
+             picture: bool = True) -> pd.DataFrame:
     """Build a size kit of ``type_id`` into ``out_dir`` and return the kit table."""
-    from ..registry import get
-    from .runner import run_sweep
-    from .spec import load_spec
-
     template = get(type_id)
     entries = parse_vary(vary)
     if not entries:
@@ -142,8 +141,6 @@ def make_kit(type_id: str, vary: list[str] | dict[str, str], out_dir: str | Path
                       "outputs": {"formats": list(formats)}, "name": f"kit of {type_id}"})
     out = Path(out_dir)
     results = run_sweep(spec, out, workers=workers, timeout=timeout, progress=progress)
-    import pandas as pd
-
     kit = pd.concat([pd.DataFrame(meta), results.reset_index(drop=True)], axis=1)
     lead = ["index", "variant", "label", "nominal", *[c for c in kit.columns if c.startswith("grade.")], "status",
             "error"]
@@ -161,8 +158,7 @@ def make_kit(type_id: str, vary: list[str] | dict[str, str], out_dir: str | Path
 
 def _silhouette(ax, mesh, colour) -> None:
     """Shaded orthographic projection of a mesh (painter's algorithm) on a 2D axis."""
-    import numpy as np
-    from matplotlib.collections import PolyCollection
+    from matplotlib.collections import PolyCollection  # matplotlib only when a picture is drawn
 
     # view from anterior-left-superior, tilted: x right-ish, z up
     view = np.array([1.0, 0.8, 0.55])
@@ -185,14 +181,12 @@ def _silhouette(ax, mesh, colour) -> None:
     ax.add_collection(PolyCollection(polys, facecolors=colours, edgecolors=colours, linewidths=0.2))
 
 
-def draw_kit(table: "pd.DataFrame", root: Path, out: Path, title: str, grid: list[int], rows: "pd.DataFrame") -> Path:
+def draw_kit(table: pd.DataFrame, root: Path, out: Path, title: str, grid: list[int], rows: pd.DataFrame) -> Path:
     """One PNG: every kit variant drawn to the same scale, in a grid by the first two entries."""
-    import matplotlib
+    import matplotlib  # matplotlib, and its switch to the headless backend, only when a picture is drawn
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
-    import trimesh
 
     n = len(table)
     if len(grid) >= 2:
@@ -208,7 +202,7 @@ def draw_kit(table: "pd.DataFrame", root: Path, out: Path, title: str, grid: lis
         path = row.get("path_stl")
         mesh = None
         if row["status"] == "ok" and isinstance(path, str) and (root / path).is_file():
-            mesh = trimesh.load_mesh(root / path)
+            mesh = read_mesh(root / path, "kit variant")
         meshes.append(mesh)
     view = np.array([1.0, 0.8, 0.55]) / np.linalg.norm([1.0, 0.8, 0.55])
     right = np.cross([0.0, 0.0, 1.0], view)

@@ -1,26 +1,24 @@
-"""Plots of a sweep's results table: a metric against one parameter (line + points) or two
+"""Plots of a sweep's results table (layer: sweep): a metric against one parameter (line + points) or two
 parameters (filled contour when the points form a grid, coloured scatter otherwise)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
 
 from ..errors import ParameterError
-
-if TYPE_CHECKING:
-    import pandas as pd
+from .results import RESULTS_CSV, RESULTS_PARQUET
 
 
-def read_results(source: "str | Path | pd.DataFrame") -> "pd.DataFrame":
+def read_results(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     """A results table from a DataFrame, a results.parquet/.csv file or a sweep folder."""
-    import pandas as pd
-
     if isinstance(source, pd.DataFrame):
         return source
     path = Path(source)
     if path.is_dir():
-        for name in ("results.parquet", "results.csv"):
+        for name in (RESULTS_PARQUET, RESULTS_CSV):
             if (path / name).is_file():
                 path = path / name
                 break
@@ -32,7 +30,7 @@ def read_results(source: "str | Path | pd.DataFrame") -> "pd.DataFrame":
         raise ParameterError(f"results '{path}' cannot be read: {type(error).__name__}: {error}") from None
 
 
-def _column(frame: "pd.DataFrame", name: str, what: str) -> str:
+def _column(frame: pd.DataFrame, name: str, what: str) -> str:
     for candidate in (name, f"check.{name}", f"template.{name}", f"contact.{name}"):
         if candidate in frame.columns:
             return candidate
@@ -40,15 +38,13 @@ def _column(frame: "pd.DataFrame", name: str, what: str) -> str:
     raise ParameterError(f"{what} '{name}' is not a column of the results (numeric columns: {', '.join(numeric)})")
 
 
-def plot_results(results: "str | Path | pd.DataFrame", metric: str, x: str, out: str | Path,
+def plot_results(results: str | Path | pd.DataFrame, metric: str, x: str, out: str | Path,
                  y: str | None = None, title: str | None = None) -> Path:
     """Draw ``metric`` against parameter ``x`` (and ``y``) for the successful variants; write PNG ``out``."""
-    import matplotlib
+    import matplotlib  # matplotlib, and its switch to the headless backend, only when a plot is drawn
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
-    import pandas as pd
 
     frame = read_results(results)
     if "status" in frame.columns:

@@ -1,4 +1,5 @@
-"""Sweep specs: a type, a base (preset + parameters) and parameter axes, expanded into variants.
+"""Sweep specs (layer: sweep): a type, a base (preset + parameters) and parameter axes, expanded
+into variants.
 
 A spec is YAML (or a dict), validated by pydantic::
 
@@ -29,16 +30,19 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import Any, Literal, Union
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .. import tolerances
+from ..anatomy.packaged import is_packaged
 from ..errors import ImplantError, ParameterError
-
-FORMATS = ("step", "stl", "3mf", "glb")
+from ..registry import get
+from ..writers.settings import FORMATS, checked_deflection
 
 
 class _Strict(BaseModel):
@@ -89,7 +93,7 @@ class Contact(_Strict):
     frame, e.g. the inverse of a disc-space frame (the cage's origin is the disc-space centre)."""
 
     endplate: str
-    tolerance_mm: float = Field(0.25, gt=0, le=5)
+    tolerance_mm: float = Field(tolerances.CONTACT_TOLERANCE_MM, gt=0, le=5)
     transform: list[list[float]] | None = None
 
     @model_validator(mode="after")
@@ -102,9 +106,16 @@ class Contact(_Strict):
 
 
 class Outputs(_Strict):
-    formats: list[Literal["step", "stl", "3mf", "glb"]] = Field(default_factory=lambda: ["step", "stl"], min_length=1)
+    """What each variant writes; ``deflection_mm``: chord deflection of its meshes (mm; None: the default)."""
+
+    formats: list[Literal[FORMATS]] = Field(default_factory=lambda: ["step", "stl"], min_length=1)
     pictures: bool = False
-    deflection_mm: float | None = Field(None, ge=0.001, le=1.0)
+    deflection_mm: float | None = None
+
+    @field_validator("deflection_mm")
+    @classmethod
+    def _deflection(cls, value: float | None) -> float | None:
+        return None if value is None else checked_deflection(value, "deflection_mm")
 
 
 class Metrics(_Strict):
@@ -145,8 +156,6 @@ class SweepSpec(_Strict):
 
     def resolve_paths(self, base: Path) -> "SweepSpec":
         """Make the contact endplate path absolute, relative to ``base`` (the spec's folder)."""
-        from ..anatomy.packaged import is_packaged
-
         contact = self.metrics.contact
         if contact is None or Path(contact.endplate).is_absolute():
             return self
@@ -197,16 +206,12 @@ def load_spec(source: str | Path | dict[str, Any] | SweepSpec) -> SweepSpec:
 def resolve_template(type_ref: str):
     """The Template of a registered type id, or of ``module:ATTRIBUTE`` (a user template)."""
     if ":" in type_ref:
-        from importlib import import_module
-
         module, _, attr = type_ref.partition(":")
         try:
             template = getattr(import_module(module), attr)
         except (ImportError, AttributeError) as error:
             raise ParameterError(f"type '{type_ref}': cannot import the template ({error})") from None
         return template
-    from ..registry import get
-
     return get(type_ref)
 
 
@@ -216,7 +221,7 @@ def _sample_points(spec: SweepSpec) -> list[dict[str, Any]]:
     names = list(spec.axes)
     rng = np.random.default_rng(sample.seed)
     if sample.method == "lhs":
-        from scipy.stats import qmc
+        from scipy.stats import qmc  # scipy.stats is slow to import and needed by this sampler only
 
         unit = qmc.LatinHypercube(d=max(len(names), 1), seed=rng).random(sample.count)
     else:

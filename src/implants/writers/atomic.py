@@ -1,4 +1,4 @@
-"""Write a group of files atomically.
+"""Write a group of files atomically (layer: writers).
 
 Every file is first written in full to a hidden temporary file in the target folder
 (same file system, so the final rename is atomic), flushed to disk, and only when all

@@ -1,8 +1,9 @@
-"""The manifest written beside every export (``<type>-<params hash>.manifest.json``).
+"""The manifest written beside every export (``<type>-<params hash>.manifest.json``; layer: writers).
 
 It records what was built (type, preset, parameters after defaults), by what (package
 version), the not-a-medical-device statement, the number of bodies, masses, named
-features, the template's metrics, the tessellation settings, every check result and the
+features, the template's metrics, the tessellation settings (the chord deflection actually
+used, and the requested one when the mesher had to refine), every check result and the
 sha256 of each file. ``created`` is the only time stamp of an export.
 """
 
@@ -86,7 +87,9 @@ def build_manifest(implant: "Implant", files: Mapping[str, bytes], checks: Mappi
                    tessellation: Mapping[str, Any], created: datetime | None = None,
                    lattice: Any = None) -> dict[str, Any]:
     """The manifest dict; ``files`` maps format (``"stl"``...) to the bytes written under
-    ``<type>-<design hash>.<format>``."""
+    ``<type>-<design hash>.<format>``; ``tessellation`` holds ``deflection_mm`` (the one used,
+    mm), ``triangles``, ``vertices``, ``holes_filled`` and, when the mesher refined, the
+    ``requested_deflection_mm``."""
     stem = base_name(implant, lattice)
     inputs = {k: v for k, v in implant.inputs.items() if k != "frame"}
     created = created or datetime.now(timezone.utc)
@@ -111,6 +114,8 @@ def build_manifest(implant: "Implant", files: Mapping[str, bytes], checks: Mappi
         "features": {name: feature.to_json() for name, feature in sorted(implant.features.items())},
         "metrics": dict(implant.metrics),
         "tessellation": {"deflection_mm": tessellation["deflection_mm"],
+                         **({"requested_deflection_mm": tessellation["requested_deflection_mm"]}
+                            if "requested_deflection_mm" in tessellation else {}),
                          "angular_deflection_rad": tolerances.ANGULAR_DEFLECTION_RAD,
                          "triangles": tessellation.get("triangles"), "vertices": tessellation.get("vertices"),
                          "holes_filled": tessellation.get("holes_filled", 0)},

@@ -1,4 +1,4 @@
-"""STL (binary), 3MF and GLB bytes, all from the one checked mesh (millimetres).
+"""STL (binary), 3MF and GLB bytes, all from the one checked mesh (millimetres; layer: writers).
 
 Every writer is deterministic: the same mesh gives the same bytes. The 3MF is written
 here (zipfile + core-specification XML) rather than by trimesh, whose 3MF fails
@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import io
 import zipfile
-from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
+import trimesh
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from ..params import NOT_A_MEDICAL_DEVICE
-
-if TYPE_CHECKING:
-    import trimesh
 
 #: Fixed time of every 3MF zip entry (zip cannot store earlier than 1980).
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 
-_CORE_NS = "http://schemas.microsoft.com/3dmanufacturing/core/2015/02"
+#: XML namespace of the 3MF core specification (the model part of every package)
+CORE_NS = "http://schemas.microsoft.com/3dmanufacturing/core/2015/02"
 
 
-def stl_bytes(mesh: "trimesh.Trimesh", header: str = "spine-implants binary STL, mm") -> bytes:
+def stl_bytes(mesh: trimesh.Trimesh, header: str = "spine-implants binary STL, mm") -> bytes:
     """Binary STL: 80-byte header, triangle count, then normal + 3 vertices (float32) per triangle."""
     faces = np.asarray(mesh.faces, dtype=np.int64)
     tri = np.asarray(mesh.vertices, dtype=np.float64)[faces]
@@ -42,11 +42,8 @@ def stl_bytes(mesh: "trimesh.Trimesh", header: str = "spine-implants binary STL,
     return head + np.uint32(len(faces)).tobytes() + record.tobytes()
 
 
-def body_components(mesh: "trimesh.Trimesh") -> list[np.ndarray]:
+def body_components(mesh: trimesh.Trimesh) -> list[np.ndarray]:
     """Triangle indices of each connected body (vertex-connected), ordered by first triangle."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     faces = np.asarray(mesh.faces, dtype=np.int64)
     n_v = len(mesh.vertices)
     rows = np.repeat(faces[:, 0], 2)
@@ -65,13 +62,13 @@ def _number(values: np.ndarray) -> list[str]:
     return [repr(float(v)) for v in values]
 
 
-def model_xml(mesh: "trimesh.Trimesh", name: str = "implant", title: str | None = None) -> bytes:
+def model_xml(mesh: trimesh.Trimesh, name: str = "implant", title: str | None = None) -> bytes:
     """The 3MF core model part: one object per body, unit millimeter."""
     vertices = np.asarray(mesh.vertices, dtype=np.float64)
     faces = np.asarray(mesh.faces, dtype=np.int64)
     out = io.StringIO()
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-    out.write(f'<model unit="millimeter" xml:lang="en-US" xmlns="{_CORE_NS}">\n')
+    out.write(f'<model unit="millimeter" xml:lang="en-US" xmlns="{CORE_NS}">\n')
     out.write(f' <metadata name="Title">{escape(title or name)}</metadata>\n')
     out.write(' <metadata name="Application">spine-implants</metadata>\n')
     out.write(f' <metadata name="Description">{escape(NOT_A_MEDICAL_DEVICE)}</metadata>\n')
@@ -113,7 +110,7 @@ _RELS = (
 ).encode()
 
 
-def threemf_bytes(mesh: "trimesh.Trimesh", name: str = "implant") -> bytes:
+def threemf_bytes(mesh: trimesh.Trimesh, name: str = "implant") -> bytes:
     """A core-spec 3MF package of one mesh (deterministic: fixed entry order and time stamps)."""
     return package_3mf(model_xml(mesh, name))
 
@@ -132,10 +129,8 @@ def package_3mf(model: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def glb_bytes(mesh: "trimesh.Trimesh", name: str = "implant") -> bytes:
+def glb_bytes(mesh: trimesh.Trimesh, name: str = "implant") -> bytes:
     """Binary glTF of the mesh (coordinates in mm as they are; one mesh node)."""
-    import trimesh
-
     plain = trimesh.Trimesh(vertices=np.asarray(mesh.vertices, dtype=np.float64),
                             faces=np.asarray(mesh.faces, dtype=np.int64), process=False)
     scene = trimesh.Scene()
@@ -143,10 +138,8 @@ def glb_bytes(mesh: "trimesh.Trimesh", name: str = "implant") -> bytes:
     return trimesh.exchange.gltf.export_glb(scene, include_normals=False)
 
 
-def load_mesh_bytes(data: bytes, file_type: str) -> "trimesh.Trimesh":
+def load_mesh_bytes(data: bytes, file_type: str) -> trimesh.Trimesh:
     """Load STL/3MF/GLB/OBJ/PLY bytes into one mesh (scenes concatenated, vertices merged)."""
-    import trimesh
-
     loaded = trimesh.load(io.BytesIO(data), file_type=file_type, force="mesh", process=True)
     loaded.merge_vertices()
     return loaded

@@ -1,4 +1,4 @@
-"""STEP (AP214, millimetres) from the B-rep, and reading STEP back.
+"""STEP (AP214, millimetres) from the B-rep, and reading STEP back (layer: writers).
 
 The B-rep is checked with ``BRepCheck_Analyzer`` before export (STEP readers heal some
 defects on import, so a re-read alone would hide them: ARCHITECTURE.md pitfalls). The
@@ -12,12 +12,16 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import cadquery as cq
+from OCP.BRepCheck import BRepCheck_Analyzer
+from OCP.IFSelect import IFSelect_RetDone
+from OCP.Interface import Interface_Static
+from OCP.Message import Message
+from OCP.STEPControl import STEPControl_AsIs, STEPControl_Reader, STEPControl_Writer
 
 from ..errors import ExportError, GeometryError, ParameterError
-
-if TYPE_CHECKING:
-    import cadquery as cq
 
 #: Header time stamp written into every STEP file (determinism; see module docstring).
 FIXED_TIMESTAMP = "2000-01-01T00:00:00"
@@ -29,17 +33,11 @@ _PRODUCT = re.compile(rb"(=\s*PRODUCT\s*\()'[^']*'\s*,\s*'[^']*'")
 
 def is_valid(shape: Any) -> bool:
     """True when OCCT's BRepCheck_Analyzer finds the shape valid."""
-    from OCP.BRepCheck import BRepCheck_Analyzer
-
     return bool(BRepCheck_Analyzer(getattr(shape, "wrapped", shape)).IsValid())
 
 
-def step_bytes(shape: "cq.Shape", product_name: str = "implant") -> bytes:
+def step_bytes(shape: cq.Shape, product_name: str = "implant") -> bytes:
     """The STEP file of ``shape`` as bytes; :class:`GeometryError` if the B-rep is invalid."""
-    from OCP.IFSelect import IFSelect_RetDone
-    from OCP.Interface import Interface_Static
-    from OCP.STEPControl import STEPControl_AsIs, STEPControl_Writer
-
     wrapped = getattr(shape, "wrapped", shape)
     if wrapped is None or wrapped.IsNull():
         raise GeometryError("STEP export: the shape is empty")
@@ -67,15 +65,11 @@ def step_bytes(shape: "cq.Shape", product_name: str = "implant") -> bytes:
     return _PRODUCT.sub(lambda m: m.group(1) + b"'" + quoted + b"','" + quoted + b"'", data)
 
 
-def read_step(path: str | os.PathLike) -> "cq.Shape":
+def read_step(path: str | os.PathLike) -> cq.Shape:
     """Read a STEP file into one CadQuery shape (a Solid, or a Compound of several).
 
     A missing or unreadable file is a :class:`ParameterError` (bad input).
     """
-    import cadquery as cq
-    from OCP.IFSelect import IFSelect_RetDone
-    from OCP.STEPControl import STEPControl_Reader
-
     path = Path(path)
     if not path.is_file():
         raise ParameterError(f"STEP file {str(path)!r} does not exist")
@@ -89,8 +83,6 @@ def read_step(path: str | os.PathLike) -> "cq.Shape":
 
 def _quiet_read(reader, path: Path):
     """``reader.ReadFile`` without OCCT's parser messages on stdout (the caller reports one line)."""
-    from OCP.Message import Message
-
     messenger = Message.DefaultMessenger_s()
     printers = list(messenger.Printers())
     for printer in printers:
@@ -102,7 +94,7 @@ def _quiet_read(reader, path: Path):
             messenger.AddPrinter(printer)
 
 
-def read_step_bytes(data: bytes) -> "cq.Shape":
+def read_step_bytes(data: bytes) -> cq.Shape:
     """Read STEP bytes (through a temporary file: OCCT's reader needs a path)."""
     fd, name = tempfile.mkstemp(suffix=".step")
     try:

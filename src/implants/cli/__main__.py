@@ -1,0 +1,5 @@
+"""``python -m implants.cli``: the ``implants`` command line (layer: cli)."""
+
+from . import app
+
+app()

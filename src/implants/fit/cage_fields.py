@@ -1,0 +1,74 @@
+"""Bearing-surface fields of an interbody cage fitted in a real disc space (layer: fit).
+
+In the cage frame (:mod:`.cage_placement`, mm) each endplate surface becomes a height field
+z = f(x, y) over the cage outline: the bicubic spline interpolating the cell means of the bone's
+facing surface points (:mod:`implants.geometry.grid_surface`; cells without points take the
+disc-space endplate surface). Interpolating a gridded mean, unlike a fitpack smoothing fit,
+cannot ring at steps of the data (a rim lip inside a cell).
+
+Angles (deg): sagittal = atan(upper slope along x) − atan(lower slope along x), positive
+lordotic (taller anteriorly); coronal likewise along y, positive taller on the left; the
+slopes come from least-squares planes z = a + b·x + c·y fitted over the bearing region
+(footprint without graft windows).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..geometry import outlines
+from ..geometry.grid_surface import GridSpline, node_means, regular_grid
+from ..geometry.local_frame import Frame
+from ..implant_types.interbody_cage import CageGeometry
+from .facing_surface import Field, facing_points
+from .footprint import plane_fit
+from .inputs import Anatomy
+
+#: Cell (mm) of the bearing-surface fit as a fraction of the footprint's smaller extent.
+FIT_CELL_FRACTION = 0.04
+
+
+def plane_angles(upper_plane: np.ndarray, lower_plane: np.ndarray) -> tuple[float, float]:
+    """Sagittal and coronal angle (deg) between two planes (a, b, c): z = a + b·x + c·y."""
+    (_, bu, cu), (_, bl, cl) = upper_plane, lower_plane
+    return (float(np.degrees(np.arctan(bu) - np.arctan(bl))), float(np.degrees(np.arctan(cu) - np.arctan(cl))))
+
+
+def field_angles(upper: Field, lower: Field, pts: np.ndarray) -> tuple[float, float]:
+    """Sagittal and coronal angle (deg) between two height fields over ``pts``."""
+    return plane_angles(plane_fit(upper, pts), plane_fit(lower, pts))
+
+
+def fit_cell(outline: np.ndarray) -> float:
+    """Cell (mm) of the bearing-surface fit: a fraction of the footprint's smaller extent."""
+    return max(0.3, FIT_CELL_FRACTION * min(np.ptp(outline[:, 0]), np.ptp(outline[:, 1])))
+
+
+def _fit_field(points: np.ndarray, outline: np.ndarray, fallback: Field, cell: float) -> GridSpline:
+    """Bearing-surface field over the outline's box (+ 4 mm) from the surface points (N, 3)."""
+    xs, ys = regular_grid(outline.min(axis=0) - 4.0, outline.max(axis=0) + 4.0, cell)
+    gx, gy = np.meshgrid(xs, ys, indexing="ij")
+    grid = np.asarray(fallback(gx, gy), float).copy()
+    means, counts = node_means(points, xs, ys)
+    grid[counts > 0] = means[counts > 0]
+    return GridSpline(xs, ys, grid)
+
+
+def bearing_fields(anat: Anatomy, g: CageGeometry, frame: Frame, disc_upper: Field, disc_lower: Field):
+    """Bearing-surface fields fitted to the upper and lower vertebra over the cage outline, and
+    their surface points (cage frame): ``(upper, lower, upper_points, lower_points)``."""
+    outline = g.outline
+    cell = fit_cell(outline)
+    pu = facing_points(anat.upper_mesh, frame, disc_upper, outline, grow_mm=1.5, clip_to_outline=False)
+    pl = facing_points(anat.lower_mesh, frame, disc_lower, outline, grow_mm=1.5, clip_to_outline=False)
+    return _fit_field(pu, outline, disc_upper, cell), _fit_field(pl, outline, disc_lower, cell), pu, pl
+
+
+def points_over(points: np.ndarray, outline: np.ndarray) -> np.ndarray:
+    """The points lying over the outline (seen along z)."""
+    return points[outlines.contains(outline, points[:, :2])]
+
+
+def shifted(field: Field, dz: float) -> Field:
+    """The field moved by ``dz`` (mm) along z."""
+    return lambda x, y: field(x, y) + dz
