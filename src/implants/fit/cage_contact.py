@@ -13,10 +13,11 @@ from typing import Any
 
 import trimesh
 
-from ..geometry.local_frame import Frame
-from ..model import Implant
 from ..checks.contact import contact_area
 from ..checks.footprint import footprint_area
+from ..geometry.local_frame import Frame
+from ..model import Implant
+from ..tolerances import CONTACT_TOLERANCE_MM
 from ..writers.tessellate import feature_mask, tessellate
 from .inputs import Anatomy
 
@@ -72,7 +73,7 @@ class Comparison:
         return out
 
 
-def cage_contact(implant: Implant, anat: Anatomy, tolerance_mm: float = 0.25,
+def cage_contact(implant: Implant, anat: Anatomy, tolerance_mm: float = CONTACT_TOLERANCE_MM,
                  deflection_mm: float = CONTACT_DEFLECTION_MM) -> CageContact:
     """Contact of a cage (patient frame) with the upper and lower vertebra: area of each bearing
     face within ``tolerance_mm`` (mm², % of its footprint, % of the endplate) and penetration."""

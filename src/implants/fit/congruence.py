@@ -32,9 +32,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParameterError
-from ..model import Implant
-from ..writers.atomic import write_files
 from ..implant_types.interbody_cage import CageParams
+from ..model import Implant
+from ..tolerances import CONTACT_TOLERANCE_MM
+from ..writers.atomic import write_files
 from .cage_build import build_cage
 from .cage_contact import Comparison, cage_contact
 from .cage_fields import bearing_fields, field_angles, points_over, shifted
@@ -149,7 +150,8 @@ def flat_cage(upper_mesh_or_path: Any, lower_mesh_or_path: Any = None, params: C
     return replace(implant, inputs=disc_inputs(upper_mesh_or_path, lower_mesh_or_path, axes, margin_mm))
 
 
-def measure_contact(upper: Any, lower: Any = None, params: CageParams | None = None, tolerance_mm: float = 0.25,
+def measure_contact(upper: Any, lower: Any = None, params: CageParams | None = None,
+                    tolerance_mm: float = CONTACT_TOLERANCE_MM,
                     *, axes: str | np.ndarray = "ALS", margin_mm: float = 2.0) -> Comparison:
     """Build the congruent and the flat cage of the same footprint and measure their contact."""
     if not 0.0 < tolerance_mm <= 5.0:
@@ -164,7 +166,8 @@ def measure_contact(upper: Any, lower: Any = None, params: CageParams | None = N
                       tolerance_mm, frame)
 
 
-def compare_contact(upper: Any, lower: Any = None, params: CageParams | None = None, tolerance_mm: float = 0.25,
+def compare_contact(upper: Any, lower: Any = None, params: CageParams | None = None,
+                    tolerance_mm: float = CONTACT_TOLERANCE_MM,
                     *, axes: str | np.ndarray = "ALS", margin_mm: float = 2.0) -> dict:
     """JSON-ready comparison of the congruent and the flat cage (see :class:`~.cage_contact.Comparison`)."""
     return measure_contact(upper, lower, params, tolerance_mm, axes=axes, margin_mm=margin_mm).to_json()
