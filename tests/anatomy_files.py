@@ -13,11 +13,10 @@ import hashlib
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import trimesh
 
 from implants.anatomy.meshes import export_level
-from implants.anatomy.packaged import LEVELS, SOURCES, data_file
+from implants.anatomy.packaged import LEVELS, SOURCES, data_file, read_npz
 from implants.writers.atomic import write_files
 
 TEST_DATA = Path(__file__).parent / "data" / "anatomy"
@@ -38,9 +37,7 @@ def _materialise() -> Path:
     for level in LEVELS.values():
         export_level(level.name, folder, SOURCES[level.source].source_axes, level.source_file)
     for npz in TEST_DATA.glob("*.npz"):
-        with np.load(npz) as data:
-            mesh = trimesh.Trimesh(data["vertices"].astype(float), data["faces"], process=False)
-        write_files(folder, {f"{npz.stem}.stl": trimesh.exchange.stl.export_stl(mesh)})
+        write_files(folder, {f"{npz.stem}.stl": trimesh.exchange.stl.export_stl(read_npz(npz))})
     done.touch()
     return folder
 

@@ -1,6 +1,6 @@
 """Anatomy: vertebra mesh loading, endplate extraction on every shared mesh, disc space, synthetic vertebrae.
 
-Figures checked against shared/anatomy/MANIFEST.md (disc gaps, concavity) and against independent
+Figures checked against the anatomy MANIFEST (disc gaps, concavity; the meshes are packaged) and against independent
 measures (ray casts through the meshes, the real conforming C2/C3 disc and VerSe end caps).
 """
 

@@ -1,5 +1,5 @@
 """anterior-plate contoured to a measured anterior surface (issue 4): from a list of points (fitted
-B-spline) and from vertebra meshes (the real C2 and C3 of ../shared/anatomy); bad input; the CLI."""
+B-spline) and from vertebra meshes (the real C2 and C3 packaged with the library, written as LPS files by anatomy_files.py); bad input; the CLI."""
 
 from __future__ import annotations
 

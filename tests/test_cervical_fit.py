@@ -1,4 +1,4 @@
-"""Upper-cervical implants fitted to the real C1, C2, C3 meshes of ../shared/anatomy (issue 4):
+"""Upper-cervical implants fitted to the real C1, C2, C3 meshes packaged with the library (LPS files, anatomy_files.py) (issue 4):
 the docking implant's base bears on the C3 superior endplate and its saddle seats under the C1
 anterior arch without penetrating bone; the transarticular template's frame rests on the C1
 posterior arch with its guide axes through the C1–C2 joints."""

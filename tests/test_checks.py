@@ -1,6 +1,6 @@
 """Checks: mesh checks, mesh vs B-rep volume, STEP re-read, footprint, contact area (against
 known areas), penetration and the file report. Shapes built directly with CadQuery; one
-contact test on the real cervical meshes in ../shared/anatomy."""
+contact test on the packaged real cervical meshes."""
 
 from __future__ import annotations
 

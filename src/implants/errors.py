@@ -8,6 +8,10 @@ checks is :class:`CheckError`.
 
 from __future__ import annotations
 
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
+
 
 class ImplantError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -48,3 +52,15 @@ EXIT_CODES = {
     5: "checks failed",
     6: "export failed",
 }
+
+
+def kernel_guard(what: str, call: Callable[..., T], *args: Any, context: str = "", **kwargs: Any) -> T:
+    """``call(*args, **kwargs)`` under the error contract: this package's errors pass; any other
+    exception (the CAD kernel failing on accepted input) becomes a :class:`GeometryError`
+    ``"<what> (<Exception>: <message>)<context>"``."""
+    try:
+        return call(*args, **kwargs)
+    except ImplantError:
+        raise
+    except Exception as error:  # the kernel raising on accepted input is a bug to report
+        raise GeometryError(f"{what} ({type(error).__name__}: {error}){context}") from error

@@ -142,15 +142,10 @@ class Template:
         """Build ``params`` (labelled with ``preset``, default: the type's default preset). The
         library's error contract: a kernel exception on accepted parameters becomes a
         :class:`GeometryError` naming the type and the parameters (a bug to report)."""
-        from .errors import GeometryError, ImplantError
+        from .errors import kernel_guard
 
-        try:
-            implant = self.build(params)
-        except ImplantError:
-            raise
-        except Exception as error:  # the kernel raising on accepted parameters is a bug to report
-            raise GeometryError(f"{self.type_id} failed in the CAD kernel ({type(error).__name__}: {error}) "
-                                f"for parameters {params.model_dump(mode='json')}") from error
+        implant = kernel_guard(f"{self.type_id} failed in the CAD kernel", self.build, params,
+                               context=f" for parameters {params.model_dump(mode='json')}")
         return replace(implant, preset=preset or self.default_preset)
 
     def make_params(self, preset: str | None = None, **overrides: Any) -> ImplantParams:

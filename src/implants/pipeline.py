@@ -27,7 +27,7 @@ from .errors import CheckError, ExportError, GeometryError, ParameterError
 from .params import Material
 from .porous.lattice import apply_lattice
 from .writers.atomic import write_files
-from .writers.manifest import base_name, build_manifest, manifest_bytes, manifest_name
+from .writers.manifest import base_name, build_manifest, manifest_bytes
 from .writers.meshes import glb_bytes, stl_bytes, threemf_bytes
 from .writers.settings import FORMATS, checked_deflection
 from .writers.step import is_valid, step_bytes
@@ -191,8 +191,8 @@ def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str
                                "parameters": lattice.model_dump(mode="json")}
     stem = base_name(implant, lattice)
     files = {f"{stem}.{fmt}": payload for fmt, payload in data.items()}
-    files[manifest_name(implant, lattice)] = manifest_bytes(manifest)
+    files[f"{stem}.manifest.json"] = manifest_bytes(manifest)
     written = write_files(out, files)
     paths = {fmt: written[f"{stem}.{fmt}"] for fmt in data}
-    paths["manifest"] = written[manifest_name(implant, lattice)]
+    paths["manifest"] = written[f"{stem}.manifest.json"]
     return ExportResult(paths=paths, manifest=manifest)

@@ -92,7 +92,7 @@ def load_mesh(path: str | Path, axes: str | np.ndarray = PATIENT_AXES, *, transl
     ``require_closed``, for a mesh that is not closed (watertight with consistent winding).
     """
     p = Path(path)
-    if not p.exists() and packaged.is_packaged(path):
+    if packaged.is_packaged(path):
         if not (isinstance(axes, str) and axes.strip().upper() == PATIENT_AXES):
             raise ParameterError(f"axes: packaged level {str(path)!r} is in the patient frame ({PATIENT_AXES}); "
                                  "--axes applies to mesh files only")
@@ -142,7 +142,7 @@ def input_record(source: "str | Path | trimesh.Trimesh", axes: str | np.ndarray 
                                 + np.ascontiguousarray(source.faces, np.int64).tobytes()).hexdigest()
         return {"mesh": f"{len(source.faces)} triangles (in memory)", "sha256": digest, "axes": code}
     p = Path(source)
-    if not p.exists() and packaged.is_packaged(source):
+    if packaged.is_packaged(source):
         name = packaged.level(str(source)).name
         return {"packaged": name, "sha256": packaged.sha256(name), "axes": PATIENT_AXES}
     return {"file": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest(), "axes": code}

@@ -117,18 +117,23 @@ def level(name: str) -> Level:
     return LEVELS[key]
 
 
-def is_packaged(name: object) -> bool:
-    """True if ``name`` (a string, not a path with a folder or suffix) names a packaged level."""
-    text = str(name).strip().lower()
-    return isinstance(name, (str, Path)) and text in {k.lower() for k in LEVELS}
+def is_packaged(name: object, folder: str | Path = ".") -> bool:
+    """True if ``name`` names a packaged level and is not an existing file in ``folder`` (a file
+    of that name wins): where a mesh path is accepted, such a name reads the packaged bone."""
+    if not isinstance(name, (str, Path)) or (Path(folder) / name).exists():
+        return False
+    return str(name).strip().lower() in {k.lower() for k in LEVELS}
+
+
+def read_npz(path: str | Path) -> trimesh.Trimesh:
+    """A mesh stored as ``vertices`` (float32, mm) and ``faces`` (int32) in an ``.npz`` file."""
+    with np.load(path) as data:
+        return trimesh.Trimesh(data["vertices"].astype(float), data["faces"].astype(np.int64), process=False)
 
 
 def load(name: str) -> trimesh.Trimesh:
     """The packaged mesh of ``name`` in the patient frame (mm), closed, one shell."""
-    with np.load(data_file(name)) as data:
-        vertices = data["vertices"].astype(float)
-        faces = data["faces"].astype(np.int64)
-    mesh = trimesh.Trimesh(vertices, faces, process=False)
+    mesh = read_npz(data_file(name))
     mesh.metadata["name"] = f"packaged level {level(name).name}"
     return mesh
 

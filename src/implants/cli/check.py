@@ -29,7 +29,7 @@ def check(
     from ..anatomy.packaged import is_packaged, load
     from ..checks.report import check_file, reports_table
 
-    bone = load(str(endplate)) if endplate is not None and not endplate.exists() and is_packaged(endplate) else endplate
+    bone = load(str(endplate)) if is_packaged(endplate) else endplate
     reports = [check_file(file, endplate=bone, tolerance_mm=tolerance, expected_bodies=bodies) for file in files]
     if as_json:
         emit_json(reports[0].to_json() if len(reports) == 1 else [r.to_json() for r in reports])

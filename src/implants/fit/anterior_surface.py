@@ -18,7 +18,7 @@ consecutive vertebrae (a two-level subaxial plate then has its hole rows on the 
 
 Measured (tests/test_anterior_surface.py): points sampled on a cylinder of radius 20 mm (upright or
 leaning 20°) give a plate whose bone-facing face lies within 0.002 mm of the cylinder. On the real
-C2 and C3 (``shared/anatomy``, LPS), a two-level plate: 8146 ray hits, 725 rejected as lying behind
+C2 and C3 (the packaged levels, as LPS files), a two-level plate: 8146 ray hits, 725 rejected as lying behind
 the front surface, rms residual 0.17 mm, seated 0.11 mm off the most prominent point; gap from the
 plate's bone-facing face to the bone mean 0.29, median 0.16, p90 0.79, max 1.82 mm over the whole
 face, p90 0.34 mm over the bodies (more than 3 mm from the disc level: the plate bridges the C2/C3

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..errors import ParameterError
+from ..errors import ParameterError, kernel_guard
 from ..geometry.local_frame import Frame
 from ..model import Implant
 from ..implant_types.interbody_cage import TYPE_ID, CageGeometry, CageParams, build_from_geometry
@@ -22,7 +22,6 @@ from .cage_fields import fit_cell, plane_angles
 from .facing_surface import Field
 from .footprint import face_samples
 from .inputs import Anatomy
-from .kernel import kernel_build
 
 #: Smallest cage thickness (mm) anywhere over the footprint.
 MIN_THICKNESS_MM = 0.5
@@ -46,8 +45,9 @@ def build_cage(anat: Anatomy, p: CageParams, g: CageGeometry, centre: np.ndarray
                              "choose a smaller footprint (depth_mm, width_mm)")
     geometry = replace(g, upper=upper, lower=lower, superior_endplate=None, inferior_endplate=None,
                        min_height_mm=thinnest)
-    local = kernel_build("congruent cage", build_from_geometry, p, geometry, clip_method="interpolate",
-                         clip_samples=face_samples(g.outline, FACE_SPACING * fit_cell(g.outline), most=81))
+    samples = face_samples(g.outline, FACE_SPACING * fit_cell(g.outline), most=81)
+    local = kernel_guard("congruent cage: the CAD kernel failed", build_from_geometry, p, geometry,
+                         clip_method="interpolate", clip_samples=samples)
     moved = local.transformed(frame.matrix)
     measured = _face_angles(local)
     metrics = {

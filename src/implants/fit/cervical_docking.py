@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .. import tolerances
-from ..errors import ParameterError
+from ..errors import ParameterError, kernel_guard
 from ..geometry import outlines
 from ..model import Implant
 from ..params import validate
@@ -41,7 +41,6 @@ from .docking_saddle import RAY_SPACING_MM, SADDLE_CLEARANCE_MM, fitted_saddle, 
 from .facing_surface import dense_points, facing_points
 from .footprint import face_samples, polygon_centroid
 from .inputs import meshes_and_params
-from .kernel import kernel_build
 
 #: Spacing (mm) of the samples the interpolating B-spline lower face goes through.
 FACE_SPACING_MM = 0.6
@@ -160,8 +159,8 @@ def fit_docking_implant(c3_mesh: Any, c1_mesh: Any, params=None, *, measure: boo
         raise ParameterError(f"the C1 arch is {fit['seat']:.1f} mm above the C3 endplate: {error}") from error
     samples = face_samples(outline, FACE_SPACING_MM)
     t = time.perf_counter()
-    local = kernel_build("fitted docking implant", build, p, lower, saddle_field, clip_method="interpolate",
-                         clip_samples=samples, face_tol_mm=FACE_TOL_MM)
+    local = kernel_guard("fitted docking implant: the CAD kernel failed", build, p, lower, saddle_field,
+                         clip_method="interpolate", clip_samples=samples, face_tol_mm=FACE_TOL_MM)
     moved = local.transformed(frame.matrix)
     timings["build_s"] = time.perf_counter() - t
 

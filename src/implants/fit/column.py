@@ -44,7 +44,7 @@ import numpy as np
 import trimesh
 
 from .. import tolerances
-from ..errors import GeometryError, ParameterError
+from ..errors import GeometryError, ParameterError, kernel_guard
 from ..geometry import outlines
 from ..model import Implant
 from ..params import validate
@@ -58,7 +58,6 @@ from ..implant_types.vertebral_body_replacement import (REGIONS, TYPE_ID, VBRPar
 from .facing_surface import facing_points, seat
 from .footprint import face_samples, footprint_grid, plane_fit, polygon_centroid
 from .inputs import vertebra_mesh
-from .kernel import kernel_build
 
 #: Spacing (mm) of the samples the interpolating B-spline end faces go through. On the lumbar
 #: mean L3/L5 fields (cell ~1 mm) the face stays within ~0.01 mm of the field (measured).
@@ -211,8 +210,8 @@ def fit_body_replacement(upper_mesh: Any, lower_mesh: Any, params: VBRParams | N
     timings["fit_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    local = kernel_build("fitted column", build, p, sup_recess, inf_recess, clip_method="interpolate",
-                         clip_samples=samples, face_tol_mm=FACE_TOL_MM)
+    local = kernel_guard("fitted column: the CAD kernel failed", build, p, sup_recess, inf_recess,
+                         clip_method="interpolate", clip_samples=samples, face_tol_mm=FACE_TOL_MM)
     moved = local.transformed(frame.matrix)
     timings["build_s"] = time.perf_counter() - t
 

@@ -290,7 +290,7 @@ def _interbody_cage_real(implant: "Implant", anatomy_dir: Path) -> SceneLayout:
                        "Clouthier et al. 2023, MIT)", figure="Fig. 6")
 
 
-#: type id → scene rule on real meshes from a folder like ``../shared/anatomy`` (optional).
+#: type id → scene rule on real meshes from a folder holding lumbar_mean_L4_mm.stl and lumbar_mean_L5_mm.stl (optional).
 REAL_SCENE_RULES: dict[str, Callable[["Implant", Path], SceneLayout]] = {
     "interbody-cage": _interbody_cage_real,
 }

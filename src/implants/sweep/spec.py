@@ -159,9 +159,9 @@ class SweepSpec(_Strict):
         contact = self.metrics.contact
         if contact is None or Path(contact.endplate).is_absolute():
             return self
-        path = (base / contact.endplate).resolve()
-        if not path.exists() and is_packaged(contact.endplate):
+        if is_packaged(contact.endplate, base):
             return self
+        path = (base / contact.endplate).resolve()
         metrics = self.metrics.model_copy(update={"contact": contact.model_copy(update={"endplate": str(path)})})
         return self.model_copy(update={"metrics": metrics})
 

@@ -58,7 +58,7 @@ def _endplate(path: str, transform: list[list[float]] | None = None) -> trimesh.
     """The endplate mesh (loaded once per worker), moved into the implant frame by ``transform``."""
     key = (path, json.dumps(transform))
     if key not in _ENDPLATES:
-        mesh = load(path) if not Path(path).exists() and is_packaged(path) else read_mesh(path, "endplate")
+        mesh = load(path) if is_packaged(path) else read_mesh(path, "endplate")
         if transform is not None:
             mesh = mesh.copy()
             mesh.apply_transform(np.asarray(transform, float))

@@ -51,10 +51,6 @@ def base_name(implant: "Implant", lattice: Any = None) -> str:
     return f"{implant.type_id}-{design_hash(implant, lattice)}"
 
 
-def manifest_name(implant: "Implant", lattice: Any = None) -> str:
-    return f"{base_name(implant, lattice)}.manifest.json"
-
-
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -90,7 +86,8 @@ def build_manifest(implant: "Implant", files: Mapping[str, bytes], checks: Mappi
     ``<type>-<design hash>.<format>``; ``tessellation`` holds ``deflection_mm`` (the one used,
     mm), ``triangles``, ``vertices``, ``holes_filled`` and, when the mesher refined, the
     ``requested_deflection_mm``."""
-    stem = base_name(implant, lattice)
+    digest = design_hash(implant, lattice)
+    stem = f"{implant.type_id}-{digest}"
     inputs = {k: v for k, v in implant.inputs.items() if k != "frame"}
     created = created or datetime.now(timezone.utc)
     manifest = {
@@ -99,7 +96,7 @@ def build_manifest(implant: "Implant", files: Mapping[str, bytes], checks: Mappi
         "preset": implant.preset,
         "parameters": implant.params.model_dump(mode="json"),
         "params_hash": implant.params.params_hash(),
-        "design_hash": design_hash(implant, lattice),
+        "design_hash": digest,
         "inputs": inputs,
         "package": "spine-implants",
         "version": __version__,
