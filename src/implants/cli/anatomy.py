@@ -87,3 +87,62 @@ def contact_compare(
     ratio = data["ratio_congruent_to_flat"]
     console.print(f"  congruent/flat: superior {ratio['superior']}, inferior {ratio['inferior']}, total {ratio['total']}")
     console.print(f"  {out / 'contact.json'}\n  {png}")
+
+
+#: ``implants anatomy spine`` options and the SpineCurve fields they set.
+SPINE_OPTIONS = {"--cervical-lordosis": "cervical_lordosis_deg", "--thoracic-kyphosis": "thoracic_kyphosis_deg",
+                 "--lumbar-lordosis": "lumbar_lordosis_deg"}
+
+
+def anatomy_spine(
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder: the bones, spine_frames.json (and spine.png)."),
+    cervical_lordosis: Optional[float] = typer.Option(None, "--cervical-lordosis", help="C2–C7 lordosis, deg (default 15)."),
+    thoracic_kyphosis: Optional[float] = typer.Option(None, "--thoracic-kyphosis", help="T1–T12 kyphosis, deg (default 40)."),
+    lumbar_lordosis: Optional[float] = typer.Option(None, "--lumbar-lordosis", help="L1–S1 lordosis, deg (default 50)."),
+    file_format: str = typer.Option("stl", "--format", help="stl (one <LEVEL>.stl per bone) or glb (spine.glb, a node per bone)."),
+    picture: bool = typer.Option(False, "--picture", help="Also write spine.png (lateral and anterior views)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the placed frames as JSON."),
+) -> None:
+    """The whole spine, C0 to pelvis, on a sagittal curve: every packaged bone placed by its endplates
+    (patient frame of the Visible Human lumbosacral set, mm). Not a medical device."""
+    from ..errors import ParameterError
+    from ..params import validate
+
+    values = {field: value for field, value in zip(SPINE_OPTIONS.values(), (cervical_lordosis, thoracic_kyphosis,
+                                                                            lumbar_lordosis)) if value is not None}
+    if file_format not in ("stl", "glb"):
+        raise ParameterError(f"--format {file_format!r}: allowed stl, glb")
+    from ..anatomy.spine import SpineCurve, assemble
+    from ..anatomy.spine_report import bone_files, frames_json
+
+    try:
+        curve = validate(SpineCurve, values)
+    except ParameterError as error:
+        message = str(error)
+        for option, field in SPINE_OPTIONS.items():
+            message = message.replace(field, option).replace(" deg) deg", " deg)")
+        raise ParameterError(message) from None
+    with busy("placing the bones…", quiet=as_json):
+        spine = assemble(curve)
+        files = bone_files(spine, file_format)
+        data = frames_json(spine)
+        files["spine_frames.json"] = (json.dumps(data, indent=2) + "\n").encode()
+        if picture:
+            import tempfile
+
+            from ..render.spine_picture import render_spine
+
+            with tempfile.TemporaryDirectory() as folder:
+                png = render_spine([(b.name, b.mesh) for b in spine.bones], Path(folder) / "spine.png",
+                                   title="Spine C0–pelvis")
+                files["spine.png"] = png.read_bytes()
+        written = write_files(out, files)
+    if as_json:
+        emit_json(data)
+        return
+    measured = data["measured"]
+    console.print(f"  {len(spine.bones)} bones; measured: cervical lordosis {measured['cervical_lordosis_deg']:.1f}°, "
+                  f"thoracic kyphosis {measured['thoracic_kyphosis_deg']:.1f}°, "
+                  f"lumbar lordosis {measured['lumbar_lordosis_deg']:.1f}°")
+    for path in written.values():
+        console.print(f"  {path}")
