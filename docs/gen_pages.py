@@ -3,6 +3,7 @@
     .venv/bin/python docs/gen_pages.py              # markdown + pictures (builds every type: ~1-2 min)
     .venv/bin/python docs/gen_pages.py --no-render  # markdown only, from the registry (no CAD kernel)
     .venv/bin/python docs/gen_pages.py --types interbody-cage,monolithic
+    .venv/bin/python docs/gen_pages.py --sheets-only  # scenes.png and demonstrators.png only
 
 The generated markdown (docs/types/*.md, docs/cli.md) and the pictures (docs/images/*.png) are
 committed, so ``mkdocs build --strict`` needs neither the CAD kernel nor VTK. The named features of
@@ -11,7 +12,9 @@ pages (parameter tables, presets, review text) without building anything.
 
 Pictures: ``<type>.png`` (isometric view, contact faces and screw/guide axes highlighted),
 ``<type>_scene.png`` (in-situ scene, for the types with a scene rule in implants.render.scenes),
-and ``gallery.png`` (a 4 × 2 grid of the eight type pictures, matplotlib). PNGs are reduced to a
+``gallery.png`` (a 4 × 2 grid of the eight type pictures), and the contact sheets ``scenes.png`` (the
+eight in-situ scenes on real vertebrae) and ``demonstrators.png`` (the eight assembled printable
+demonstrators), grids drawn by implants.render.sheets. PNGs are reduced to a
 256-colour palette to stay small (~30-90 KB each).
 """
 
@@ -139,31 +142,26 @@ def render_type(type_id: str) -> dict:
 
 def gallery_png(type_ids: list[str]) -> int:
     """``gallery.png``: the eight type pictures on a 4 × 2 grid, titled with the type ids."""
-    import matplotlib
+    from implants.render.sheets import SheetCell, contact_sheet
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from PIL import Image
-
-    cols = 4
-    rows = (len(type_ids) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 2.6, rows * 2.2), dpi=100)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, type_id in zip(axes.flat, type_ids):
-        path = IMAGES / f"{type_id}.png"
-        if path.is_file():
-            with Image.open(path) as image:
-                rgb = image.convert("RGB")
-            w, h = rgb.size
-            ax.imshow(rgb.crop((0, int(0.07 * h), w, int(0.93 * h))))  # drop the title/caption margins
-        ax.set_title(type_id, fontsize=9)
-    fig.suptitle("The eight implant types of spine-implants (default presets; not a medical device)", fontsize=10)
-    fig.tight_layout()
-    target = IMAGES / "gallery.png"
-    fig.savefig(target)
-    plt.close(fig)
+    cells = [SheetCell(IMAGES / f"{t}.png", t) for t in type_ids if (IMAGES / f"{t}.png").is_file()]
+    target = contact_sheet(cells, IMAGES / "gallery.png",
+                           "The eight implant types of spine-implants (default presets; not a medical device)")
     return shrink_png(target)
+
+
+def contact_sheets(type_ids: list[str]) -> dict[str, int]:
+    """``scenes.png`` (the eight in-situ scenes, as ``implants render TYPE --scene`` draws them) and
+    ``demonstrators.png`` (the eight assembled printable demonstrators); their sizes in bytes."""
+    from implants.demonstrator.pictures import demonstrator_sheet
+    from implants.render.sheets import scene_sheet
+
+    sizes = {}
+    for name, make in (("scenes.png", scene_sheet), ("demonstrators.png", demonstrator_sheet)):
+        start = time.perf_counter()
+        sizes[name] = shrink_png(make(type_ids, IMAGES / name))
+        print(f"{name}: {time.perf_counter() - start:.0f} s, {sizes[name] / 1024:.0f} KB", flush=True)
+    return sizes
 
 
 # ----------------------------------------------------------------------------- markdown
@@ -297,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-render", action="store_true", help="markdown only (no CAD kernel, no VTK)")
     parser.add_argument("--types", help="comma-separated type ids to (re)render (default: all)")
+    parser.add_argument("--sheets-only", action="store_true",
+                        help="only the contact sheets scenes.png and demonstrators.png (~2 min)")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT / "src"))
@@ -306,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     TYPES.mkdir(parents=True, exist_ok=True)
     cached = json.loads(FEATURES_JSON.read_text(encoding="utf-8")) if FEATURES_JSON.is_file() else {}
     templates = implants.templates()
+    if args.sheets_only:
+        contact_sheets([t.type_id for t in templates])
+        return 0
     if not args.no_render:
         chosen = args.types.split(",") if args.types else [t.type_id for t in templates]
         for type_id in chosen:
@@ -315,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{', '.join(f'{k} {v / 1024:.0f} KB' for k, v in info['png_bytes'].items())}", flush=True)
         size = gallery_png([t.type_id for t in templates])
         print(f"gallery.png {size / 1024:.0f} KB")
+        contact_sheets([t.type_id for t in templates])
         FEATURES_JSON.write_text(json.dumps({t.type_id: cached[t.type_id] for t in templates if t.type_id in cached},
                                             indent=1) + "\n", encoding="utf-8")
     refs = load_references()

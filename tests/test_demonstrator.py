@@ -1,5 +1,6 @@
-"""Printable demonstrators: parts closed and single-bodied, pegs fit sockets with the clearance, the
-coloured 3MF re-reads in lib3mf's strict mode, the plate fits the bed, printability names features."""
+"""Printable demonstrators: on the real packaged bones of the placement rules, parts closed and
+single-bodied, pegs fit sockets with the clearance, the coloured 3MF re-reads in lib3mf's strict mode,
+the plate fits the bed, printability names features."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import trimesh
 
 from implants.checks.mesh import check_mesh
 from implants.demonstrator import build_demonstrator, printability_check, write_demonstrator
@@ -46,9 +48,56 @@ def cage_files(cage_demo, tmp_path_factory):
 
 def test_parts_are_the_implant_its_vertebrae_and_the_base(cage_demo):
     names = [p.name for p in cage_demo.parts]
-    assert "implant" in names and "base" in names
-    assert {"bone.L4", "bone.L5"} <= {n.split(".superior")[0].split(".inferior")[0] for n in names}
-    assert {p.role for p in cage_demo.parts} >= {"bone", "implant", "base"}
+    assert sorted(names) == ["base", "bone.L4", "bone.L5", "implant"]
+    assert [p.role for p in cage_demo.parts if p.name.startswith("bone.")] == ["bone", "bone"]
+
+
+def _cage_layout():
+    from implants.placement.rules import layout_for
+
+    layout, _ = layout_for(_implant("interbody-cage"))
+    return {f"bone.{b.name}": b for b in layout.bones}
+
+
+def test_bones_are_the_real_levels_held_by_the_implant(cage_demo):
+    """Each bone part is its packaged real level (L4, L5) in the placement's pose, less the imprint
+    and the sockets only (a few hundred mm³ of ~73 000); the implant touches both bones."""
+    from implants.anatomy import packaged
+
+    placed = _cage_layout()
+    implant = cage_demo.part("implant").mesh
+    for name in ("bone.L4", "bone.L5"):
+        bone = cage_demo.part(name).mesh
+        real = packaged.load(name.removeprefix("bone."))
+        assert real.volume - 1500.0 < bone.volume < real.volume
+        assert len(bone.faces) >= len(real.faces)  # the real surface, refined where cut
+        # in the placement's pose: the bone's box is the placed mesh's box (sockets do not reach the hull)
+        assert np.allclose(bone.bounds, placed[name].mesh.bounds, atol=0.5)
+        _, gap, _ = trimesh.proximity.closest_point(bone, implant.sample(2000, seed=1))
+        assert gap.min() < 0.05, name
+    assert (meshops.union([cage_demo.part("bone.L4").mesh, cage_demo.part("bone.L5").mesh])
+            ^ meshops.to_manifold(implant)).volume() < 1.0
+
+
+def test_bounding_relations_and_posts_on_the_bodies(cage_demo):
+    """The cage lies between the two body centres; the base is under everything and holds every part
+    in its footprint; the first post of L5 is under its body (within 10 mm of the body centre), and no
+    peg sits on a process tip (all within 50 mm of their body's centre; an L5 spinous tip is ~65 mm)."""
+    placed = _cage_layout()
+    implant = cage_demo.part("implant").mesh
+    centres = {name: bone.frame[:3, 3] for name, bone in placed.items()}
+    assert centres["bone.L5"][2] < implant.bounds[0, 2] < implant.bounds[1, 2] < centres["bone.L4"][2]
+    base = cage_demo.part("base").mesh
+    for part in cage_demo.parts:
+        if part.name == "base":
+            continue
+        assert part.mesh.bounds[0, 2] > base.bounds[0, 2] + 5.0, part.name
+        assert np.all(part.mesh.bounds[0, :2] >= base.bounds[0, :2]), part.name
+        assert np.all(part.mesh.bounds[1, :2] <= base.bounds[1, :2]), part.name
+    pegs = {name: [np.asarray(j.peg_top) for j in cage_demo.joints if j.part == name] for name in centres}
+    assert min(np.linalg.norm(p[:2] - centres["bone.L5"][:2]) for p in pegs["bone.L5"]) < 10.0
+    for name, tops in pegs.items():
+        assert len(tops) == 2 and all(np.linalg.norm(p[:2] - centres[name][:2]) < 50.0 for p in tops), name
 
 
 def test_every_part_is_watertight_one_body_and_manifold(cage_demo):
@@ -111,6 +160,7 @@ def test_pegs_fit_sockets_with_the_clearance(cage_demo):
     _check_pegs(cage_demo)
 
 
+@pytest.mark.slow  # real bones: ~10-30 s on 2 shared cores
 def test_tilted_posts_and_keyed_pegs_where_no_vertical_line_is_free(spacer_demo):
     """Cervical spacer: C4 sits on C5 and the spacer, no vertical line from the base reaches it: its
     post is tilted (≤ 40°, printable); every bone has at least two pegs (cannot spin)."""
@@ -139,8 +189,6 @@ def test_print_orientation_is_the_least_overhang_candidate(cage_demo):
 
 
 def test_overhang_area_of_a_known_shape():
-    import trimesh
-
     box = trimesh.creation.box(extents=(10, 20, 5))
     assert meshops.overhang_area(box) == 0.0            # bottom face rests on the bed
     tilted = box.copy()
@@ -159,6 +207,7 @@ def test_plate_fits_the_bed_without_overlaps(cage_demo):
         assert lo[0] >= 0 and lo[1] >= 0 and hi[0] <= w and hi[1] <= h, part.name
 
 
+@pytest.mark.slow  # real bones: ~10-30 s on 2 shared cores
 def test_small_bed_is_refused_with_a_clear_message():
     from implants.errors import ExportError
 
@@ -218,6 +267,7 @@ def test_label_names_type_parameters_and_disclaimer(cage_demo):
     assert "interbody-cage" in text and "NOT A MEDICAL DEVICE" in text and re.search(r"\d+(\.\d+)? mm", text)
 
 
+@pytest.mark.slow  # real bones: ~10-30 s on 2 shared cores
 def test_bone_split_gives_keyed_halves_and_dowels(cage_demo):
     demo = build_demonstrator(_implant("interbody-cage"), split=True, bed_mm=(300.0, 300.0))
     halves = [p for p in demo.parts if p.name.startswith("bone.L5.")]
@@ -262,7 +312,6 @@ def test_a_real_thin_wall_is_still_named():
 def test_packing_leaves_no_overlap_and_names_a_part_that_does_not_fit():
     from implants.demonstrator.model import Part
     from implants.demonstrator.pack import DoesNotFit, pack
-    import trimesh
 
     parts = [Part(f"p{k}", "bone", trimesh.creation.box(extents=(60, 40, 10))) for k in range(6)]
     for p in parts:
@@ -315,6 +364,19 @@ def test_every_type_builds_a_demonstrator(type_id, tmp_path):
         lo, hi = part.plate_mesh.bounds
         assert lo[0] >= 0 and lo[1] >= 0 and hi[0] <= w and hi[1] <= h, part.name
     assert any(p.role == "bone" for p in demo.parts) and any(p.role == "implant" for p in demo.parts)
+    # real bones: every bone part is a level of the placement's layout (a cropped pelvis may fall into
+    # .left/.right pieces), a real mesh (thousands of triangles), touched by the implant somewhere (bones
+    # that do not fit the bed at scale 1 are left out: demo.left_out)
+    from implants.placement.rules import layout_for
+
+    levels = {b.name for b in layout_for(_implant(type_id))[0].bones}
+    bones = [p for p in demo.parts if p.role == "bone"]
+    assert {p.name.removeprefix("bone.").split(".")[0] for p in bones} <= levels
+    assert all(len(p.mesh.faces) > 2000 for p in bones)
+    implant = trimesh.util.concatenate([p.mesh for p in demo.parts if p.role == "implant"])
+    gaps = [trimesh.proximity.closest_point(p.mesh, implant.sample(5000, seed=1))[1].min() for p in bones]
+    assert min(gaps) < 1.0  # sampled points: the contact itself lies between them
+    assert demo.printability["ok"], demo.printability["messages"]
     _check_pegs(demo)
     for bone in {j.part for j in demo.joints}:
         assert sum(j.part == bone for j in demo.joints) >= 2, bone  # two pegs or a keyed pair: no spin

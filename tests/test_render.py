@@ -145,17 +145,3 @@ def test_cli_render(tmp_path):
         f"interbody-cage_{v}.png" for v in pictures.VIEW_NAMES)
     bad = runner.invoke(app, ["render", "interbody-cage", "--set", "height_mm=99", "--out", str(tmp_path / "x.png")])
     assert bad.exit_code == 3
-
-
-@pytest.mark.slow  # endplate extraction on four 32k-triangle meshes
-def test_cage_scene_on_real_lumbar_meshes():
-    """Option: the mean-shape L4/L5 (a folder of the real meshes), moved apart so the cage faces touch the endplates."""
-    from anatomy_files import ANATOMY as anatomy
-    from implants.anatomy.endplates import extract_endplate
-
-    layout, has_rule = rules.layout_for(cage("lumbar-alif"), anatomy_dir=anatomy)
-    assert has_rule and "real" in layout.note
-    l4, l5 = layout.bones
-    h = cage("lumbar-alif").params.height_mm
-    assert extract_endplate(l4.mesh, "inferior").centroid[2] == pytest.approx(h / 2, abs=1e-6)
-    assert extract_endplate(l5.mesh, "superior").centroid[2] == pytest.approx(-h / 2, abs=1e-6)

@@ -20,8 +20,9 @@ def demonstrator(
     preset: Optional[str] = typer.Option(None, "--preset", "-p", help="Named preset (default: the type's default)."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Parameter override key=value (repeatable)."),
     scale: float = typer.Option(1.0, "--scale", help="Uniform print scale (2 = 2:1, e.g. for cervical implants)."),
-    vertebrae: str = typer.Option("synthetic", "--vertebrae",
-                                  help="'synthetic' or comma-separated meshes U.stl,L.stl,... (cranial first)."),
+    vertebrae: str = typer.Option("packaged", "--vertebrae",
+                                  help="'packaged' (the scene's real bones) or comma-separated meshes U.stl,L.stl,... "
+                                       "(cranial first)."),
     bed: str = typer.Option("220x220", "--bed", help="Build plate size WxH in mm."),
     clearance: float = typer.Option(0.2, "--clearance", help="Peg/socket clearance (mm)."),
     no_pictures: bool = typer.Option(False, "--no-pictures", help="Skip the PNGs."),
@@ -39,7 +40,7 @@ def demonstrator(
         bed_mm = ()
     if len(bed_mm) != 2:
         raise ParameterError(f"--bed {bed!r}: expected WxH in mm, e.g. 220x220")
-    meshes = None if vertebrae.strip().lower() == "synthetic" else [Path(v.strip()) for v in vertebrae.split(",") if v.strip()]
+    meshes = None if vertebrae.strip().lower() == "packaged" else [Path(v.strip()) for v in vertebrae.split(",") if v.strip()]
     params = template.make_params(preset, **parse_assignments(set_))
     with busy(f"building the {type_id} demonstrator…", quiet=as_json):
         implant = template.make(params, preset)

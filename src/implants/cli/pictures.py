@@ -24,9 +24,7 @@ def render(
     set_: list[str] = typer.Option([], "--set", "-s", help="Parameter override key=value (repeatable)."),
     view: str = typer.Option("iso", "--view", help="anterior, lateral, superior, iso or all."),
     highlight: bool = typer.Option(False, "--highlight", help="Colour contact faces, draw screw/guide axes."),
-    scene: bool = typer.Option(False, "--scene", help="Render the in-situ scene (implant on its vertebrae) instead."),
-    anatomy: Optional[Path] = typer.Option(None, "--anatomy", help="Folder of real vertebra meshes for --scene "
-                                           "holding lumbar_mean_L4_mm.stl and lumbar_mean_L5_mm.stl (the lumbar cage's real-mesh scene)."),
+    scene: bool = typer.Option(False, "--scene", help="Render the in-situ scene (implant on the real vertebrae it fits) instead."),
     width: int = typer.Option(800, "--width", help="Picture width (pixels)."),
     height: int = typer.Option(600, "--height", help="Picture height (pixels)."),
     out: Path = typer.Option(..., "--out", "-o", help="PNG file, or a folder for one PNG per view."),
@@ -47,9 +45,7 @@ def render(
         if scene:
             from ..render.scenes import scene_items
 
-            if anatomy is not None and not anatomy.is_dir():
-                raise ParameterError(f"--anatomy '{anatomy}' is not a folder")
-            layout, _, items, axes, bones = scene_items(implant, highlight=highlight, anatomy_dir=anatomy)
+            layout, _, items, axes, bones = scene_items(implant, highlight=highlight)
             views = ["sheet"] if view == "all" and out.suffix.lower() == ".png" else pictures.view_list(view)
             stats = pictures.RenderStats()
             for name in views:

@@ -51,7 +51,8 @@ def _assemble(implant: Implant, implants: dict[str, trimesh.Trimesh], bones: dic
     t_posts = time.perf_counter()
     scene = list(implants.values()) + list(bones.values())
     base_top = min(m.bounds[0, 2] for m in scene) - BASE_GAP_MM
-    supports = support_parts(implants, bones, base_top, clearance_mm, notes)
+    supports = support_parts(implants, bones, base_top, clearance_mm, notes,
+                             {name: frame[:3, 3] for name, frame in frames.items()})
     seconds["posts"] = time.perf_counter() - t_posts
     t_base = time.perf_counter()
     lines = label_lines(implant, scale)
@@ -111,6 +112,6 @@ def build_demonstrator(implant: Implant, scale: float = 1.0, vertebrae: Sequence
         notes.append(f"left out {', '.join(dropped)} (farthest from the implant): with them the parts do not fit "
                      f"the {bed_mm[0]:g} × {bed_mm[1]:g} mm bed at scale {scale:g} (use a larger --bed to keep them)")
     demo = Demonstrator(implant.type_id, implant.preset, scale, parts, joints, tuple(bed_mm), clearance_mm, lines,
-                        printability_check(implant, scale), seconds, notes)
+                        printability_check(implant, scale), seconds, notes, dropped, scene.view)
     seconds["total"] = time.perf_counter() - t0
     return demo

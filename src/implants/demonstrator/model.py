@@ -48,6 +48,12 @@ class Part:
     def colour(self) -> tuple[int, int, int]:
         return COLOURS[self.role]
 
+    @property
+    def rgb(self) -> tuple[float, float, float]:
+        """The part's colour as RGB fractions (0..1), for pictures."""
+        r, g, b = self.colour
+        return r / 255, g / 255, b / 255
+
 
 @dataclass
 class Joint:
@@ -68,7 +74,8 @@ class Joint:
 @dataclass
 class Demonstrator:
     """The parts of one demonstrator laid out on a ``bed_mm`` plate, their joints, the base's label lines,
-    the printability report of the implant at ``scale``, timings (s) and notes on what was adapted."""
+    the printability report of the implant at ``scale``, timings (s), notes on what was adapted and the
+    bones of the scene left out to fit the bed."""
 
     type_id: str
     preset: str | None
@@ -81,6 +88,8 @@ class Demonstrator:
     printability: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)   # bones of the scene left out to fit the bed
+    view: str = "iso"                                    # the picture view that shows the implant best
 
     def part(self, name: str) -> Part:
         return next(p for p in self.parts if p.name == name)
@@ -94,6 +103,6 @@ class Demonstrator:
                        "plate_xy_mm": [round(v, 2) for v in p.plate_xy],
                        "print_size_mm": [round(float(v), 2) for v in p.print_mesh.extents], "notes": p.notes}
                       for p in self.parts],
-            "printability": self.printability, "seconds": self.seconds, "notes": self.notes,
+            "printability": self.printability, "seconds": self.seconds, "notes": self.notes, "left_out": self.left_out,
             "disclaimer": NOT_A_MEDICAL_DEVICE,
         }

@@ -26,6 +26,9 @@ POST_AZIMUTHS = 12
 POST_SPACING_MM = POST_D_MM + 2.0
 #: a dogleg's tilted arm lengths tried (mm), shortest first
 ELBOW_ARMS_MM = (12.0, 20.0, 30.0, 45.0, 65.0, 90.0)
+#: the second post of a vertebra: each mm away from its body centre costs this many mm of spread
+#: (keeps it on the body or the arch next to it, not on a spinous or transverse process tip)
+SECOND_POST_REACH_WEIGHT = 0.6
 
 Segment = tuple[np.ndarray, np.ndarray]
 
@@ -199,29 +202,33 @@ def _candidate_sites(probe: _LineProbe, base_top: float, posts: Sequence[Segment
 
 def post_sites(part: trimesh.Trimesh, others: Sequence[trimesh.Trimesh], base_top: float,
                direction=(0.0, 0.0, 1.0), passable: Sequence[trimesh.Trimesh] = (),
-               posts: Sequence[Segment] = (), strict: bool = True) -> list[PostSite]:
+               posts: Sequence[Segment] = (), strict: bool = True, centre=None) -> list[PostSite]:
     """Up to two post sites under ``part`` along the unit axis ``direction`` (up, into the part): lines
     along it from the base reach ``part`` first over the post's disc (``passable`` parts may be crossed,
     through a hole, at a cost), the bone is thick enough for the peg's socket, the post keeps clear of
-    the existing ``posts`` (axis segments); far apart for stability."""
+    the existing ``posts`` (axis segments); far apart for stability. The first site is sought near
+    ``centre`` (a vertebra's body centre; default the part's centre of mass)."""
     rot = _frame_along(direction)
     probe = _LineProbe(part, others, passable, rot, POST_D_MM / 2 + 1.0)
     sites = _candidate_sites(probe, base_top, posts, strict)
     if not sites:
         return []
     uv = np.array([[s.u, s.v] for s in sites])
-    centroid = (rot @ part.centroid)[:2]
+    centroid = (rot @ (part.centroid if centre is None else np.asarray(centre, float)))[:2]
     cost = np.array([s.crossing for s in sites])
-    # first post: near the part's centre of mass, where the bone is thick and little else is crossed;
-    # second: farthest from it among the cheap ones (and not near the other posts)
-    score = np.linalg.norm(uv - centroid, axis=1) - 0.2 * np.array([s.thick for s in sites]) + 2.0 * cost
+    # first post: near the centre (a vertebra's body, not its arch or a process tip), where the bone is
+    # thick and little else is crossed; second: far from it among the cheap ones (and not near the other
+    # posts), with a given centre also not far from that (on the body rather than a process tip)
+    reach = np.linalg.norm(uv - centroid, axis=1)
+    score = reach - 0.2 * np.array([s.thick for s in sites]) + 2.0 * cost
     first = int(np.argmin(score))
     chosen = [sites[first]]
     dist = np.linalg.norm(uv - uv[first], axis=1)
     f = sites[first]
     clear = np.array([segment_distance(f.bottom, f.foot, s.bottom, s.foot) >= POST_SPACING_MM for s in sites])
     if np.any(clear & (dist >= POST_D_MM + 3.0)):
-        chosen.append(sites[int(np.argmax(np.where(clear, dist - 2.0 * cost, -np.inf)))])
+        spread = dist - 2.0 * cost - (SECOND_POST_REACH_WEIGHT * reach if centre is not None else 0.0)
+        chosen.append(sites[int(np.argmax(np.where(clear & (dist >= POST_D_MM + 3.0), spread, -np.inf)))])
     return chosen
 
 

@@ -88,16 +88,17 @@ def _post_and_socket(site: PostSite, base_top: float, clearance: float, twin: bo
 
 def _find_sites(name: str, mesh: trimesh.Trimesh, implants: dict[str, trimesh.Trimesh],
                 bones: dict[str, trimesh.Trimesh], base_top: float, posts: list[Segment],
-                notes: list[str]) -> tuple[list[PostSite], list[str]]:
+                notes: list[str], centre: np.ndarray | None) -> tuple[list[PostSite], list[str]]:
     """(sites, names of the bones the posts pass through) for part ``name`` (``mesh``): two sites along
     the least tilted direction that has two, else one; else with a partly open socket wall; else
-    vertical through the bones below. ExportError when no line reaches the part."""
+    vertical through the bones below; the first one near ``centre`` (the body of a vertebra).
+    ExportError when no line reaches the part."""
     others = [m for n, m in {**implants, **bones}.items() if n != name]
     directions = post_directions()
     sites: list[PostSite] = []
     single: list[PostSite] = []
     for direction in directions:
-        found = post_sites(mesh, others, base_top, direction, posts=posts)
+        found = post_sites(mesh, others, base_top, direction, posts=posts, centre=centre)
         if len(found) == 2:
             sites = found
             break
@@ -106,14 +107,15 @@ def _find_sites(name: str, mesh: trimesh.Trimesh, implants: dict[str, trimesh.Tr
     sites = sites or single
     if not sites:  # a small bone: accept sockets whose wall is open on one side
         for direction in directions:
-            sites = post_sites(mesh, others, base_top, direction, posts=posts, strict=False)
+            sites = post_sites(mesh, others, base_top, direction, posts=posts, strict=False, centre=centre)
             if sites:
                 notes.append(f"{name}: socket wall partly open (small bone)")
                 break
     crossed: list[str] = []
     if not sites and bones:  # pass through the bones below, through a clearance hole
         passable = {n: m for n, m in bones.items() if n != name}
-        sites = post_sites(mesh, list(implants.values()), base_top, passable=list(passable.values()), posts=posts)
+        sites = post_sites(mesh, list(implants.values()), base_top, passable=list(passable.values()), posts=posts,
+                           centre=centre)
         crossed = list(passable)
     if not sites:
         raise ExportError(f"demonstrator: no place for a post under {name} (every line to the base up to "
@@ -124,9 +126,10 @@ def _find_sites(name: str, mesh: trimesh.Trimesh, implants: dict[str, trimesh.Tr
 
 
 def support_parts(implants: dict[str, trimesh.Trimesh], bones: dict[str, trimesh.Trimesh], base_top: float,
-                  clearance_mm: float, notes: list[str]) -> Supports:
+                  clearance_mm: float, notes: list[str], centres: dict[str, np.ndarray] | None = None) -> Supports:
     """Posts under each bone (under the implant parts when there is no bone) from a base whose top is at
-    z = ``base_top``. Cuts the sockets, post holes and notches into the parts: replaces the meshes in
+    z = ``base_top``, the first post of a bone near its ``centres`` entry (its body centre). Cuts the
+    sockets, post holes and notches into the parts: replaces the meshes in
     ``implants`` and ``bones`` in place. Appends a note for every adapted post."""
     supported = dict(bones) if bones else dict(implants)
     out = Supports()
@@ -134,7 +137,8 @@ def support_parts(implants: dict[str, trimesh.Trimesh], bones: dict[str, trimesh
     posts: list[Segment] = []   # (bottom, top) of every post's axis
     keepouts: list[tuple[str, list[trimesh.Trimesh]]] = []
     for name in sorted(supported, key=lambda n: supported[n].bounds[0, 2]):
-        sites, crossed = _find_sites(name, supported[name], implants, bones, base_top, posts, notes)
+        sites, crossed = _find_sites(name, supported[name], implants, bones, base_top, posts, notes,
+                                     (centres or {}).get(name))
         twin = len(sites) < 2
         if twin:
             notes.append(f"{name}: one post with two keyed Ø{TWIN_PEG_D_MM:g} mm pegs (no second site)")

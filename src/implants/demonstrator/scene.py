@@ -1,10 +1,14 @@
-"""The implant and the vertebrae it fits, in the in-situ pose at print scale (layer: demonstrator).
+"""The implant and the real vertebrae it fits, in the in-situ pose at print scale (layer: demonstrator).
 
-The in-situ placement rules of :mod:`implants.placement.rules` give which vertebrae, where, and the
-implant's transform. A scene bone that is a watertight synthetic vertebra (the rules place those) is
-used as it is; any other scene bone is replaced by the synthetic vertebra of its level centred on
-it, or by a user mesh (``--vertebrae``) centred on that. Faint (resected/osteolytic) bones of a scene
-are left out. The implant is subtracted from the bones, so it sits in its imprint and is located by it.
+The in-situ placement rules of :mod:`implants.placement.rules` give which bones (the packaged real
+meshes of :mod:`implants.anatomy.packaged`), where, and the implant's transform. Each scene bone is
+printed as it is (it must be closed), or replaced by a user mesh (``--vertebrae``) centred on it.
+A bone larger than any vertebra (the pelvis, the sacrum) is cropped to the implant's box grown by
+:data:`CROP_MARGIN_MM`; the pieces left (e.g. the two iliac wings of the pelvis) become separate
+parts. Faint (resected/osteolytic) bones of a scene are left out. Bones that touch at a facet joint
+are cut where they overlap (the bone placed first keeps its shape), and the implant is subtracted
+from the bones, so it sits in its imprint and is located by it. Each bone's body-centre frame (z
+along its axis, x anterior) is the placement's (``Bone.frame``, from its endplates).
 All meshes in the patient frame (+x anterior, +y left, +z superior), mm.
 """
 
@@ -17,28 +21,38 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 import trimesh
 
-from ..anatomy import synthetic
 from ..checks.meshfile import read_mesh
-from ..errors import ParameterError
+from ..errors import GeometryError, ParameterError
+from ..placement.bones import frame_matrix
 from ..placement.rules import layout_for
 from ..writers.tessellate import tessellate
 from . import meshops
 
 if TYPE_CHECKING:
     from ..model import Implant
-    from ..placement.poses import Bone
+    from ..placement.bones import Bone
+
+#: a bone whose largest extent exceeds this (mm, before scaling) is no single vertebra (pelvis, sacrum):
+#: it is cropped to the implant's neighbourhood
+CROP_ABOVE_MM = 120.0
+#: the crop box: the implant's bounding box grown by this on every side (mm, before scaling)
+CROP_MARGIN_MM = 15.0
+#: a piece of a cropped or cut bone smaller than this fraction of the largest piece is dropped
+SMALL_PIECE_FRACTION = 0.05
 
 
 @dataclass
 class Scene:
     """Implant part name → mesh, bone part name (``bone.<level>``) → mesh, the 4×4 frame of each bone's
-    body centre (z along its axis) and the implant's centre, all at print scale."""
+    body centre (z along its axis, x anterior) and the implant's centre, all at print scale; notes and
+    the view that shows the implant best."""
 
     implants: dict[str, trimesh.Trimesh]
     bones: dict[str, trimesh.Trimesh]
     frames: dict[str, np.ndarray]
     implant_centre: np.ndarray
     notes: list[str] = field(default_factory=list)
+    view: str = "iso"   # the layout's picture view (posterior implants: "posterior-iso")
 
 
 def implant_meshes(implant: Implant, deflection_mm: float = 0.1) -> dict[str, trimesh.Trimesh]:
@@ -51,49 +65,6 @@ def implant_meshes(implant: Implant, deflection_mm: float = 0.1) -> dict[str, tr
     return out
 
 
-def _affine_fit(ref: trimesh.Trimesh, mesh: trimesh.Trimesh) -> np.ndarray | None:
-    """The 4×4 affine map taking ``ref``'s vertices onto ``mesh``'s (same vertex order), or None."""
-    if len(ref.vertices) != len(mesh.vertices):
-        return None
-    a = np.column_stack([ref.vertices, np.ones(len(ref.vertices))])
-    sol, *_ = np.linalg.lstsq(a, mesh.vertices, rcond=None)
-    if np.abs(a @ sol - mesh.vertices).max() > 1e-3:
-        return None
-    t = np.eye(4)
-    t[:3, :] = sol.T
-    return t
-
-
-def _frame_of_synthetic(bone: Bone) -> np.ndarray | None:
-    """The 4×4 placement of a scene bone that already is the synthetic vertebra of its level."""
-    try:
-        ref = synthetic.vertebra(bone.name)
-    except Exception:  # noqa: BLE001 - not a level of the synthetic anatomy (e.g. an ilium proxy)
-        return None
-    return _affine_fit(ref, bone.mesh)
-
-
-def _centre_frame(centre) -> np.ndarray:
-    frame = np.eye(4)
-    frame[:3, 3] = centre
-    return frame
-
-
-def synthetic_bone(bone: Bone) -> tuple[trimesh.Trimesh, np.ndarray]:
-    """(mesh, 4×4 frame of its body centre) of a scene bone: the bone itself when it is one watertight
-    body (the frame recovered from its synthetic vertebra, else at its box centre, e.g. an ilium proxy),
-    otherwise the synthetic vertebra of its level centred on the scene bone's box."""
-    if bone.mesh.is_watertight and bone.mesh.body_count == 1:
-        frame = _frame_of_synthetic(bone)
-        if frame is None:
-            frame = _centre_frame(bone.mesh.bounds.mean(axis=0))
-        return bone.mesh.copy(), frame
-    mesh = synthetic.vertebra(bone.name)
-    frame = _centre_frame(bone.mesh.bounds.mean(axis=0) - mesh.bounds.mean(axis=0))
-    mesh.apply_transform(frame)
-    return mesh, frame
-
-
 def user_bone(path: Path, target: trimesh.Trimesh) -> trimesh.Trimesh:
     """The watertight mesh file at ``path`` centred on ``target``'s box; ParameterError if it is open."""
     mesh = read_mesh(Path(path))
@@ -103,9 +74,60 @@ def user_bone(path: Path, target: trimesh.Trimesh) -> trimesh.Trimesh:
     return mesh
 
 
+def _pieces(mesh: trimesh.Trimesh) -> list[trimesh.Trimesh]:
+    """The bodies of ``mesh`` that are not small fragments, largest first."""
+    bodies = sorted(meshops.to_manifold(mesh).decompose(), key=lambda b: -b.volume())
+    keep = [b for b in bodies if b.volume() >= SMALL_PIECE_FRACTION * bodies[0].volume()]
+    return [meshops.from_manifold(b) for b in keep]
+
+
+def _crop(name: str, mesh: trimesh.Trimesh, box: np.ndarray, notes: list[str]) -> dict[str, trimesh.Trimesh]:
+    """``mesh`` cut to the axis-aligned ``box`` (2×3, mm), as ``bone.<name>`` or, when it falls into a
+    left and a right piece, ``bone.<name>.left`` / ``.right``."""
+    crop = trimesh.creation.box(bounds=box)
+    pieces = _pieces(meshops.from_manifold(meshops.to_manifold(mesh) ^ meshops.to_manifold(crop)))
+    size = " × ".join(f"{v:.0f}" for v in np.ptp(box, axis=0))
+    notes.append(f"bone.{name}: cropped to a {size} mm box around the implant ({CROP_MARGIN_MM:g} mm margin) "
+                 f"and the vertebrae next to it, {len(pieces)} piece(s) kept")
+    if len(pieces) == 2 and np.prod([p.centroid[1] for p in pieces]) < 0:
+        return {f"bone.{name}.{'left' if p.centroid[1] > 0 else 'right'}": p for p in pieces}
+    return {f"bone.{name}": pieces[0]}
+
+
+def _scene_bones(bones_in: Sequence[Bone], vertebrae: Sequence[Path] | None, implant_box: np.ndarray,
+                 notes: list[str]) -> tuple[dict[str, trimesh.Trimesh], dict[str, np.ndarray]]:
+    """Part name → bone mesh (closed, cropped where big) and part name → body-centre frame. The crop
+    box holds the implant grown by :data:`CROP_MARGIN_MM` and the vertebrae that are not cropped (so
+    the cropped sacrum keeps the S1 body under L5)."""
+    bones: dict[str, trimesh.Trimesh] = {}
+    frames: dict[str, np.ndarray] = {}
+    crop_box = np.array([implant_box[0] - CROP_MARGIN_MM, implant_box[1] + CROP_MARGIN_MM])
+    for bone in bones_in:
+        if np.ptp(bone.mesh.vertices, axis=0).max() <= CROP_ABOVE_MM:
+            lo, hi = bone.mesh.bounds
+            crop_box = np.array([np.minimum(crop_box[0], lo), np.maximum(crop_box[1], hi)])
+    for k, bone in enumerate(bones_in):
+        frame = np.asarray(bone.frame, float)
+        if vertebrae:  # the user's mesh takes the scene bone's place and body frame
+            mesh = user_bone(vertebrae[k], bone.mesh)
+        elif bone.mesh.is_watertight and bone.mesh.body_count == 1:
+            mesh = bone.mesh.copy()
+        else:
+            raise GeometryError(f"demonstrator: scene bone {bone.name} is not one closed body")
+        if np.ptp(mesh.vertices, axis=0).max() > CROP_ABOVE_MM:
+            for name, piece in _crop(bone.name, mesh, crop_box, notes).items():
+                bones[name] = piece
+                frames[name] = frame_matrix(piece.bounds.mean(axis=0), frame[:3, 2], frame[:3, 0])
+        else:
+            bones[f"bone.{bone.name}"] = mesh
+            frames[f"bone.{bone.name}"] = frame
+    return bones, frames
+
+
 def in_situ_scene(implant: Implant, scale: float, vertebrae: Sequence[Path] | None = None) -> Scene:
-    """The implant and its (imprinted) vertebrae in the in-situ pose, scaled by ``scale``; the notes say
-    what was left out or cut. ParameterError when ``vertebrae`` does not give one mesh per scene bone."""
+    """The implant and its (imprinted) bones in the in-situ pose, scaled by ``scale``; the notes say
+    what was left out, cropped or cut. ParameterError when ``vertebrae`` does not give one mesh per
+    scene bone."""
     notes: list[str] = []
     layout, has_rule = layout_for(implant)
     if not has_rule:
@@ -121,25 +143,27 @@ def in_situ_scene(implant: Implant, scale: float, vertebrae: Sequence[Path] | No
         raise ParameterError(f"--vertebrae: {implant.type_id} fits {len(bones_in)} vertebra(e) "
                              f"({', '.join(b.name for b in bones_in) or 'none: no in-situ rule'}); "
                              f"{len(vertebrae)} mesh(es) given")
+    implant_box = np.array([np.min([m.bounds[0] for m in implants.values()], axis=0),
+                            np.max([m.bounds[1] for m in implants.values()], axis=0)])
+    raw, frames = _scene_bones(bones_in, vertebrae, implant_box, notes)
+    implant_solid = meshops.union(implants.values())
     bones: dict[str, trimesh.Trimesh] = {}
-    frames: dict[str, np.ndarray] = {}
-    for k, bone in enumerate(bones_in):
-        synth, frame = synthetic_bone(bone)
-        mesh = user_bone(vertebrae[k], synth) if vertebrae else synth
-        # imprint: the implant sits in the bone; bones of the scene that touch (facet joints) are cut
-        # where they overlap, the bone placed earlier keeps its shape
-        overlap = [m for m in bones.values()
-                   if (meshops.to_manifold(m) ^ meshops.to_manifold(mesh)).volume() > 1e-6]
-        if overlap:
-            notes.append(f"bone.{bone.name}: cut where it overlaps the vertebra above (facet joint)")
-        mesh = meshops.boolean(mesh, cut=list(implants.values()) + overlap)
-        mesh, dropped = meshops.largest_body(mesh)
-        bones[f"bone.{bone.name}"] = mesh
-        frames[f"bone.{bone.name}"] = frame
-        if dropped:
-            notes.append(f"bone.{bone.name}: {dropped} fragment(s) cut off by the implant dropped")
+    placed = None  # the union of the bones placed so far
+    for name, mesh in raw.items():
+        # imprint: the implant sits in the bone; a bone that overlaps one placed earlier (a facet joint)
+        # is cut where they overlap, the earlier one keeps its shape
+        solid = meshops.to_manifold(mesh) - implant_solid
+        if placed is not None and (placed ^ solid).volume() > 1e-6:
+            notes.append(f"{name}: cut where it overlaps a bone next to it (facet or sacroiliac joint)")
+            solid = solid - placed
+        pieces = _pieces(meshops.from_manifold(solid))
+        bodies = len(solid.decompose())
+        if bodies > 1:
+            notes.append(f"{name}: {bodies - 1} fragment(s) cut off by the implant or a joint dropped")
+        bones[name] = pieces[0]
+        placed = meshops.to_manifold(pieces[0]) if placed is None else placed + meshops.to_manifold(pieces[0])
     s = np.diag([scale, scale, scale, 1.0])
     for mesh in list(implants.values()) + list(bones.values()):
         mesh.apply_transform(s)
-    frames = {name: s @ frame for name, frame in frames.items()}
-    return Scene(implants, bones, frames, implant_centre * scale, notes)
+    frames = {name: s @ frame for name, frame in frames.items() if name in bones}
+    return Scene(implants, bones, frames, implant_centre * scale, notes, layout.view)

@@ -13,15 +13,12 @@ import trimesh
 from ..render.pictures import MeshItem, render_items
 from ..writers.atomic import write_files
 from ..writers.meshes import stl_bytes
-from .model import Demonstrator, Part
+from .model import Demonstrator
+from .pictures import render_assembled
 from .threemf import demonstrator_3mf
 
 #: the bed drawn under the plate picture (light grey, 0..1)
 BED_RGB = (0.92, 0.92, 0.92)
-
-
-def _rgb(part: Part) -> tuple[float, ...]:
-    return tuple(c / 255 for c in part.colour)
 
 
 def write_demonstrator(demo: Demonstrator, out_dir: Path, pictures: bool = True) -> dict[str, Path]:
@@ -36,13 +33,11 @@ def write_demonstrator(demo: Demonstrator, out_dir: Path, pictures: bool = True)
     paths = write_files(out_dir, files)
     if pictures:
         out = Path(out_dir)
-        render_items([MeshItem(p.mesh, _rgb(p)) for p in demo.parts if p.role != "pin"],
-                     out / f"{demo.type_id}_assembled.png", view="iso",
-                     title=f"{demo.type_id} demonstrator (assembled)")
+        render_assembled(demo, out / f"{demo.type_id}_assembled.png")
         w, h = demo.bed_mm
         bed = trimesh.creation.box(extents=(w, h, 0.5))
         bed.apply_translation((w / 2, h / 2, -0.3))
-        render_items([MeshItem(bed, BED_RGB)] + [MeshItem(p.plate_mesh, _rgb(p)) for p in demo.parts],
+        render_items([MeshItem(bed, BED_RGB)] + [MeshItem(p.plate_mesh, p.rgb) for p in demo.parts],
                      out / f"{demo.type_id}_plate.png", view="iso", title=f"build plate {w:g} × {h:g} mm")
         paths["assembled.png"] = out / f"{demo.type_id}_assembled.png"
         paths["plate.png"] = out / f"{demo.type_id}_plate.png"

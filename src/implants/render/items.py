@@ -44,12 +44,14 @@ class Axis:
 
 @dataclass
 class MeshItem:
-    """A mesh to draw: one colour, or per-face colours (``face_colours`` N×3, 0..1)."""
+    """A mesh to draw: one colour, or per-face colours (``face_colours`` N×3, 0..1); ``framed``: the
+    camera frames it (False: drawn, but the picture may crop it, e.g. the far ends of a pelvis)."""
 
     mesh: "trimesh.Trimesh"
     colour: tuple[float, float, float] = IMPLANT_COLOUR
     face_colours: np.ndarray | None = None
     opacity: float = 1.0
+    framed: bool = True
 
 
 def mesh_of_shape(shape: Any, deflection_mm: float = PICTURE_DEFLECTION_MM) -> tuple["trimesh.Trimesh", np.ndarray]:

@@ -2,10 +2,12 @@
 (review Figs. 4–11), as a GLB and a PNG.
 
 Where each type sits (which bones, the implant's transform, the caption note and figure) is
-decided by the rules of :mod:`implants.placement.rules`; this module only draws the result: the
-implant (titanium or PEEK colour) plus the bones of its layout (ivory; bridged osteolytic or
-resected levels drawn faint), exported as a GLB (``trimesh.Scene`` with PBR materials, glTF +y up)
-and rendered as a PNG (:mod:`implants.render.pictures`). A type without a placement rule is shown
+decided by the rules of :mod:`implants.placement.rules` (real packaged bones); this module only
+draws the result: the implant (titanium or PEEK colour) plus the bones of its layout (ivory; bridged
+osteolytic or resected levels drawn faint), exported as a GLB (``trimesh.Scene`` with PBR materials,
+glTF +y up) and rendered as a PNG (:mod:`implants.render.pictures`). :func:`write_scene` also measures
+how the implant is seated (:func:`implants.placement.seating.seat_report`: contact area and deepest
+penetration per bone) and adds it to the caption note. A type without a placement rule is shown
 alone with a note saying so.
 """
 
@@ -20,7 +22,9 @@ import trimesh
 from trimesh.visual import TextureVisuals
 from trimesh.visual.material import PBRMaterial
 
+from ..placement.poses import SceneLayout
 from ..placement.rules import layout_for
+from ..placement.seating import caption, seat_report
 from .items import BONE_COLOUR, MeshItem, colour_for, implant_items
 from .pictures import DEFAULT_SIZE, render_items
 
@@ -35,8 +39,9 @@ PATIENT_TO_GLTF = np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, -1, 0, 0], [0, 0, 0,
 
 @dataclass
 class SceneResult:
-    """What :func:`write_scene` wrote (``None``: not asked for) and the layout's caption note,
-    review figure and whether the type has a placement rule."""
+    """What :func:`write_scene` wrote (``None``: not asked for), the caption note (the layout's note and
+    the seating figures), the review figure, whether the type has a placement rule and the seating
+    report (:func:`implants.placement.seating.seat_report`; empty without a rule)."""
 
     type_id: str
     glb: Path | None
@@ -44,6 +49,7 @@ class SceneResult:
     note: str
     figure: str
     has_rule: bool
+    seating: dict
 
 
 def _material(rgb, opacity: float = 1.0, metallic: float = 0.0, roughness: float = 0.6) -> PBRMaterial:
@@ -54,17 +60,20 @@ def _material(rgb, opacity: float = 1.0, metallic: float = 0.0, roughness: float
 
 
 def scene_items(implant: "Implant", highlight: bool = False, deflection_mm: float = SCENE_DEFLECTION_MM,
-                anatomy_dir: Path | None = None):
-    """(layout, has_rule, implant MeshItems, axes, bone MeshItems) of the in-situ scene."""
-    layout, has_rule = layout_for(implant, anatomy_dir)
+                layout: tuple[SceneLayout, bool] | None = None):
+    """(layout, has_rule, implant MeshItems, axes, bone MeshItems) of the in-situ scene (of ``layout``,
+    a :func:`~implants.placement.rules.layout_for` result, when given)."""
+    layout, has_rule = layout or layout_for(implant)
     items, axes = implant_items(implant, highlight, transform=layout.implant_transform, deflection_mm=deflection_mm)
-    bones = [MeshItem(b.mesh, BONE_COLOUR, opacity=b.opacity) for b in layout.bones]
+    bones = [MeshItem(b.mesh, BONE_COLOUR, opacity=b.opacity, framed=not layout.focus or b.name in layout.focus)
+             for b in layout.bones]
     return layout, has_rule, items, axes, bones
 
 
-def build_scene(implant: "Implant", deflection_mm: float = SCENE_DEFLECTION_MM, anatomy_dir: Path | None = None):
+def build_scene(implant: "Implant", deflection_mm: float = SCENE_DEFLECTION_MM,
+                layout: tuple[SceneLayout, bool] | None = None):
     """(trimesh.Scene, layout, has_rule): implant + bones with PBR materials, ready for GLB."""
-    layout, has_rule, items, _, _ = scene_items(implant, False, deflection_mm, anatomy_dir)
+    layout, has_rule, items, _, _ = scene_items(implant, False, deflection_mm, layout)
     scene = trimesh.Scene()
     for item in items:
         mesh = item.mesh.copy()
@@ -79,20 +88,21 @@ def build_scene(implant: "Implant", deflection_mm: float = SCENE_DEFLECTION_MM, 
 
 
 def write_scene(implant: "Implant", out_dir: Path, view: str | None = None, size=DEFAULT_SIZE,
-                png: bool = True, glb: bool = True, anatomy_dir: Path | None = None) -> SceneResult:
-    """Write ``<type>_scene.glb`` and ``<type>_scene.png`` into ``out_dir`` (real meshes from
-    ``anatomy_dir`` where a rule for them exists, see :data:`implants.placement.rules.REAL_SCENE_RULES`);
-    ``view`` defaults to the layout's."""
+                png: bool = True, glb: bool = True) -> SceneResult:
+    """Write ``<type>_scene.glb`` and ``<type>_scene.png`` into ``out_dir``; ``view`` defaults to the layout's."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    scene, layout, has_rule = build_scene(implant, anatomy_dir=anatomy_dir)
+    placed = layout_for(implant)
+    scene, layout, has_rule = build_scene(implant, layout=placed)
+    seating = seat_report(implant, layout) if has_rule else {}
+    note = f"{layout.note}; {caption(seating)}" if seating else layout.note
     glb_path = png_path = None
     if glb:
         glb_path = out_dir / f"{implant.type_id}_scene.glb"
         glb_path.write_bytes(scene.export(file_type="glb"))
     if png:
-        _, _, items, axes, bones = scene_items(implant, highlight=True, anatomy_dir=anatomy_dir)
+        _, _, items, axes, bones = scene_items(implant, highlight=True, layout=placed)
         png_path = out_dir / f"{implant.type_id}_scene.png"
         title = f"{implant.type_id} in situ" + (f" ({layout.figure})" if layout.figure else "")
         render_items(bones + items, png_path, view=view or layout.view, axes=axes, size=size, title=title)
-    return SceneResult(implant.type_id, glb_path, png_path, layout.note, layout.figure, has_rule)
+    return SceneResult(implant.type_id, glb_path, png_path, note, layout.figure, has_rule, seating)

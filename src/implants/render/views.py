@@ -46,8 +46,9 @@ def view_list(view: str) -> list[str]:
 
 
 def scene_bounds(items: Sequence[MeshItem], axes: Sequence[Axis]) -> np.ndarray:
-    """[min, max] corners (mm) of everything drawn; ParameterError when there is nothing."""
-    points = [np.asarray(i.mesh.vertices) for i in items if len(i.mesh.vertices)]
+    """[min, max] corners (mm) of everything drawn that the camera frames (:attr:`MeshItem.framed`);
+    ParameterError when there is nothing."""
+    points = [np.asarray(i.mesh.vertices) for i in items if len(i.mesh.vertices) and i.framed]
     points += [np.asarray([a.start, a.end], float) for a in axes]
     if not points:
         raise ParameterError("nothing to render: no triangles")
