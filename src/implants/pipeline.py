@@ -22,6 +22,8 @@ from .checks import mesh as mesh_checks
 from .checks.contact import contact_area
 from .checks.footprint import footprint_area, mean_plane
 from .checks.meshfile import read_mesh
+from .checks.pressure import load_case
+from .checks.pressure_report import pressure_check
 from .checks.step import check_step
 from .errors import CheckError, ExportError, GeometryError, ParameterError
 from .params import Material
@@ -109,7 +111,7 @@ def _contact(mesh: trimesh.Trimesh, endplate: Any, tolerance_mm: float, footprin
 def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str] = FORMATS,
            deflection_mm: float | None = None, endplate: Any = None,
            tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM, picture: "Callable[[Implant], bytes] | None" = None,
-           lattice: Any = None) -> ExportResult:
+           lattice: Any = None, load: Any = None) -> ExportResult:
     """Tessellate once, check, and write ``<type>-<hash>.<ext>`` for each format plus
     ``<type>-<hash>.manifest.json`` into ``out_dir``.
 
@@ -121,12 +123,15 @@ def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str
     ``lattice`` (:class:`implants.porous.LatticeParams`) turns a zone of the meshes into a porous
     lattice: STL/3MF/GLB carry it and are checked; the STEP stays the solid envelope; the
     measured porosity and pore size go in the manifest under ``lattice``.
+    ``load`` (N, ``"lumbar"``, a dict of :class:`~implants.checks.pressure.LoadCase` fields) with
+    ``endplate`` adds the contact pressure along +z under that load (``checks.pressure``).
     Raises :class:`CheckError` (nothing written) when a required check fails,
     :class:`ExportError` when the folder cannot be written, :class:`GeometryError` when the
     B-rep is invalid.
     """
     chosen = _formats(formats)
     deflection_mm = checked_deflection(deflection_mm)
+    load = None if load is None else load_case(load)
     out = Path(out_dir)
     _precheck_dir(out)
     if not is_valid(implant.shape):
@@ -154,6 +159,8 @@ def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str
     checks["footprint"] = footprints
     if endplate is not None:
         checks["contact"] = _contact(mesh, endplate, tolerance_mm, footprints, masks)
+    if load is not None:
+        checks["pressure"] = pressure_check(mesh, endplate, load, tolerance_mm)
     required = {"mesh": checks["mesh"]["ok"], "degenerate": checks["mesh"]["degenerate_triangles"] == 0,
                 "volume": checks["volume"]["ok"]}
     if "step" in checks:

@@ -15,6 +15,7 @@ A spec is YAML (or a dict), validated by pydantic::
     points: [{height_mm: 10}, {height_mm: 12, lordosis_deg: 6}]  # or: an explicit list of variants
     outputs: {formats: [stl], pictures: false}
     metrics: {checks: true, mass: true, contact: {endplate: L5.stl, tolerance_mm: 0.25}}
+    # contact may add  load: {force_n: 1000, moment_fe_nm: 0, moment_lb_nm: 0, seat: true}  (pressure_* columns)
     timeout_s: 120                  # per-variant time limit
 
 With ``sample``, each axis gives the sampled domain: a range/grid is continuous between start and
@@ -85,16 +86,29 @@ class Sample(_Strict):
     seed: int = 0
 
 
+class Load(_Strict):
+    """Opt-in contact pressure under a load case (elastic foundation, :mod:`implants.checks.pressure`):
+    axial force (N) along the implant's +z towards the endplate, moments (N·m); ``seat``: each
+    variant is first moved along +z onto the endplate (variants are placed by a nominal frame)."""
+
+    force_n: float = Field(1000.0, gt=0, le=10_000)
+    moment_fe_nm: float = Field(0.0, ge=-50, le=50)
+    moment_lb_nm: float = Field(0.0, ge=-50, le=50)
+    seat: bool = True                 # move each variant along +z onto the endplate before loading
+
+
 class Contact(_Strict):
     """Contact area of the implant against an endplate mesh (path relative to the spec file, or
     a packaged level name such as ``mean-L5``: ``implants anatomy list``).
 
     ``transform``: optional 4×4 matrix (rows) applied to the mesh to bring it into the implant's
-    frame, e.g. the inverse of a disc-space frame (the cage's origin is the disc-space centre)."""
+    frame, e.g. the inverse of a disc-space frame (the cage's origin is the disc-space centre).
+    ``load``: adds the contact pressure on that endplate (``pressure_*`` columns)."""
 
     endplate: str
     tolerance_mm: float = Field(tolerances.CONTACT_TOLERANCE_MM, gt=0, le=5)
     transform: list[list[float]] | None = None
+    load: Load | None = None
 
     @model_validator(mode="after")
     def _matrix(self) -> "Contact":

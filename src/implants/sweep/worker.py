@@ -81,12 +81,13 @@ def _export(implant, out_dir: Path, task: dict[str, Any]) -> ExportResult:
     if contact:
         kwargs["endplate"] = _endplate(contact["endplate"], contact.get("transform"))
         kwargs["tolerance_mm"] = contact["tolerance_mm"]
+        kwargs["load"] = contact.get("load")
     return export(implant, out_dir, formats=tuple(task["formats"]), deflection_mm=task.get("deflection_mm"), **kwargs)
 
 
 def _metrics(implant, manifest: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
     """The columns one variant adds to the results table: bodies, volumes, masses, flattened
-    checks (``check.*``), the headline contact figures and the template's metrics (``template.*``)."""
+    checks (``check.*``), the headline contact and pressure figures and the template's metrics (``template.*``)."""
     metrics: dict[str, Any] = {"bodies": manifest.get("bodies", implant.bodies),
                                "brep_volume_mm3": round(implant.volume_mm3(), 4)}
     if task.get("mass", True):
@@ -104,6 +105,10 @@ def _metrics(implant, manifest: dict[str, Any], task: dict[str, Any]) -> dict[st
         for name in ("contact_area_mm2", "pct_footprint", "pct_endplate", "max_penetration_mm"):
             if name in contact:
                 metrics[name if name.startswith("contact_") else f"contact_{name}"] = contact[name]
+    pressure = checks.get("pressure")
+    if isinstance(pressure, dict):  # the headline pressure figures as plain columns
+        for name in ("peak_mpa", "p95_mpa", "mean_mpa", "loaded_area_mm2", "rim_share"):
+            metrics[f"pressure_{name}"] = pressure.get(name)
     for name, value in (implant.metrics or {}).items():
         _flatten(f"template.{name}", value, metrics)
     return metrics
