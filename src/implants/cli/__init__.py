@@ -13,7 +13,7 @@ import typer
 from ..errors import EXIT_CODES
 from ..params import NOT_A_MEDICAL_DEVICE
 from ..version import __version__
-from . import anatomy, build, catalogue, check, demonstrator, pictures, sweeps
+from . import anatomy, build, catalogue, check, demonstrator, pictures, serve, sweeps
 from .output import console, user_errors
 
 app = typer.Typer(
@@ -44,11 +44,12 @@ for _name, _verb in (("list", catalogue.list_types), ("show", catalogue.show), (
                      ("check", check.check), ("demo", build.demo), ("render", pictures.render),
                      ("gallery", pictures.gallery), ("sweep", sweeps.sweep), ("sweep-plot", sweeps.sweep_plot),
                      ("kit", sweeps.kit), ("demonstrator", demonstrator.demonstrator),
-                     ("contact-compare", anatomy.contact_compare)):
+                     ("contact-compare", anatomy.contact_compare), ("serve", serve.serve)):
     app.command(_name)(user_errors(_verb))
 
 anatomy_app = typer.Typer(help="Real vertebra meshes shipped with the package: list them, export them as STL.",
                           no_args_is_help=True, rich_markup_mode=None)
 anatomy_app.command("list")(user_errors(anatomy.anatomy_list))
 anatomy_app.command("export")(user_errors(anatomy.anatomy_export))
+anatomy_app.command("spine")(user_errors(anatomy.anatomy_spine))
 app.add_typer(anatomy_app, name="anatomy")
