@@ -1,13 +1,24 @@
-"""Per preset of every registered type: build, export (STEP+STL+3MF+GLB with checks) times;
-cold start of `implants --help` and `implants list`."""
+"""Per preset of every registered type: build, export (STEP+STL+3MF+GLB with checks) times and
+CPU seconds, with the ratio to the figures saved before issue 18 (``baseline-before-issue18.json``,
+a quieter machine: on a loaded one compare ``cpu_s``, which waiting does not inflate); cold start
+of `implants --help` and `implants list`."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+BASELINE = Path(__file__).parent / "baseline-before-issue18.json"
+
+
+def baseline_seconds() -> dict[str, float]:
+    """Build + export seconds per ``type/preset`` saved before issue 18."""
+    rows = json.loads(BASELINE.read_text()) if BASELINE.exists() else []
+    return {r["case"]: r["build_s"] + r["export_checks_s"] for r in rows if r["benchmark"] == "build+export"}
 
 
 def _cold(*args: str, repeats: int = 3) -> float:
@@ -25,16 +36,23 @@ def run() -> list[dict]:
 
     rows = [{"benchmark": "cli", "case": "implants --help (cold, best of 3)", "seconds": _cold("--help")},
             {"benchmark": "cli", "case": "implants list (cold, best of 3)", "seconds": _cold("list")}]
+    before = baseline_seconds()
     with tempfile.TemporaryDirectory() as tmp:
         for template in implants.templates():
             for preset in template.presets:
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 implant = implants.build(template.type_id, preset=preset)
                 built = time.perf_counter()
                 export(implant, Path(tmp) / template.type_id / preset)
                 done = time.perf_counter()
-                rows.append({"benchmark": "build+export", "case": f"{template.type_id}/{preset}",
-                             "build_s": round(built - start, 3), "export_checks_s": round(done - built, 3)})
+                case = f"{template.type_id}/{preset}"
+                row = {"benchmark": "build+export", "case": case, "build_s": round(built - start, 3),
+                       "export_checks_s": round(done - built, 3), "cpu_s": round(time.process_time() - cpu, 3)}
+                if case in before:
+                    row["baseline_s"] = round(before[case], 3)
+                    row["ratio_baseline_over_now"] = round(before[case] / (done - start), 2)
+                    row["ratio_baseline_over_cpu"] = round(before[case] / row["cpu_s"], 2)
+                rows.append(row)
     return rows
 
 
