@@ -2,7 +2,9 @@
 
 ``run() -> list[dict]``; each case runs in a fresh subprocess so ``ru_maxrss`` is its own peak
 (and no result is kept in memory between cases). ``python benchmarks/run.py lattice`` prints
-both; ``python benchmarks/bench_lattice.py [alif|matrix]`` prints JSON lines.
+both; ``python benchmarks/bench_lattice.py [alif|matrix]`` prints JSON lines. Each ALIF case is
+followed by the straightforward baseline (plain marching cubes over the bounding box + one
+manifold3d mesh boolean, at the same surface error: :mod:`lattice_mc_baseline`) and the ratios.
 
 Matrix: every lattice type at porosity 0.50 / 0.65 / 0.80 and the default pore 0.5 mm on a
 10 mm cube (zone=whole). Where the titanium limit (0.3 mm) refuses the request, the case is
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 ALIF = r"""
 import json, resource, sys, time
@@ -36,6 +39,26 @@ fig["lattice_s"] = round(time.perf_counter() - t, 3)
 fig["lattice_cpu_s"] = round(time.process_time() - c, 3)
 fig["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 print(json.dumps({"params": kw, **fig}))
+"""
+
+BASELINE = r"""
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[2])
+import implants
+from implants.writers.tessellate import tessellate
+from implants.porous import LatticeParams
+from lattice_mc_baseline import straightforward_lattice
+kw = json.loads(sys.argv[1])
+cage = implants.build("interbody-cage", preset="lumbar-alif")
+mesh = tessellate(cage.shape).mesh
+c = time.process_time()
+try:
+    fig = straightforward_lattice(mesh.vertices, mesh.faces, LatticeParams(**kw))
+except Exception as e:  # reported, not hidden
+    fig = {"error": f"{type(e).__name__}: {e}"}
+fig["cpu_s"] = round(time.process_time() - c, 3)
+fig["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+print(json.dumps(fig))
 """
 
 MATRIX = r"""
@@ -91,13 +114,26 @@ MATRIX_CASES = [{"type": t, "porosity": p, "pore_mm": 0.5} for t in TYPES for p 
 
 
 def _run(script: str, kw: dict) -> dict:
-    proc = subprocess.run([sys.executable, "-c", script, json.dumps(kw)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", script, json.dumps(kw), str(Path(__file__).parent)],
+                          capture_output=True, text=True)
     out = proc.stdout.strip()
     return json.loads(out.splitlines()[-1]) if out else {"params": kw, "error": proc.stderr[-500:]}
 
 
 def alif(cases=ALIF_CASES) -> list[dict]:
-    return [{"benchmark": "lattice-alif", "case": json.dumps(kw), **_run(ALIF, kw)} for kw in cases]
+    """The project's lattice and, right after it in the same run, the straightforward baseline
+    (:mod:`lattice_mc_baseline`) on the same cage; ratios baseline / project (wall and CPU)."""
+    rows = []
+    for kw in cases:
+        row = {"benchmark": "lattice-alif", "case": json.dumps(kw), **_run(ALIF, kw)}
+        if "error" not in row:
+            base = _run(BASELINE, kw)
+            row["baseline"] = base
+            if "seconds" in base:
+                row["ratio_baseline_over_now"] = round(base["seconds"] / row["lattice_s"], 2)
+                row["ratio_baseline_over_now_cpu"] = round(base["cpu_s"] / row["lattice_cpu_s"], 2)
+        rows.append(row)
+    return rows
 
 
 def matrix(cases=MATRIX_CASES) -> list[dict]:

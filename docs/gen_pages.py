@@ -188,7 +188,7 @@ def type_page(template, features: dict | None, refs: dict[int, str]) -> str:
         lines += ["## In situ", "",
                   f"![{t.type_id} in place on its vertebrae{f' (review {figure})' if figure else ''}]"
                   f"(../images/{t.type_id}_scene.png)", "",
-                  f"The default preset in place on illustrative synthetic vertebrae"
+                  f"The default preset in place on the packaged real (or generated) bones it fits"
                   f"{f', as in the review’s {figure}' if figure else ''}.", ""]
     elif features is not None:
         lines += ["## In situ", "", "No in-situ scene rule for this type yet (`implants render "

@@ -1,4 +1,4 @@
-"""Anatomy: vertebra mesh loading, endplate extraction on every shared mesh, disc space, synthetic vertebrae.
+"""Anatomy: vertebra mesh loading, endplate extraction on every shared mesh, disc space, the synthetic endplate sheet.
 
 Figures checked against the anatomy MANIFEST (disc gaps, concavity; the meshes are packaged) and against independent
 measures (ray casts through the meshes, the real conforming C2/C3 disc and VerSe end caps).
@@ -13,15 +13,16 @@ import numpy as np
 import pytest
 import trimesh
 
-from implants.anatomy import synthetic
 from implants.anatomy.disc_space import disc_space
 from implants.anatomy.endplates import extract_endplate
 from implants.anatomy.meshes import axes_matrix, load_mesh
 from implants.errors import ParameterError
 from implants.geometry import outlines
 from implants.geometry.frames import rotation_matrix
+from implants.geometry.synthetic_endplate import APEX_FRACTION, SyntheticEndplate
 
 from anatomy_files import ANATOMY  # the real meshes, made from the repository's data
+from synthetic_endplates import synthetic_endplate_mesh
 
 AXES = {"lumbar": "ALS", "cervical": "LPS", "verse004": "LAS"}  # verse004: raw voxel axes, see MANIFEST
 
@@ -243,54 +244,18 @@ def test_disc_space_errors():
         disc_space(endplate("lumbar_mean_L3", "superior"), endplate("lumbar_mean_L4", "superior"))
 
 
-# --- synthetic vertebrae ------------------------------------------------------------------------
-
-@pytest.mark.parametrize("level", synthetic.LEVELS)
-def test_synthetic_vertebra_watertight(level):
-    m = synthetic.vertebra(level)
-    assert m.is_watertight and m.is_winding_consistent and m.volume > 0
-    assert len(m.split(only_watertight=False)) == 1
-    if level not in ("C1", "S1"):
-        d = synthetic.dims(level)
-        assert m.bounds[1, 0] == pytest.approx(d.depth_mm / 2, abs=0.5)   # the body is the front
-
-
-@pytest.mark.parametrize("level", ["C5", "L4"])
-def test_synthetic_endplates_are_extracted_with_their_concavity(level):
-    sup, inf = synthetic.endplates(level)
-    m = synthetic.vertebra(level)
-    for ep, side in ((sup, "superior"), (inf, "inferior")):
-        found = extract_endplate(m, side)
-        assert found.concavity_mm == pytest.approx(ep.concavity_mm, abs=0.25)
-        assert found.apex_local[0] == pytest.approx(ep.apex_x_mm, abs=0.3 * ep.depth_mm / 2)
-
-
-def test_synthetic_segment():
-    seg = synthetic.segment("L3", "S1")
-    assert seg.levels == ("L3", "L4", "L5", "S1")
-    assert seg.angles_deg == (7.0, 10.0, 15.0)
-    # consecutive vertebrae meet at most at the facet joints (illustrative contact), not at the bodies
-    for a, b in zip(seg.meshes[:-1], seg.meshes[1:]):
-        assert trimesh.boolean.intersection([a, b], engine="manifold").volume < 0.005 * min(a.volume, b.volume)
-    # lordosis: the L3 body axis is tilted back by the sum of the angles
-    z_axis = seg.poses[0][:3, 2]
-    assert np.degrees(np.arctan2(-z_axis[0], z_axis[2])) == pytest.approx(32.0, abs=1e-6)
-    with pytest.raises(ParameterError, match="bottom"):
-        synthetic.segment("L5", "L3")
-    with pytest.raises(ParameterError, match="level"):
-        synthetic.vertebra("L6")
-
+# --- synthetic endplate sheet (test helper for the congruent-cage checks) -----------------------
 
 def test_synthetic_endplate_mesh():
-    ep = synthetic.endplates("L4")[0]
-    m = synthetic.synthetic_endplate_mesh(ep, superior=True, z0=5.0)
-    ax, ay = ep.apex_x_mm, 0.0
+    ep = SyntheticEndplate(34.0, 46.0, 1.5, APEX_FRACTION["lumbar"] * 17.0)
+    m = synthetic_endplate_mesh(ep, superior=True, z0=5.0)
     assert m.vertices[:, 2].max() == pytest.approx(5.0)
     assert m.vertices[:, 2].min() == pytest.approx(5.0 - ep.concavity_mm, abs=0.02)
     assert m.face_normals[:, 2].mean() > 0.9
     assert m.area == pytest.approx(np.pi * ep.depth_mm * ep.width_mm / 4, rel=0.02)
     low = m.vertices[np.argmin(m.vertices[:, 2])]
-    assert np.hypot(low[0] - ax, low[1] - ay) < 1.0
-    inf = synthetic.synthetic_endplate_mesh(synthetic.endplates("C5")[1], superior=False, z0=-2.0)
-    assert inf.vertices[:, 2].max() == pytest.approx(-2.0 + synthetic.endplates("C5")[1].concavity_mm, abs=0.02)
+    assert np.hypot(low[0] - ep.apex_x_mm, low[1]) < 1.0
+    cervical = SyntheticEndplate(16.0, 19.5, 2.4, APEX_FRACTION["cervical"] * 8.0)
+    inf = synthetic_endplate_mesh(cervical, superior=False, z0=-2.0)
+    assert inf.vertices[:, 2].max() == pytest.approx(-2.0 + cervical.concavity_mm, abs=0.02)
     assert inf.face_normals[:, 2].mean() < -0.9

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from implants.fit import congruence as C
 from implants.anatomy.meshes import load_mesh
-from implants.anatomy.synthetic import synthetic_endplate_mesh
+from synthetic_endplates import synthetic_endplate_mesh
 from implants.checks.contact import contact_area
 from implants.errors import ParameterError
 from implants.geometry import outlines

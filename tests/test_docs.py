@@ -72,16 +72,19 @@ def test_type_pages_match_the_registry():
 
 
 def test_pictures_exist_and_are_small():
-    images = sorted((DOCS / "images").glob("*.png"))
-    # one picture per type, an in-situ scene per type with a scene rule, the gallery
-    assert len(implants.type_ids()) <= len(images) <= 2 * len(implants.type_ids()) + 1, [p.name for p in images]
+    images = sorted((DOCS / "images").rglob("*.png"))
     for type_id in implants.type_ids():
         assert (DOCS / "images" / f"{type_id}.png").is_file(), type_id
+    pages = [ROOT / "README.md", *DOCS.glob("*.md"), *(DOCS / "types").glob("*.md")]
+    text = "\n".join(page.read_text(encoding="utf-8") for page in pages)
     for path in images:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path.name
         assert path.stat().st_size <= MAX_PNG_BYTES, f"{path.name}: {path.stat().st_size} bytes"
+        # every picture is shown somewhere (no stale pictures left in the repository)
+        assert f"images/{path.relative_to(DOCS / 'images').as_posix()}" in text, f"{path.name} is shown nowhere"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for ref in ("docs/images/interbody-cage.png", "docs/images/gallery.png"):
+    for ref in ("docs/images/interbody-cage.png", "docs/images/gallery.png", "docs/images/scenes.png",
+                "docs/images/demonstrators.png"):
         assert ref in readme and (ROOT / ref).is_file(), ref
 
 

@@ -3,7 +3,8 @@ landmark morph they are made with (implants.anatomy.morph).
 
 The packaged meshes are measured back: closed single shells without crossing triangles, endplate
 depth/width (extract_endplate) and body height against the morphometry table, spinous processes
-overlapping the level below mid-thoracically, costal facets as dimples where the table puts them.
+overlapping the level below mid-thoracically, articular facets turned towards the coronal plane,
+costal facets as dimples where the table puts them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from implants.anatomy.morphometry import (
     THORACIC_LEVELS,
     dimensions,
 )
-from implants.anatomy.thoracic import build_level
+from implants.anatomy.thoracic import build_level, facet_normals
 from implants.checks.mesh import check_mesh
 from implants.errors import ParameterError
 
@@ -97,6 +98,27 @@ def test_spinous_processes_steepest_mid_thoracic():
     assert drops["T7"] > drops["T1"] + 15 and drops["T7"] > drops["T12"] + 15
 
 
+def _from_coronal_deg(normal: np.ndarray, facing: float) -> float:
+    """Angle (deg) between a facet plane and the coronal plane in the transverse view, for a facet
+    whose normal should face ``facing`` (+1 anterior, -1 posterior); 90 if it faces sideways."""
+    return float(np.degrees(np.arctan2(abs(normal[1]), facing * normal[0])))
+
+
+@pytest.mark.parametrize("name", THORACIC_LEVELS)
+def test_articular_facets_in_the_thoracic_orientation(name):
+    normals = facet_normals(_level(name))
+    template = facet_normals(load("L1"))  # not in the level frame, but L1 stands upright: same transverse view
+    for side in ("left", "right"):
+        assert _from_coronal_deg(template[f"superior_{side}"], -1.0) > 70  # lumbar: near-sagittal
+        assert _from_coronal_deg(normals[f"superior_{side}"], -1.0) < 40  # thoracic: facing posteriorly
+        assert normals[f"superior_{side}"][2] > 0.3                       # ... and upwards
+        inferior = _from_coronal_deg(normals[f"inferior_{side}"], 1.0)
+        if name == "T12":  # the thoracolumbar transition: lumbar-type inferior facets
+            assert inferior > 70
+        else:
+            assert inferior < 25 and normals[f"inferior_{side}"][2] < 0
+
+
 def _facet_depths(name: str) -> tuple[trimesh.Trimesh, np.ndarray]:
     """The packaged level and how far each vertex lies inside the same level built without
     costal facets (mm, positive inwards along the vertex normal)."""
@@ -124,7 +146,7 @@ def test_demifacets_at_both_posterolateral_margins(name):
     x = _posterior_wall_x(plain) + 0.18 * (d["endplate_depth_upper"] + d["endplate_depth_lower"]) / 2
     assert COSTAL_FACETS[name]["body_superior"] == COSTAL_FACETS[name]["body_inferior"] == "demi"
     for sign in (1.0, -1.0):
-        assert _deepest_near(plain, inward, x, sign * 0.38 * height, 0.15 * height) > 0.7
+        assert _deepest_near(plain, inward, x, sign * 0.38 * height, 0.15 * height) > 1.5
     # at the front of the body there is no facet: the surface is where the template puts it
     assert _deepest_near(plain, inward, x + 0.6 * d["endplate_depth_upper"], 0.0, 0.15 * height) < 0.3
 
@@ -134,7 +156,7 @@ def test_t11_has_one_whole_facet_and_no_inferior_demifacet():
     plain, inward = _facet_depths("T11")
     height = d["body_height_posterior"]
     wall = _posterior_wall_x(plain)
-    assert _deepest_near(plain, inward, wall + 1.5, 0.05 * height, 0.2 * height) > 0.7
+    assert _deepest_near(plain, inward, wall + 1.5, 0.05 * height, 0.2 * height) > 1.5
     x = wall + 0.18 * (d["endplate_depth_upper"] + d["endplate_depth_lower"]) / 2
     assert _deepest_near(plain, inward, x, -0.38 * height, 0.12 * height) < 0.3
 
@@ -181,6 +203,24 @@ def test_affine_landmarks_reproduce_the_affine():
     assert np.abs(result.mesh.vertices - (mesh.vertices @ matrix.T + shift)).max() < 1e-6
     assert result.mesh.is_watertight and result.mesh.volume == pytest.approx(mesh.volume * np.linalg.det(matrix),
                                                                               rel=1e-6)
+
+
+def test_twist_keeps_distance_from_axis_and_volume():
+    mesh = trimesh.creation.icosphere(subdivisions=4, radius=10.0)
+    moved = morph.twist(mesh.vertices, (0, 0, 0), (0, 0, 1), 90.0, radius_mm=3.0, falloff_mm=6.0,
+                        start_mm=-5.0, full_mm=5.0)
+    assert np.allclose(np.linalg.norm(moved[:, :2], axis=1), np.linalg.norm(mesh.vertices[:, :2], axis=1))
+    assert np.allclose(moved[:, 2], mesh.vertices[:, 2])
+    top = np.argmax(mesh.vertices[:, 2] - 10 * np.linalg.norm(mesh.vertices[:, :2], axis=1))  # on the axis, top
+    assert np.allclose(moved[top], mesh.vertices[top], atol=1e-9)
+    rho = np.linalg.norm(mesh.vertices[:, :2], axis=1)
+    ring = np.flatnonzero((mesh.vertices[:, 2] > 6) & (rho > 0.5) & (rho < 3))
+    angles = np.degrees(np.arctan2(moved[ring, 1], moved[ring, 0]) - np.arctan2(*mesh.vertices[ring][:, [1, 0]].T))
+    assert np.allclose((angles + 180) % 360 - 180, 90.0)
+    twisted = trimesh.Trimesh(moved, mesh.faces, process=False)
+    assert twisted.volume == pytest.approx(mesh.volume, rel=0.01) and morph.fold_report(twisted) == 0
+    with pytest.raises(ParameterError, match="falloff"):
+        morph.twist(mesh.vertices, (0, 0, 0), (0, 0, 1), 90.0, 3.0, 0.0, -5.0, 5.0)
 
 
 @pytest.mark.parametrize("source, target, field", [

@@ -35,7 +35,7 @@ def _write(path: Path, mesh) -> None:
 
 
 def main(source: Path) -> None:
-    for level in LEVELS.values():
+    for level in (entry for entry in LEVELS.values() if not SOURCES[entry.source].generator):
         mesh = load_mesh(source / level.source_file, SOURCES[level.source].source_axes)
         _write(PACKAGE_DATA / f"{level.name}.npz", mesh)
         print(f"{level.name:12s} {len(mesh.faces):7d} triangles  {mesh.volume / 1000:8.2f} cm3")

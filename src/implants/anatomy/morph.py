@@ -12,6 +12,9 @@ itself, or turning inside out), which :func:`fold_report` detects after the fact
   levels from a real template and meant for morphing real vertebrae to requested dimensions.
 - :func:`bend`: rotate a soft region (per-vertex weight 0…1) about an axis, the angle growing with
   the weight: a spinous or transverse process tilted at its root.
+- :func:`twist`: rotate what lies near an axis by an angle that depends only on the distance from
+  the axis and the position along it, a one-to-one map of space for any angle (an articular
+  process turned about its own long axis without folding).
 - :func:`dimple`: push the surface inwards in a smooth cap (a shallow articular facet).
 - :func:`smoothstep`: the weight ramp the region helpers use.
 
@@ -108,6 +111,29 @@ def bend(vertices: np.ndarray, weights: np.ndarray, centre, axis, angle_deg: flo
     rotated = p * cos + np.cross(k, p) * sin + np.outer(p @ k, k) * (1.0 - cos)
     moved[active] = rotated + centre
     return moved
+
+
+def twist(vertices: np.ndarray, centre, axis, angle_deg: float, radius_mm: float, falloff_mm: float,
+          start_mm: float, full_mm: float) -> np.ndarray:
+    """Rotate each vertex about the axis through ``centre`` by ``angle_deg`` × w, where w is 1
+    within ``radius_mm`` of the axis and falls smoothly to 0 at ``radius_mm + falloff_mm``, times
+    a ramp along the axis from 0 at ``start_mm`` to 1 at ``full_mm`` (axial coordinates measured
+    from ``centre``; ``full_mm`` < ``start_mm`` ramps the other way).
+
+    The distance from the axis and the axial coordinate are unchanged and the angle about the
+    axis shifts by a function of those two only, so the map is one-to-one for any angle: it cannot
+    fold space (a surface can still fold if its triangles are coarse against the twist gradient,
+    which :func:`fold_report` detects)."""
+    if radius_mm < 0 or falloff_mm <= 0 or start_mm == full_mm:
+        raise ParameterError(f"twist radius {radius_mm} mm / falloff {falloff_mm} mm / ramp {start_mm}→{full_mm} mm: "
+                             "radius ≥ 0, falloff > 0, start ≠ full")
+    vertices = _points("vertices", vertices)
+    k = np.asarray(axis, float) / np.linalg.norm(axis)
+    offset = vertices - np.asarray(centre, float)
+    along = offset @ k
+    rho = np.linalg.norm(offset - np.outer(along, k), axis=1)
+    weights = smoothstep(rho, radius_mm + falloff_mm, radius_mm) * smoothstep(along, start_mm, full_mm)
+    return bend(vertices, weights, centre, k, angle_deg)
 
 
 def dimple(mesh: trimesh.Trimesh, centre, radius_mm: float, depth_mm: float) -> np.ndarray:

@@ -30,6 +30,9 @@ PANJABI_1991 = ("Panjabi MM et al. (1991) Thoracic human vertebrae. Quantitative
                 "Spine 16(8):888-901")
 KAUR_2016 = ("Kaur K, Singh R, Prasath V, Magu S, Tanwar M (2016) Computed tomographic-based morphometric study of "
              "thoracic spine. J Clin Orthop Trauma 7(2):101-108 (abstract)")
+MASHARAWI_2004 = ("Masharawi Y et al. (2004) Facet orientation in the thoracolumbar spine: three-dimensional anatomic "
+                  "and biomechanical analysis. Spine 29(16):1755-1763 (abstract: 4,080 vertebrae T1-L5 of 240 columns; "
+                  "T1-T11 facets about 25-30 deg from the frontal plane in the transverse plane)")
 EGWU_2019 = ("Egwu OA et al. (2019) Typical thoracic vertebrae morphometry: a cadaveric study in Nigeria. "
              "J Anat Soc India 68(2):110-118 (abstract)")
 
@@ -110,8 +113,10 @@ TABLE: dict[str, Dimension] = {d.name: d for d in (
               "estimate from the textbook description (transverse processes pointing slightly upwards)"),
     Dimension("superior_facet_coronal_angle", "deg", "superior articular facet plane against the coronal plane "
               "in the transverse view (0: coronal, facet facing posteriorly; 90: sagittal)",
-              (20.0, 20.0, 20.0, 20.0, 20.0, 20.0, 20.0, 20.0, 20.0, 25.0, 35.0, 60.0), "estimate",
-              f"{_TREND} (near-coronal thoracic facets; T11–T12 turning towards the sagittal lumbar type)"),
+              (27.5,) * 12, "estimate",
+              f"T1-T11: the middle of the 25-30 deg range of {MASHARAWI_2004}; T12 (superior facets of the "
+              "thoracic type, its inferior ones lumbar) the same by estimate",
+              {f"T{i}": (27.5, MASHARAWI_2004) for i in range(1, 12)}),
 )}
 
 #: Costal facets per level: which rib joints the level carries (textbook anatomy).

@@ -5,9 +5,11 @@ Layer: anatomy (reads package data with numpy and trimesh; no CAD kernel).
 Every packaged bone is stored in ``anatomy/data/<name>.npz`` (float32 vertices in mm, int32
 triangles), already in the patient frame (+x anterior, +y patient-left, +z superior) and
 closed (watertight, outward winding, one shell). Bones of one source share one frame, so
-adjacent levels sit in anatomical position next to each other: the cervical set (C1–C7 and
+adjacent levels sit in anatomical position next to each other: the cervical set (C0, C1–C7 and
 their discs) in one frame, the Visible Human lumbar set (L1–L5, sacrum, pelvis) in another,
-the lumbar mean shape (mean-L2 … mean-L5) in a third. Sources, licences and citations are in
+the lumbar mean shape (mean-L2 … mean-L5) in a third. The generated thoracic levels T1–T12 each
+sit in their own level frame (origin at the body centre, +z the body axis); the assembled spine
+(:mod:`implants.anatomy.spine`) places every level C0–pelvis on a sagittal curve. Sources, licences and citations are in
 :data:`SOURCES` and the licence texts in ``anatomy/data/licenses/``; ``implants anatomy list``
 prints them.
 
@@ -40,6 +42,7 @@ class Source:
     attribution: str
     licence_files: tuple[str, ...]
     source_axes: str  # axes code of the source files (see meshes.axes_matrix); the package stores ALS
+    generator: str = ""  # the tool that generates the levels (empty: converted from the source's meshes)
 
 
 SOURCES: dict[str, Source] = {s.key: s for s in (
@@ -68,19 +71,20 @@ SOURCES: dict[str, Source] = {s.key: s for s in (
            "dimensions after Panjabi MM et al. (1991) Spine 16(8):888-901 with anchors from Kaur K et al. (2016) "
            "and Egwu OA et al. (2019); most values are estimates (implants.anatomy.morphometry).",
            ("artisynth_lumbosacralSpineModel_LICENSE_BSD3.txt",
-            "artisynth_lumbosacralSpineModel_README_citation.txt"), "ALS"),
+            "artisynth_lumbosacralSpineModel_README_citation.txt"), "ALS", "tools/generate_thoracic.py"),
     Source("occiput-parametric", "Parametric skull base (C0) from published morphometry, condyles shaped on "
            "the packaged C1 (cervical set's frame)", "this project (tools/generate_occiput.py)", "generated",
            "MIT (this project); C1 facet shape from ArtiSynth Models",
            "Dimensions from published morphometry (implants.anatomy.occiput.DIMENSIONS, docs/anatomy.md); "
-           "condyle surfaces follow the ArtiSynth dynjaw C1.", ("artisynth_models_LICENSE.txt",), "LPS"),
+           "condyle surfaces follow the ArtiSynth dynjaw C1.", ("artisynth_models_LICENSE.txt",), "LPS",
+           "tools/generate_occiput.py"),
 )}
 
 
 @dataclass(frozen=True)
 class Level:
     """One packaged bone: its name (``"L4"``, ``"C2-C3-disc"``, ``"mean-L4"``), what it is,
-    its source and the source file it was converted from."""
+    its source and the source file it was converted from (empty for generated levels)."""
 
     name: str
     region: str
@@ -90,14 +94,14 @@ class Level:
 
 
 def _levels() -> dict[str, Level]:
-    cervical = [Level("C0", "cervical", "occiput (skull base: condyles, foramen magnum, clivus)", "occiput-parametric",
-                      "occiput_c0_parametric_mm.stl")] + [
+    cervical = [Level("C0", "cervical", "occiput (skull base: condyles, foramen magnum, clivus)",
+                      "occiput-parametric", "")] + [
         Level(f"C{i}", "cervical", desc, "cervical-cbct", f"cervical_c{i}_mm.stl") for i, desc in (
         (1, "atlas"), (2, "axis (dens)"), (3, "C3"), (4, "C4"), (5, "C5"), (6, "C6"), (7, "C7 (vertebra prominens)"))]
     discs = [Level(f"C{i}-C{i + 1}-disc", "cervical", f"C{i}/C{i + 1} intervertebral disc", "cervical-cbct",
                    f"cervical_c{i}c{i + 1}disc_mm.stl") for i in range(2, 7)]
     thoracic = [Level(f"T{i}", "thoracic", f"generated T{i} (VHM L1 deformed to thoracic morphometry; level frame)",
-                      "generated-thoracic", f"thoracic_generated_T{i}_mm.stl") for i in range(1, 13)]
+                      "generated-thoracic", "") for i in range(1, 13)]
     lumbar = [Level(f"L{i}", "lumbar", f"full L{i} (body and posterior elements)", "vhm-lumbosacral",
                     f"lumbar_vhm_L{i}_mm.stl") for i in range(1, 6)]
     pelvic = [Level("sacrum", "sacral", "sacrum (S1 endplate, canal and foramina open)", "vhm-lumbosacral",

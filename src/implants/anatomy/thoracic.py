@@ -20,13 +20,16 @@ anterior, +y patient-left. The whole-spine assembler places levels by their endp
    narrowed anteriorly into the thoracic heart shape;
 3. spinous process thinned, lengthened and bent down to its length and inclination
    (:func:`implants.anatomy.morph.bend`); transverse processes lengthened to their span and
-   turned backwards and upwards. The articular processes keep the template's (lumbar, near-
-   sagittal) orientation: turning them to the thoracic near-coronal orientation
-   (``superior_facet_coronal_angle`` of the table) folded the surface and is not done yet;
-4. costal facets pressed into the body (demifacets at the superior and inferior posterolateral
+   turned backwards and upwards;
+4. articular processes turned towards the thoracic near-coronal orientation, each about a
+   vertical axis through its facet (:func:`implants.anatomy.morph.twist`, a one-to-one map of
+   space): superior facets from facing medially (lumbar) to facing posteriorly, inferior facets
+   from facing laterally to facing anteriorly (T12 keeps lumbar-type inferior facets). The twist
+   is limited to what the template's triangles take without crossing (:data:`FACET_TWIST_DEG`);
+5. costal facets pressed into the body (demifacets at the superior and inferior posterolateral
    margins, whole facets at T1/T10–T12) and the transverse-process tips (T1–T10)
    (:func:`implants.anatomy.morph.dimple`);
-5. the endplates brought to the table's depth and width with a landmark thin-plate spline
+6. the endplates brought to the table's depth and width with a landmark thin-plate spline
    (:func:`implants.anatomy.morph.landmark_morph`): rim landmarks moved, arch landmarks fixed.
 
 Numbers and their sources: :mod:`implants.anatomy.morphometry`.
@@ -49,7 +52,7 @@ TEMPLATE = "L1"
 #: Thinning of the spinous process's cranio-caudal height (lumbar hatchet → thoracic rod).
 SPINOUS_THINNING = 0.55
 #: Costal facet depth (mm) and radius as a fraction of the posterior body height.
-FACET_DEPTH_MM = 1.3
+FACET_DEPTH_MM = 2.5
 DEMIFACET_RADIUS = 0.24
 WHOLE_FACET_RADIUS = 0.30
 TRANSVERSE_FACET_RADIUS_MM = 3.5
@@ -60,6 +63,23 @@ ENDPLATE_FIT_PASSES = 2
 #: Shortest a transverse process may be made (fraction of its template length): shorter folds the
 #: surface where the process meets the superior articular process (measured on T11/T12).
 MIN_TRANSVERSE_STRETCH = 0.8
+#: Twist (deg, about the body axis, sign for the left side; mirrored on the right) of the superior
+#: and inferior articular processes, and the twist's rigid radius, falloff and axial ramp (mm: the
+#: twist starts this far on the root side of the facet's root end and is complete this far into it). Larger twists or tighter falloffs cross
+#: triangles of the 8k-triangle template (measured on T6: 115° with a 7 mm rigid radius → 36 crossing
+#: pairs). The falloff is per level: the widest that leaves no crossing triangles (fold_report, measured
+#: for 7–12 mm); a wider falloff turns the facet further (T6 superior facet 23° from coronal at 8 mm,
+#: 2–9° at 10 mm, where T6 has one crossing pair).
+FACET_TWIST_DEG = {"superior": -110.0, "inferior": -90.0}
+#: Per-level exceptions: at T1 (the shortest body) a larger inferior twist brings the undersides of the
+#: twisted processes into the patch extract_endplate takes for the inferior endplate (41 mm deep at -75°).
+FACET_TWIST_EXCEPTIONS_DEG = {("T1", "inferior"): -60.0}
+FACET_TWIST_RADIUS_MM = 6.0
+FACET_TWIST_FALLOFF_MM = {"T1": 10.0, "T2": 10.0, **{f"T{i}": 8.0 for i in range(3, 9)}, "T9": 10.0, "T10": 9.0,
+                          "T11": 10.0, "T12": 11.0}
+FACET_TWIST_RAMP_MM = (8.0, 3.0)
+#: Levels whose inferior articular processes keep the lumbar (template) form: the thoracolumbar transition.
+LUMBAR_INFERIOR_FACETS = ("T12",)
 
 
 @dataclass(frozen=True)
@@ -102,6 +122,55 @@ def template() -> TemplateFrame:
     return TemplateFrame(v, np.asarray(mesh.faces), wall_x, lamina_x, canal_width,
                          tuple(e.size_mm[0] for e in ends), tuple(e.size_mm[1] for e in ends),
                          float(ends[0].centroid[2] - ends[1].centroid[2]))
+
+
+@lru_cache(maxsize=1)
+def facet_patches() -> dict[str, np.ndarray]:
+    """Vertex masks of the four articular facets on the template (and so on every generated
+    level, which keeps the template's vertices): ``superior_left`` … ``inferior_right``; the
+    template surface facing the joint (medially on a superior, laterally on an inferior process)."""
+    t = template()
+    v = t.vertices
+    normals = trimesh.Trimesh(v, t.faces, process=False).vertex_normals
+    patches = {}
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        patches[f"superior_{side}"] = ((v[:, 2] > 8.0) & (sign * v[:, 1] > 6.0) & (v[:, 0] < t.wall_x - 8.0)
+                                       & (-sign * normals[:, 1] > 0.6))
+        patches[f"inferior_{side}"] = ((v[:, 2] < -18.0) & (sign * v[:, 1] > 5.0) & (v[:, 0] < t.lamina_x + 5.0)
+                                       & (sign * normals[:, 1] > 0.6))
+    return patches
+
+
+def facet_normals(mesh: trimesh.Trimesh) -> dict[str, np.ndarray]:
+    """Area-weighted unit normal of each articular facet patch (:func:`facet_patches`) of a
+    generated level (or the template), in its level frame."""
+    out = {}
+    for name, mask in facet_patches().items():
+        inside = mask[mesh.faces].all(axis=1)
+        normal = (mesh.face_normals[inside] * mesh.area_faces[inside][:, None]).sum(axis=0)
+        out[name] = normal / np.linalg.norm(normal)
+    return out
+
+
+def _articular(v: np.ndarray, level: str) -> np.ndarray:
+    """Step 4: each articular process twisted about a vertical axis through its facet."""
+    for name, mask in facet_patches().items():
+        kind, side = name.split("_")
+        if kind == "inferior" and level in LUMBAR_INFERIOR_FACETS:
+            continue
+        centre = v[mask].mean(axis=0)
+        outside, inside = FACET_TWIST_RAMP_MM
+        if kind == "superior":  # from below the facet's lowest point (root) up into the facet
+            end = float(v[mask, 2].min() - centre[2])
+            start, full = end - outside, end + inside
+        else:  # from above the facet's highest point (root) down into the facet
+            end = float(v[mask, 2].max() - centre[2])
+            start, full = end + outside, end - inside
+        angle = FACET_TWIST_EXCEPTIONS_DEG.get((level, kind), FACET_TWIST_DEG[kind])
+        angle *= 1.0 if side == "left" else -1.0
+        v = morph.twist(v, centre, (0.0, 0.0, 1.0), angle, FACET_TWIST_RADIUS_MM, FACET_TWIST_FALLOFF_MM[level],
+                        start, full)
+    return v
 
 
 def _regions(t: TemplateFrame) -> dict[str, np.ndarray]:
@@ -181,7 +250,7 @@ def _ray_hit(mesh: trimesh.Trimesh, origin, direction) -> np.ndarray | None:
 
 
 def _costal_facets(mesh: trimesh.Trimesh, level: str, d: dict, wall_x: float) -> trimesh.Trimesh:
-    """Step 4: costal facets (dimples) on the body and the transverse-process tips."""
+    """Step 5: costal facets (dimples) on the body and the transverse-process tips."""
     facets = COSTAL_FACETS[level]
     height = d["body_height_posterior"]
     x_margin = wall_x + 0.18 * (d["endplate_depth_upper"] + d["endplate_depth_lower"]) / 2
@@ -210,7 +279,7 @@ def _costal_facets(mesh: trimesh.Trimesh, level: str, d: dict, wall_x: float) ->
 
 
 def _fit_endplates(mesh: trimesh.Trimesh, d: dict, wall_x: float) -> morph.MorphResult:
-    """Step 5: thin-plate spline that brings each endplate's measured depth and width to the
+    """Step 6: thin-plate spline that brings each endplate's measured depth and width to the
     table (rim landmarks scaled about the endplate centre; posterior-arch landmarks fixed)."""
     v = np.asarray(mesh.vertices)
     sources, targets = [], []
@@ -232,7 +301,7 @@ def _fit_endplates(mesh: trimesh.Trimesh, d: dict, wall_x: float) -> morph.Morph
 
 def build_level(level: str, costal_facets: bool = True) -> trimesh.Trimesh:
     """The generated thoracic vertebra ``level`` ("T1" … "T12") in its level frame (module
-    docstring), closed, one shell, in mm. ``costal_facets=False`` leaves out step 4 (the same
+    docstring), closed, one shell, in mm. ``costal_facets=False`` leaves out step 5 (the same
     triangles, for comparison)."""
     index = level_index(level)
     name = f"T{index + 1}"
@@ -244,6 +313,7 @@ def build_level(level: str, costal_facets: bool = True) -> trimesh.Trimesh:
     canal_wall = np.array([wall_x - d["canal_depth"], 0.0, 0.0])
     v = _spinous(v, w["spinous"], d, canal_wall)
     v = _transverse(v, w["transverse"], d, t.vertices[:, 1])
+    v = _articular(v, name)
     mesh = trimesh.Trimesh(v, t.faces, process=False)
     if costal_facets:
         mesh = _costal_facets(mesh, name, d, wall_x)

@@ -13,6 +13,8 @@ from typing import Any
 import manifold3d
 import numpy as np
 import trimesh
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from trimesh.graph import connected_component_labels
 
 from .. import tolerances
@@ -39,25 +41,39 @@ def manifold_round_trip(mesh: trimesh.Trimesh) -> dict[str, Any]:
     vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
     faces = np.ascontiguousarray(mesh.faces, dtype=np.uint64)
     if len(faces) == 0:
-        return {"manifold_status": "Empty", "manifold_volume_mm3": 0.0, "manifold_bodies": 0}
+        return {"manifold_status": "Empty", "manifold_volume_mm3": 0.0}
     solid = manifold3d.Manifold(manifold3d.Mesh64(vert_properties=vertices, tri_verts=faces))
     status = solid.status()
     ok = status == manifold3d.Error.NoError
     return {
         "manifold_status": status.name,
         "manifold_volume_mm3": float(solid.volume()) if ok else 0.0,
-        "manifold_bodies": len(solid.decompose()) if ok else 0,
-    }
+    }  # (its bodies are the mesh's bodies + cavities, counted from the edges: no decompose())
 
 
-def _shells(mesh: trimesh.Trimesh) -> tuple[int, int]:
+def _shells(labels: np.ndarray, signed: np.ndarray) -> tuple[int, int]:
     """Bodies (closed shells enclosing positive volume) and cavities (inward-facing shells,
-    e.g. sealed pores of a lattice) of a mesh, from its connected components."""
-    labels = connected_component_labels(mesh.face_adjacency, node_count=len(mesh.faces))
-    tris = np.asarray(mesh.triangles)
-    signed = np.einsum("ij,ij->i", tris[:, 0], np.cross(tris[:, 1], tris[:, 2])) / 6.0
+    e.g. sealed pores of a lattice) from the component label and signed volume of each triangle."""
     volumes = np.bincount(labels, weights=signed)
     return int((volumes > 0).sum()), int((volumes < 0).sum())
+
+
+def closed_oriented_components(faces: np.ndarray, n_vertices: int) -> np.ndarray | None:
+    """Edge-connected component label per triangle when every edge is shared by exactly two
+    triangles that run it in opposite directions (watertight and consistently wound, as trimesh
+    defines them); None otherwise. One sort of the edges answers both and pairs the triangles."""
+    start = faces.ravel()
+    end = faces[:, [1, 2, 0]].ravel()
+    undirected = np.minimum(start, end) * np.int64(n_vertices) + np.maximum(start, end)
+    order = np.argsort(undirected)
+    key = undirected[order]
+    first, second = order[0::2], order[1::2]
+    if len(order) % 2 or not np.array_equal(key[0::2], key[1::2]) or bool((key[2::2] == key[1:-1:2]).any()):
+        return None                                     # an edge not shared by exactly two triangles
+    if not np.array_equal(start[first], end[second]):
+        return None                                     # two triangles run an edge the same way
+    graph = coo_matrix((np.ones(len(first), dtype=np.int8), (first // 3, second // 3)), shape=(len(faces),) * 2)
+    return connected_components(graph, directed=False)[1]
 
 
 def check_mesh(mesh: trimesh.Trimesh, expected_bodies: int | None = 1) -> dict[str, Any]:
@@ -69,13 +85,23 @@ def check_mesh(mesh: trimesh.Trimesh, expected_bodies: int | None = 1) -> dict[s
         "vertices": int(len(mesh.vertices)),
     }
     if len(faces):
-        areas = mesh.area_faces
+        faces = faces.astype(np.int64, copy=False)
+        tri = np.asarray(mesh.vertices, dtype=np.float64)[faces]
+        normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # twice the area vector
+        areas = 0.5 * np.linalg.norm(normal, axis=1)
+        signed = np.einsum("ij,ij->i", tri[:, 0], normal) / 6.0        # = a·(b×c)/6 per triangle
+        del tri, normal
         result["area_mm2"] = float(areas.sum())
         result["degenerate_triangles"] = int((areas < tolerances.DEGENERATE_AREA_MM2).sum())
-        watertight = bool(mesh.is_watertight)
-        winding = bool(mesh.is_winding_consistent)
-        volume = float(mesh.volume) if watertight and winding else float("nan")
-        bodies, cavities = _shells(mesh)
+        labels = closed_oriented_components(faces, len(mesh.vertices))
+        if labels is None:  # trimesh tells which of the two fails
+            watertight = bool(mesh.is_watertight)
+            winding = bool(mesh.is_winding_consistent)
+            labels = connected_component_labels(mesh.face_adjacency, node_count=len(faces))
+        else:
+            watertight = winding = True
+        volume = float(signed.sum()) if watertight and winding else float("nan")
+        bodies, cavities = _shells(labels, signed)
         result["cavities"] = cavities
     else:
         result["area_mm2"] = 0.0

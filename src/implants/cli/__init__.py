@@ -13,7 +13,7 @@ import typer
 from ..errors import EXIT_CODES
 from ..params import NOT_A_MEDICAL_DEVICE
 from ..version import __version__
-from . import anatomy, build, catalogue, check, demonstrator, pictures, serve, sweeps
+from . import anatomy, build, catalogue, check, demonstrator, patients, pictures, serve, sweeps
 from .output import console, user_errors
 
 app = typer.Typer(
@@ -52,4 +52,5 @@ anatomy_app = typer.Typer(help="Real vertebra meshes shipped with the package: l
 anatomy_app.command("list")(user_errors(anatomy.anatomy_list))
 anatomy_app.command("export")(user_errors(anatomy.anatomy_export))
 anatomy_app.command("spine")(user_errors(anatomy.anatomy_spine))
+anatomy_app.command("patient")(user_errors(patients.anatomy_patient))
 app.add_typer(anatomy_app, name="anatomy")

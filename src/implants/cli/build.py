@@ -143,20 +143,40 @@ def summary_table(manifests: list[dict[str, Any]], title: str) -> Table:
     return table
 
 
-def demo(out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder."),
-         as_json: bool = typer.Option(False, "--json", help="Print the manifests as JSON.")) -> None:
-    """Build the default model of every implant type into OUT and print a summary table."""
+def demo_one(type_id: str, out: str) -> dict[str, Any]:
+    """Build the default model of ``type_id`` and export it with its picture into ``out/type_id``;
+    returns the manifest (one task of :func:`demo`, run in a worker process)."""
     from ..pipeline import export
     from ..render.pictures import implant_png
 
-    manifests = []
-    with Progress(console=errors, transient=True) as progress:
-        task = progress.add_task("building", total=len(templates()))
-        for template in templates():
-            progress.update(task, description=f"building {template.type_id}")
-            implant = template.make(template.make_params())
-            manifests.append(export(implant, out / template.type_id, picture=implant_png).manifest)
-            progress.advance(task)
+    template = get(type_id)
+    implant = template.make(template.make_params())
+    return export(implant, Path(out) / type_id, picture=implant_png).manifest
+
+
+def demo(out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder."),
+         workers: int = typer.Option(2, "--workers", "-w", min=1, max=64, help="Worker processes (one type each)."),
+         as_json: bool = typer.Option(False, "--json", help="Print the manifests as JSON.")) -> None:
+    """Build the default model of every implant type into OUT and print a summary table."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from ..pipeline import export  # noqa: F401  imported once here, inherited by the forked workers
+    from ..sweep.worker import single_threaded_kernel
+
+    type_ids = [template.type_id for template in templates()]
+    by_type: dict[str, dict[str, Any]] = {}
+    # forked before the progress bar starts its thread; OCCT single-threaded in each worker
+    with ProcessPoolExecutor(max_workers=min(workers, len(type_ids)), mp_context=multiprocessing.get_context("fork"),
+                             initializer=single_threaded_kernel) as pool:
+        futures = {pool.submit(demo_one, type_id, str(out)): type_id for type_id in type_ids}
+        with Progress(console=errors, transient=True) as progress:
+            task = progress.add_task("building", total=len(type_ids))
+            for future in as_completed(futures):
+                by_type[futures[future]] = future.result()
+                progress.update(task, description=f"built {futures[future]}")
+                progress.advance(task)
+    manifests = [by_type[type_id] for type_id in type_ids]
     if as_json:
         emit_json(manifests)
     else:

@@ -13,6 +13,7 @@ from OCP.BRepPrimAPI import BRepPrimAPI_MakeHalfSpace
 from OCP.gp import gp_Pnt
 
 from ..errors import GeometryError
+from .validity import is_valid
 
 HeightField = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -212,7 +213,7 @@ def clean_valid(shape: cq.Shape) -> cq.Shape:
     made valid: ShapeUpgrade_UnifySameDomain can leave an invalid solid where a sphere's seam meets
     a tube (measured on a monolithic seat cup, issue 9); then the valid, unmerged shape is kept."""
     cleaned = shape.clean()
-    if all(s.isValid() for s in cleaned.Solids()) or not all(s.isValid() for s in shape.Solids()):
+    if all(is_valid(s) for s in cleaned.Solids()) or not all(is_valid(s) for s in shape.Solids()):
         return cleaned
     return shape
 
@@ -220,9 +221,9 @@ def clean_valid(shape: cq.Shape) -> cq.Shape:
 def single_solid(shape: cq.Shape, what: str) -> cq.Solid:
     """The one valid solid in ``shape``; :class:`GeometryError` otherwise."""
     solids = shape.Solids()
-    if len(solids) != 1 or not solids[0].isValid():
+    if len(solids) != 1 or not is_valid(solids[0]):
         raise GeometryError(f"{what}: expected one valid solid, kernel produced {len(solids)}"
-                            f"{'' if all(s.isValid() for s in solids) else ' (invalid)'}")
+                            f"{'' if all(is_valid(s) for s in solids) else ' (invalid)'}")
     return solids[0]
 
 

@@ -8,12 +8,13 @@ moves the mesh so that its body frame lands on the 4×4 ``pose``.
 Body frame of a level (4×4, in the mesh's own packaged coordinates; patient axes, mm):
 
 * a vertebra with two endplates (C3–C7, T1–T12, L1–L5): origin midway between the area centroids
-  of its superior and inferior endplates (:func:`implants.anatomy.endplates.extract_endplate`),
+  of its superior and inferior endplates (:func:`implants.anatomy.spine.endplate_pose`: the poses
+  stored with the packaged data, found on the mesh only when a bone's data changed),
   z along the bisector of their outward normals (cranial), x towards patient-anterior made
   orthogonal to z;
 * a vertebra with one endplate: C2 (the dens stands on its superior end) and the sacrum (S1 is
-  fused to S2): that endplate's frame moved into the bone by half the body height of the
-  neighbouring level of the same set (C3, L5), measured on its endplates;
+  fused to S2; its endplate is the S1 surface under L5): that endplate's frame moved into the bone
+  by half the body height of the neighbouring level of the same set (C3, L5), measured on its endplates;
 * a bone without a body (C1, C0, the pelvis): origin at the centre of its bounding box, the
   packaged axes.
 
@@ -30,7 +31,7 @@ import numpy as np
 import trimesh
 
 from ..anatomy import packaged
-from ..anatomy.endplates import Endplate, extract_endplate
+from ..anatomy.spine import endplate_pose as stored_endplate_pose
 from ..errors import ParameterError
 
 #: levels with one endplate → (that endplate, the neighbour whose body height they take)
@@ -83,17 +84,12 @@ def frame_matrix(origin, up, anterior=(1.0, 0.0, 0.0)) -> np.ndarray:
 
 
 @cache
-def endplate(level: str, end: str) -> Endplate:
-    """The ``end`` ("superior"/"inferior") endplate of the packaged ``level`` (packaged coordinates; cached)."""
-    return extract_endplate(native_mesh(level), end)
-
-
-@cache
 def endplate_frame(level: str, end: str) -> np.ndarray:
     """4×4 frame of the ``end`` endplate of ``level`` in packaged coordinates: origin its area centroid,
-    z cranial (its outward normal for a superior endplate, the opposite for an inferior one), x anterior."""
-    ep = endplate(level, end)
-    return frame_matrix(ep.centroid, ep.normal if end == "superior" else -ep.normal)
+    z cranial (its outward normal for a superior endplate, the opposite for an inferior one), x anterior
+    (from the stored endplate poses, :func:`implants.anatomy.spine.endplate_pose`)."""
+    pose = stored_endplate_pose(level, end)
+    return frame_matrix(pose.centre, pose.up)
 
 
 @cache
@@ -115,6 +111,15 @@ def body_frame(level: str) -> np.ndarray:
 def body_height_mm(level: str) -> float:
     """Distance (mm) between the endplate centroids of ``level``."""
     return float(np.linalg.norm(endplate_frame(level, "superior")[:3, 3] - endplate_frame(level, "inferior")[:3, 3]))
+
+
+@cache
+def anterior_reach_mm(level: str) -> float:
+    """Distance (mm) from the body frame's origin of ``level`` forward (its x axis) to the anterior
+    surface of the body (a ray on the packaged mesh); 0 when the ray meets nothing."""
+    frame = body_frame(level)
+    hits, _, _ = native_mesh(level).ray.intersects_location([frame[:3, 3]], [frame[:3, 0]], multiple_hits=False)
+    return float((hits[0] - frame[:3, 3]) @ frame[:3, 0]) if len(hits) else 0.0
 
 
 def translation(x: float = 0.0, y: float = 0.0, z: float = 0.0) -> np.ndarray:

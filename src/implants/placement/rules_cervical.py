@@ -15,17 +15,47 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import trimesh
+from scipy.spatial import cKDTree
 
 from ..geometry.frames import rotation_matrix
-from .bones import Bone, body_frame, endplate_pose, frame_matrix, is_available, place, place_with, translation
+from .bones import (
+    Bone,
+    body_frame,
+    endplate_frame,
+    endplate_pose,
+    frame_matrix,
+    is_available,
+    native_mesh,
+    place,
+    place_with,
+    translation,
+)
 from .poses import RESECTED_OPACITY, SceneLayout, approach, contact_mesh, implant_mesh
-from .rules_column import between, face_ups
+from .rules_column import DISC_FREEDOMS, between, face_ups
+from .search import Freedom, measured_areas, seat_search
 
 if TYPE_CHECKING:
     from ..model import Implant
 
 #: C1's anterior arch: the C1 vertices within this distance (mm) of the midline, in the anterior quarter
 ARCH_HALF_WIDTH_MM = 4.0
+#: the segment under an anterior plate: turned about the plate's centre (sagittal ±10°: the segment's
+#: lordosis against the plate's contour; coronal and axial ±4°) and moved ±4 mm cranio-caudally
+PLATE_FREEDOMS = (Freedom((0, 1, 0), 10.0, 4.0), Freedom((1, 0, 0), 4.0, 2.0), Freedom((0, 0, 1), 4.0, 2.0),
+                  Freedom((0, 0, 1), 4.0, 2.0, turn=False))
+#: the facet joint: the lower vertebra's surface within this distance (mm) of the upper one (packaged relation)
+FACET_GAP_MM = 2.0
+#: a facet spacer farther than this (mm) from the real joint is said so in the note
+FACET_MISS_MM = 3.0
+#: the lower vertebra under a docking implant's base: tilted about the base centre (sagittal ±8°,
+#: coronal ±6°: the fused C2–C3 segment's range is ~10° flexion-extension, White & Panjabi) and moved
+#: ±3 mm AP and ±2 mm sideways (the base stays on the endplate, 15–17 mm deep and wide)
+BASE_FREEDOMS = (Freedom((0, 1, 0), 8.0, 4.0), Freedom((1, 0, 0), 6.0, 3.0),
+                 Freedom((1, 0, 0), 3.0, 1.5, turn=False), Freedom((0, 1, 0), 2.0, 1.0, turn=False))
+#: C1 over the saddle: turned about the arch bottom (sagittal ±12°: C1's tilt to the C3 endplate varies
+#: by about that with head posture; axial ±8°, coronal ±4°) and moved ±2 mm AP (within the groove)
+ARCH_FREEDOMS = (Freedom((0, 1, 0), 12.0, 4.0), Freedom((0, 0, 1), 8.0, 4.0), Freedom((1, 0, 0), 4.0, 2.0),
+                 Freedom((1, 0, 0), 2.0, 1.0, turn=False))
 
 
 def _value(field) -> str:
@@ -58,7 +88,9 @@ def upper_cervical_docking(implant: "Implant") -> SceneLayout:
     if docking == "lateral-mass":
         return _lateral_mass(implant, mesh)
     base = place(lower, endplate_pose(lower, np.eye(4), "superior"))
-    approach([base], contact_mesh(implant, "contact.inferior"), (0, 0, 1))
+    approach([base], mesh, (0, 0, 1))
+    bottom = (0.0, 0.0, float(mesh.bounds[0, 2]))
+    (base,), _ = seat_search([base], mesh, (0, 0, 1), bottom, BASE_FREEDOMS)
     bones = [base]
     note = f"standing on {lower} (C2 resected)"
     c1_pose = (base.frame @ np.linalg.inv(body_frame(lower)) @ body_frame("C1") if base.name.startswith("C")
@@ -80,9 +112,12 @@ def upper_cervical_docking(implant: "Implant") -> SceneLayout:
         approach([c1], mesh, (0, 0, -1))
         note += ", T crossbar on the anterior surface of C1"
     else:
-        _over(c1, _anterior_arch_bottom(c1), (float(p.saddle_offset_x_mm), 0.0, seat + 5.0))
+        arch = _anterior_arch_bottom(c1)
+        _over(c1, arch, (float(p.saddle_offset_x_mm), 0.0, seat + 5.0))
         approach([c1], mesh, (0, 0, -1))
-        note += ", docked under the C1 anterior arch"
+        (c1,), turned = seat_search([c1], mesh, (0, 0, -1), _anterior_arch_bottom(c1), ARCH_FREEDOMS)
+        note += (", docked under the C1 anterior arch (C1 turned {:+.0f}° sagittal, {:+.0f}° axial, "
+                 "{:+.0f}° coronal, {:+.1f} mm AP to seat)").format(*turned)
     bones.append(c1)
     return SceneLayout(bones, note=note, figure="Fig. 4")
 
@@ -136,7 +171,30 @@ def distraction_spacer(implant: "Implant") -> SceneLayout:
                     contact_mesh(implant, "contact.interbody"))
     whole = implant_mesh(implant)
     approach(bones[:1], whole, (0, 0, -1))  # the upper vertebra rests on whichever spacer it meets first
-    return SceneLayout(bones, note=f"{upper}–{lower}, {_value(p.side)} (concave) side distracted", figure="Fig. 7")
+    top = np.asarray(implant.features["interbody.centre"].origin) + (0.0, 0.0, p.distraction_height_mm / 2)
+    bones[:1], _ = seat_search(bones[:1], whole, (0, 0, -1), top, DISC_FREEDOMS)
+    note = f"{upper}–{lower}, {_value(p.side)} (concave) side distracted"
+    if len(bones) == 2:
+        joint = facet_joint(upper, lower, side, bones[1])
+        facet = np.asarray(implant.features["facet.centre"].origin)
+        miss = float(np.linalg.norm(joint - facet))
+        if miss > FACET_MISS_MM:
+            note += (f"; the facet spacer lies {miss:.0f} mm from the real {upper}/{lower} facet joint (at "
+                     f"x {joint[0]:.0f}, y {joint[1]:.0f}, z {joint[2]:.0f} mm: facet_x_mm, facet_y_mm, facet_z_mm)")
+    return SceneLayout(bones, note=note, figure="Fig. 7")
+
+
+def facet_joint(upper: str, lower: str, side: float, lower_bone: Bone) -> np.ndarray:
+    """Scene point (mm) of the real facet joint between ``upper`` and ``lower`` on ``side`` (+1 left):
+    the centre of the ``lower`` surface within :data:`FACET_GAP_MM` of ``upper`` in their packaged
+    relation, behind the body and more than 8 mm from the midline, carried with ``lower_bone``."""
+    up, low = native_mesh(upper), native_mesh(lower)
+    gap, _ = cKDTree(up.vertices).query(low.vertices)
+    own = endplate_frame(lower, "superior")
+    local = low.vertices @ np.linalg.inv(own)[:3, :3].T + np.linalg.inv(own)[:3, 3]
+    joint = low.vertices[(gap < FACET_GAP_MM) & (side * local[:, 1] > 8.0) & (local[:, 0] < -9.0)].mean(axis=0)
+    move = lower_bone.frame @ np.linalg.inv(body_frame(lower))
+    return move[:3, :3] @ joint + move[:3, 3]
 
 
 def anterior_plate(implant: "Implant") -> SceneLayout:
@@ -174,7 +232,18 @@ def anterior_plate(implant: "Implant") -> SceneLayout:
         score = _median_gap(face, trial)
         if best is None or score < best[0]:
             best = (score, trial)
-    return SceneLayout(best[1], note=note, figure="Fig. 9")
+    seated, _ = seat_search(best[1], mesh, (1, 0, 0), (0.0, 0.0, 0.0), PLATE_FREEDOMS, score=_spread)
+    areas = [round(a) for a in measured_areas(mesh, seated)]
+    if sum(a > 1 for a in areas) < 2:
+        note += (f" (the preset's plate, curved for a straighter neck, meets only one of these bodies: "
+                 f"contact {'/'.join(map(str, areas))} mm²)")
+    return SceneLayout(seated, note=note, figure="Fig. 9")
+
+
+def _spread(areas: list[float]) -> float:
+    """Score of a plate's contact: the sum of the square roots of the areas per body (mm), so that
+    touching two bodies beats touching one body with the same total."""
+    return float(np.sqrt(np.maximum(areas, 0.0)).sum())
 
 
 def _upright(axis: np.ndarray) -> np.ndarray:

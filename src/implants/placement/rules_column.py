@@ -6,7 +6,8 @@ Disc-space implants (:func:`between`): the lower vertebra's superior endplate fr
 vertebra's inferior endplate frame are put on the implant's lower and upper faces (each tilted by half
 the implant's sagittal and coronal angles), keeping the two endplates' anatomical offset when both
 bones come from one source, then each bone is brought along its axis onto the implant
-(:func:`~.poses.approach`): the faces touch the endplates without interpenetration. Implant frame =
+(:func:`~.poses.approach`) and seated within a few degrees and millimetres of that pose where it touches
+most (:func:`~.search.seat_search`): the faces touch the endplates without interpenetration. Implant frame =
 scene frame (the implant transform is the identity); patient axes, mm.
 """
 
@@ -20,15 +21,41 @@ import trimesh
 
 from ..anatomy import packaged
 from ..implant_types import bridge_strut
-from .bones import (Bone, body_frame, body_height_mm, endplate, endplate_frame, endplate_pose, frame_matrix, is_available,
-                    place, place_with, translation)
-from .poses import RESECTED_OPACITY, SceneLayout, approach, clear, contact_mesh, implant_mesh
+from .bones import (
+    Bone,
+    anterior_reach_mm,
+    body_frame,
+    body_height_mm,
+    endplate_frame,
+    endplate_pose,
+    frame_matrix,
+    is_available,
+    place,
+    place_with,
+    translation,
+)
+from .poses import (
+    RESECTED_OPACITY,
+    SceneLayout,
+    approach,
+    clear,
+    contact_mesh,
+    implant_mesh,
+)
+from .search import Freedom, seat_search
 
 if TYPE_CHECKING:
     from ..model import Implant
 
 #: cranial to caudal: the levels the scenes use (cervical set, generated thoracic levels, VHM lumbar set)
 SPINE = (*(f"C{i}" for i in range(1, 8)), *(f"T{i}" for i in range(1, 13)), *(f"L{i}" for i in range(1, 6)))
+
+
+#: each vertebra on a disc-space implant's face: turned about the face centre (±4° sagittal, ±3°
+#: coronal: a face seats within a few degrees of its planned angle, as a cage settles into the endplate)
+#: and moved ±2 mm AP and ±1.5 mm sideways (the cage's position on the endplate) to seat it best
+DISC_FREEDOMS = (Freedom((0, 1, 0), 4.0, 2.0), Freedom((1, 0, 0), 3.0, 1.5),
+                 Freedom((1, 0, 0), 2.0, 1.0, turn=False), Freedom((0, 1, 0), 1.5, 0.75, turn=False))
 
 
 def face_ups(sagittal_deg: float, coronal_deg: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -62,6 +89,7 @@ def between(upper: str, lower: str, height_mm: float, ups: tuple[np.ndarray, np.
             frame = frame_matrix((sign * dx, sign * dy, sign * height_mm / 2), up)
             bone = place(level, endplate_pose(level, frame, end))
             approach([bone], fixed, -sign * up)
+            (bone,), _ = seat_search([bone], fixed, -sign * up, frame[:3, 3], DISC_FREEDOMS)
             bones.append(bone)
     return bones
 
@@ -123,8 +151,8 @@ def bridge_strut_rule(implant: "Implant") -> SceneLayout:
 
 def _along(line: np.ndarray, levels: list[str]) -> list[Bone]:
     """Faint ``levels`` (cranial first) along the strut's centre ``line`` (inferior end first), each
-    body centre on the line set back by a quarter of its depth (the strut runs through the anterior
-    column), spaced by their body heights scaled to the line's length."""
+    body centre on the line set back by half its anterior reach (about a quarter of its depth: the
+    strut runs through the anterior column), spaced by their body heights scaled to the line's length."""
     if not levels:
         return []
     cum = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(line, axis=0), axis=1))])
@@ -137,7 +165,7 @@ def _along(line: np.ndarray, levels: list[str]) -> list[Bone]:
         tangent = line[i] - line[i - 1]
         centre = line[i - 1] + (s - cum[i - 1]) / max(cum[i] - cum[i - 1], 1e-9) * tangent
         pose = frame_matrix(centre, tangent)
-        bone = place(level, pose @ translation(-0.25 * endplate(level, "superior").size_mm[0]), RESECTED_OPACITY)
+        bone = place(level, pose @ translation(-0.5 * anterior_reach_mm(level)), RESECTED_OPACITY)
         scale = min(1.0, 0.9 * pitch / heights[k])  # faint bodies must not overlap where the span is short
         bone.mesh.apply_transform(bone.frame @ np.diag([scale, scale, scale, 1.0]) @ np.linalg.inv(bone.frame))
         bones.append(bone)

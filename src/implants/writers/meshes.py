@@ -21,6 +21,10 @@ from ..params import NOT_A_MEDICAL_DEVICE
 #: Fixed time of every 3MF zip entry (zip cannot store earlier than 1980).
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 
+#: Deflate level of the 3MF zip: level 1 compresses a lattice's 260 MB of XML in a quarter of the
+#: time of level 6 (measured 1.1 s vs 3.9 s) for a file 35 % larger (42 MB vs 31 MB).
+ZIP_LEVEL = 1
+
 #: XML namespace of the 3MF core specification (the model part of every package)
 CORE_NS = "http://schemas.microsoft.com/3dmanufacturing/core/2015/02"
 
@@ -51,15 +55,21 @@ def body_components(mesh: trimesh.Trimesh) -> list[np.ndarray]:
     graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_v, n_v))
     _, labels = connected_components(graph, directed=False)
     face_label = labels[faces[:, 0]]
-    order: dict[int, list[int]] = {}
-    for label in face_label:  # first-appearance order of the labels
-        order.setdefault(int(label), [])
-    return [np.flatnonzero(face_label == label) for label in order]
+    labels_present, first = np.unique(face_label, return_index=True)
+    order = np.argsort(face_label, kind="stable")      # triangles grouped by body, in index order
+    groups = np.split(order, np.cumsum(np.bincount(face_label)[labels_present])[:-1])
+    return [groups[k] for k in np.argsort(first)]      # bodies in first-appearance order
 
 
-def _number(values: np.ndarray) -> list[str]:
-    """Shortest round-trip decimal text of float64 values (valid ST_Number)."""
-    return [repr(float(v)) for v in values]
+def number_text(values: np.ndarray) -> list[str]:
+    """Shortest round-trip decimal text of float64 values (valid ST_Number), the same as
+    ``repr(float(v))`` per value but formatted in one call (the repr of a list runs in C)."""
+    return repr(np.asarray(values, dtype=np.float64).ravel().tolist())[1:-1].split(", ")
+
+
+#: One ``<vertex>`` / ``<triangle>`` element of the 3MF mesh (filled by ``%`` in bulk).
+_VERTEX = '     <vertex x="%s" y="%s" z="%s"/>\n'
+_TRIANGLE = '     <triangle v1="%d" v2="%d" v3="%d"/>\n'
 
 
 def model_xml(mesh: trimesh.Trimesh, name: str = "implant", title: str | None = None) -> bytes:
@@ -76,15 +86,14 @@ def model_xml(mesh: trimesh.Trimesh, name: str = "implant", title: str | None = 
     bodies = body_components(mesh)
     for k, tri_ids in enumerate(bodies, start=1):
         body_faces = faces[tri_ids]
-        used, inverse = np.unique(body_faces.ravel(), return_inverse=True)
-        local = inverse.reshape(-1, 3)
+        used = np.zeros(len(vertices), dtype=bool)       # the body's vertices, in index order
+        used[body_faces.ravel()] = True
+        local = (np.cumsum(used) - 1)[body_faces]
         label = name if len(bodies) == 1 else f"{name} body {k}"
         out.write(f'  <object id="{k}" type="model" name={quoteattr(label)}>\n   <mesh>\n    <vertices>\n')
-        coords = vertices[used]
-        text = np.array(_number(coords.ravel())).reshape(-1, 3)
-        out.writelines(f'     <vertex x="{x}" y="{y}" z="{z}"/>\n' for x, y, z in text)
+        out.write((_VERTEX * int(used.sum())) % tuple(number_text(vertices[used])))
         out.write("    </vertices>\n    <triangles>\n")
-        out.writelines(f'     <triangle v1="{a}" v2="{b}" v3="{c}"/>\n' for a, b, c in local.tolist())
+        out.write((_TRIANGLE * len(local)) % tuple(local.ravel().tolist()))
         out.write("    </triangles>\n   </mesh>\n  </object>\n")
     out.write(" </resources>\n <build>\n")
     for k in range(1, len(bodies) + 1):
@@ -125,7 +134,7 @@ def package_3mf(model: bytes) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             info.create_system = 3
-            archive.writestr(info, data, compresslevel=6)
+            archive.writestr(info, data, compresslevel=ZIP_LEVEL)
     return buffer.getvalue()
 
 

@@ -12,16 +12,17 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import cadquery as cq
-from OCP.BRepCheck import BRepCheck_Analyzer
 from OCP.IFSelect import IFSelect_RetDone
 from OCP.Interface import Interface_Static
 from OCP.Message import Message
 from OCP.STEPControl import STEPControl_AsIs, STEPControl_Reader, STEPControl_Writer
 
 from ..errors import ExportError, GeometryError, ParameterError
+from ..geometry.validity import is_valid
+
+__all__ = ["FIXED_TIMESTAMP", "is_valid", "read_step", "read_step_bytes", "step_bytes"]
 
 #: Header time stamp written into every STEP file (determinism; see module docstring).
 FIXED_TIMESTAMP = "2000-01-01T00:00:00"
@@ -29,11 +30,6 @@ FIXED_TIMESTAMP = "2000-01-01T00:00:00"
 _TIMESTAMP = re.compile(rb"(FILE_NAME\s*\(\s*'(?:[^']|'')*'\s*,\s*)'[^']*'")
 #: OCCT numbers product names per process ('name 1', 'name 2', ...): reset to the plain name.
 _PRODUCT = re.compile(rb"(=\s*PRODUCT\s*\()'[^']*'\s*,\s*'[^']*'")
-
-
-def is_valid(shape: Any) -> bool:
-    """True when OCCT's BRepCheck_Analyzer finds the shape valid."""
-    return bool(BRepCheck_Analyzer(getattr(shape, "wrapped", shape)).IsValid())
 
 
 def step_bytes(shape: cq.Shape, product_name: str = "implant") -> bytes:

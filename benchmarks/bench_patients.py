@@ -1,0 +1,59 @@
+"""Synthetic patient pairs (issue 17): per patient, the morph of two vertebrae with measured-back
+corrections and the placement (``patient_segment``), then the congruent and the flat cage built
+and measured in that disc space (``measure_contact``); target ≤ 3 s per pair on one core. Also
+reports the measured-back errors of a fresh seed (the tests use fixed seeds).
+
+Run alone: ``python benchmarks/bench_patients.py [N]``; ``benchmarks/run.py`` calls :func:`run`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+REGIONS = (("lumbar", 2), ("cervical", 2))
+
+
+def run(count: int | None = None) -> list[dict]:
+    from implants.anatomy.patient import Patient
+    from implants.anatomy.patient_morph import (
+        base_vertebra,
+        measure_segment,
+        patient_segment,
+    )
+    from implants.errors import ImplantError
+    from implants.fit.congruence import measure_contact
+    from implants.fit.inputs import Anatomy
+
+    rows = []
+    seed = int(time.time()) % 100_000  # a fresh population each run
+    for region, default_count in REGIONS:
+        for level in Patient.of(region).levels:
+            base_vertebra(level)  # cached once per process: not part of a pair
+        for patient in Patient.sample(count or default_count, seed, region):
+            start = time.perf_counter()
+            segment = patient_segment(patient)
+            morphed = time.perf_counter()
+            try:
+                ratio = measure_contact(Anatomy(segment.upper_mesh, segment.lower_mesh,
+                                                segment.disc)).to_json()["ratio_congruent_to_flat"]["total"]
+            except ImplantError as error:  # recorded, not fatal (as a sweep would)
+                ratio = f"failed: {error}"[:120]
+            done = time.perf_counter()
+            measured = measure_segment(segment.upper_mesh, segment.lower_mesh)
+            wanted = patient.model_dump()
+            errors = {k: abs(measured[k] - wanted[k]) for k in measured}
+            rows.append({"benchmark": "patients", "case": f"{region} seed {seed}",
+                         "seconds": round(done - start, 2), "morph_and_place_s": round(morphed - start, 2),
+                         "cages_and_contact_s": round(done - morphed, 2),
+                         "worst_size_err_mm": round(max(v for k, v in errors.items()
+                                                        if k.endswith(("width_mm", "depth_mm", "height_mm"))), 2),
+                         "worst_concavity_err_mm": round(max(v for k, v in errors.items() if "concavity" in k), 2),
+                         "worst_angle_err_deg": round(max(v for k, v in errors.items() if k.endswith("_deg")), 2),
+                         "contact_ratio": ratio})
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run(int(sys.argv[1]) if len(sys.argv) > 1 else None):
+        print(row)
