@@ -33,6 +33,10 @@ NEEDS = {
     "implants check out/interbody-cage-*.stl": "implants build interbody-cage --preset cervical-acdf",
     "implants build anterior-plate --vertebra bones/": "implants anatomy export C2 C3 --axes LPS",
     "implants sweep-plot out/cage-sweep": "implants sweep examples/cage_lordosis_sweep.yaml --out out/cage-sweep",
+    "implants check fitted/interbody-cage-*.stl": "implants build interbody-cage --upper-vertebra mean-L4 "
+                                                  "--lower-vertebra mean-L5 --out fitted/",
+    "implants check fitted-c/interbody-cage-*.stl": "implants build interbody-cage --upper-vertebra C2 "
+                                                    "--lower-vertebra C3 --out fitted-c/",
 }
 
 
