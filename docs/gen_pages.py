@@ -92,14 +92,22 @@ def load_references() -> dict[int, str]:
 # ----------------------------------------------------------------------------- pictures
 
 
-def shrink_png(path: Path, colours: int = 256) -> int:
-    """Reduce a PNG to a palette image (visually the same for flat-shaded renders); its size in bytes."""
+#: Largest picture the docs carry (bytes); tests/test_docs.py holds the same budget.
+MAX_PNG_BYTES = 150 * 1024
+
+
+def shrink_png(path: Path) -> int:
+    """Reduce a PNG to a palette image (visually the same for flat-shaded renders) of the most
+    colours, from 256 down to 64, that keeps it within MAX_PNG_BYTES; its size in bytes."""
     from PIL import Image
 
     with Image.open(path) as image:
         rgb = image.convert("RGB")
-    rgb.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
-        path, optimize=True)
+    for colours in (256, 192, 128, 96, 64):
+        rgb.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+            path, optimize=True)
+        if path.stat().st_size <= MAX_PNG_BYTES:
+            break
     return path.stat().st_size
 
 
