@@ -27,7 +27,8 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 #: Lines that take minutes (every type built, rendered and viewed) or repeat a fast-tier line: slow tier.
 SLOW = ("implants gallery", "implants render vertebral-body-replacement --scene --view all",
         "implants sweep examples/cage_lordosis_sweep.yaml --out out/cage-sweep", "implants sweep-plot",
-        "implants kit interbody-cage --preset cervical-acdf", "implants kit interbody-cage --vary depth_mm+width_mm=-2")
+        "implants kit interbody-cage --preset cervical-acdf", "implants kit interbody-cage --vary depth_mm+width_mm=-2",
+        "implants sweep examples/patients_alif_l4l5_small.yaml")
 #: Documented lines a line depends on, by the start of the dependent line.
 NEEDS = {
     "implants check out/interbody-cage-*.stl": "implants build interbody-cage --preset cervical-acdf",

@@ -31,6 +31,8 @@ from rich.progress import (
 from rich.text import Text
 
 from ..errors import ParameterError
+from .patient_plot import SUMMARY_PNG, plot_patient_summary
+from .patients import expand_patients
 from .pool import run_dask, run_local
 from .results import RESULTS_JSONL, Journal, read_rows, results_table, write_table
 from .spec import SweepSpec, Variant, expand, load_spec, resolve_template, stable_hash
@@ -64,7 +66,8 @@ def _task(spec: SweepSpec, variant: Variant, root: Path, preset: str) -> dict[st
             "params": variant.params, "root": str(root), "rel_dir": f"{VARIANTS_DIR}/{variant.name}",
             "formats": list(spec.outputs.formats), "pictures": spec.outputs.pictures,
             "deflection_mm": spec.outputs.deflection_mm, "checks": spec.metrics.checks, "mass": spec.metrics.mass,
-            "contact": None if contact is None else contact.model_dump()}
+            "contact": None if contact is None else contact.model_dump(),
+            "patient": None if spec.patient is None else spec.patient.model_dump(mode="json")}
 
 
 class _VariantsPerMinute(ProgressColumn):
@@ -98,7 +101,8 @@ def run_sweep(spec: str | Path | dict[str, Any] | SweepSpec, out_dir: str | Path
     limit = float(timeout if timeout is not None else spec.timeout_s)
     if not limit > 0:
         raise ParameterError(f"--timeout = {timeout}: must be > 0 s")
-    variants = expand(spec)  # every variant validated before anything is built
+    # every variant validated before anything is built
+    variants = expand_patients(spec) if spec.patient is not None else expand(spec)
     root = Path(out_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     (root / "sweep.json").write_text(json.dumps(spec.model_dump(mode="json"), indent=2))
@@ -136,4 +140,6 @@ def run_sweep(spec: str | Path | dict[str, Any] | SweepSpec, out_dir: str | Path
         journal.close()
         frame = results_table(variants, rows)
         write_table(frame, root)
+    if spec.patient is not None:
+        plot_patient_summary(frame, root / SUMMARY_PNG)
     return frame

@@ -33,49 +33,19 @@ import json
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .. import tolerances
 from ..anatomy.packaged import is_packaged
 from ..errors import ImplantError, ParameterError
 from ..registry import get
 from ..writers.settings import FORMATS, checked_deflection
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Range(_Strict):
-    """Values from ``start`` to ``stop`` (included) by ``step``, or ``num`` evenly spaced values."""
-
-    start: float
-    stop: float
-    step: float | None = Field(None, gt=0)
-    num: int | None = Field(None, ge=1, le=100_000)
-
-    @model_validator(mode="after")
-    def _one_of(self) -> "Range":
-        if self.step is not None and self.num is not None:
-            raise ValueError("give either step or num, not both")
-        return self
-
-    def values(self) -> list[float]:
-        lo, hi = self.start, self.stop
-        if self.num is not None:
-            return [float(v) for v in np.round(np.linspace(lo, hi, self.num), 9)]
-        if self.step is None:
-            raise ValueError("a range needs step or num (or use it with sample:)")
-        n = int(np.floor(abs(hi - lo) / self.step + 1e-9)) + 1
-        sign = 1.0 if hi >= lo else -1.0
-        return [float(round(lo + sign * i * self.step, 9)) for i in range(n)]
-
-
-AxisValues = Union[list[Any], Range]
+from .axes import AxisValues, Range, StrictModel as _Strict, axis_values as _axis_values
+from .patient_spec import REGION_PRESETS, PatientBlock
 
 
 class Sample(_Strict):
@@ -152,9 +122,21 @@ class SweepSpec(_Strict):
     metrics: Metrics = Field(default_factory=Metrics)
     timeout_s: float = Field(300.0, gt=0, le=86_400)
     name: str | None = None
+    patient: PatientBlock | None = None   # a population sweep (:mod:`.patient_spec`)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _patient_preset(cls, data: Any) -> Any:
+        """A population sweep's preset defaults to its region's cage (lumbar-alif, cervical-acdf)."""
+        if isinstance(data, dict) and isinstance(data.get("patient"), dict) and data.get("preset") is None:
+            region = data["patient"].get("region", "lumbar")
+            return {**data, "preset": REGION_PRESETS.get(region)}
+        return data
 
     @model_validator(mode="after")
     def _axes(self) -> "SweepSpec":
+        if self.patient is not None and self.type != "interbody-cage":
+            raise ValueError(f"type = {self.type}: a patient sweep fits interbody-cage only")
         if self.points is not None and (self.axes or self.sample is not None):
             raise ValueError("give either points (an explicit list of variants) or axes/sample, not both")
         for key, axis in self.axes.items():
@@ -178,10 +160,6 @@ class SweepSpec(_Strict):
         path = (base / contact.endplate).resolve()
         metrics = self.metrics.model_copy(update={"contact": contact.model_copy(update={"endplate": str(path)})})
         return self.model_copy(update={"metrics": metrics})
-
-
-def _axis_values(axis: AxisValues) -> list[Any]:
-    return list(axis) if isinstance(axis, list) else axis.values()
 
 
 def _pydantic_message(error: ValidationError) -> str:

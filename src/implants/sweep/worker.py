@@ -27,6 +27,7 @@ from ..errors import ImplantError
 from ..params import validate
 from ..pipeline import ExportResult, export
 from ..render.pictures import picture_for_manifest
+from .patient_worker import run_patient
 from .spec import resolve_template
 
 #: Imported by the fork server once and inherited by every worker: the kernel, the exporter and
@@ -116,6 +117,9 @@ def _metrics(implant, manifest: dict[str, Any], task: dict[str, Any]) -> dict[st
 
 def run_variant(task: dict[str, Any]) -> dict[str, Any]:
     """Build, export and measure one variant; never raises: failures come back as a row."""
+    if task.get("patient"):  # a population sweep's variant: one synthetic patient
+        single_threaded_kernel()
+        return run_patient(task)
     start = time.perf_counter()
     row: dict[str, Any] = {"index": task["index"], "variant": task["name"], "key": task["key"],
                            "status": "ok", "error": None, "worker": f"{os.uname().nodename}:{os.getpid()}"}

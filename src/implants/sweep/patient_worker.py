@@ -1,0 +1,136 @@
+"""The worker side of a population sweep (layer: sweep): one synthetic patient, in a pool process or
+on a Dask worker.
+
+Per patient: morph the region's packaged vertebrae to the patient
+(:func:`~implants.anatomy.patient_morph.patient_segment`) and measure them back
+(:func:`~implants.anatomy.patient_morph.measure_segment`); fit the congruent cage
+(:func:`~implants.fit.congruence.congruent_cage`, the region's footprint scaled into the disc,
+:func:`~implants.fit.cage_placement.default_params`, then the spec's cage parameters) and the
+stock comparator of the same footprint (:func:`~implants.fit.stock_cage.stock_cage`); measure both
+(contact within the tolerance, share of the footprint, penetration, planned and measured sagittal
+angle) and time every stage. Writes ``patient.json`` (the record a rerun checks) and, with
+``meshes``, the bones and both cages as STL (patient frame, mm). :func:`run_patient` never raises:
+a failure is a row with ``status`` ``"failed"`` and a one-line error naming the stage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ..anatomy.patient import Patient
+from ..anatomy.patient_morph import measure_segment, patient_segment
+from ..errors import ImplantError
+from ..fit.cage_contact import CageContact, cage_contact
+from ..fit.cage_placement import default_params
+from ..fit.congruence import congruent_cage
+from ..fit.inputs import Anatomy
+from ..fit.stock_cage import stock_cage
+from ..implant_types.interbody_cage import CageParams
+from ..params import NOT_A_MEDICAL_DEVICE, validate
+from ..writers.atomic import write_files
+from .spec import stable_hash
+
+#: Keys of a population variant's parameters that are not cage parameters.
+PATIENT_PREFIX = "patient."
+META_KEYS = ("patient_id", "region")
+MANIFEST = "patient.json"
+
+
+def split_params(params: dict[str, Any]) -> tuple[str, dict[str, float], dict[str, Any]]:
+    """(region, patient fields, cage parameter overrides) of a population variant's parameters."""
+    patient = {k[len(PATIENT_PREFIX):]: v for k, v in params.items() if k.startswith(PATIENT_PREFIX)}
+    cage = {k: v for k, v in params.items() if k not in META_KEYS and not k.startswith(PATIENT_PREFIX)}
+    return params["region"], patient, cage
+
+
+def cage_figures(kind: str, contact: CageContact) -> dict[str, Any]:
+    """Headline columns of one cage: contact area (mm², both faces and each), % of footprint,
+    deepest penetration (mm), planned and measured segmental angles (deg), height at the centre."""
+    faces = contact.figures
+    area = sum(f["contact_area_mm2"] for f in faces.values())
+    footprint = sum(f["footprint_mm2"] for f in faces.values())
+    angles = contact.implant.metrics["segmental_angle_deg"]
+    return {f"{kind}_contact_mm2": round(area, 2),
+            f"{kind}_contact_superior_mm2": faces["superior"]["contact_area_mm2"],
+            f"{kind}_contact_inferior_mm2": faces["inferior"]["contact_area_mm2"],
+            f"{kind}_contact_pct_footprint": round(100 * area / footprint, 2),
+            f"{kind}_max_penetration_mm": max(f["max_penetration_mm"] for f in faces.values()),
+            f"{kind}_sagittal_planned_deg": angles["sagittal_planned"],
+            f"{kind}_sagittal_measured_deg": angles["sagittal_measured"],
+            f"{kind}_coronal_planned_deg": angles["coronal_planned"],
+            f"{kind}_coronal_measured_deg": angles["coronal_measured"],
+            f"{kind}_height_mm": contact.implant.metrics["height_at_centre_mm"]}
+
+
+def _stl(mesh) -> bytes:
+    return mesh.export(file_type="stl")
+
+
+def run_patient(task: dict[str, Any]) -> dict[str, Any]:
+    """Morph, fit, seat and measure one patient; never raises: failures come back as a row."""
+    start = time.perf_counter()
+    row: dict[str, Any] = {"index": task["index"], "variant": task["name"], "key": task["key"], "status": "ok",
+                           "error": None, "worker": f"{os.uname().nodename}:{os.getpid()}"}
+    settings = task["patient"]
+    tolerance = settings["tolerance_mm"]
+    root = Path(task["root"])
+    stage = "patient"
+    try:
+        region, fields, overrides = split_params(task["params"])
+        patient = Patient.of(region, **fields)
+        stage = "morph"
+        segment = patient_segment(patient)
+        row["morph_s"] = round(time.perf_counter() - start, 3)
+        row["morph_residual_mm"] = round(segment.max_residual_mm, 4)
+        stage = "measure back"
+        mark = time.perf_counter()
+        measured = measure_segment(segment.upper_mesh, segment.lower_mesh)
+        row.update({f"measured.{k}": round(float(v), 3) for k, v in measured.items()})
+        row["measure_back_s"] = round(time.perf_counter() - mark, 3)
+        anat = Anatomy(segment.upper_mesh, segment.lower_mesh, segment.disc)
+        stage = "congruent cage"
+        mark = time.perf_counter()
+        base = default_params(anat.disc)
+        params = validate(CageParams, {**base.model_dump(mode="json"), **overrides})
+        congruent = cage_contact(congruent_cage(anat, params=params), anat, tolerance)
+        row.update(cage_depth_mm=params.depth_mm, cage_width_mm=params.width_mm, **cage_figures("congruent", congruent))
+        row["congruent_s"] = round(time.perf_counter() - mark, 3)
+        stage = "stock cage"
+        mark = time.perf_counter()
+        stock = stock_cage(anat, params, region, tolerance, distraction_mm=settings["stock"]["distraction_mm"],
+                           lordosis_set=tuple(settings["stock"]["lordosis_set_deg"] or ()) or None)
+        row.update(cage_figures("stock", stock.contact))
+        row.update(stock_nominal_height_mm=stock.height_mm, stock_lordosis_deg=stock.lordosis_deg,
+                   stock_distraction_mm=stock.distraction_mm, stock_press_mm=stock.press_mm,
+                   segment_sagittal_before_deg=stock.segment_sagittal_before_deg,
+                   segment_sagittal_after_stock_deg=stock.segment_sagittal_after_deg)
+        row["stock_s"] = round(time.perf_counter() - mark, 3)
+        flat_area = row["stock_contact_mm2"]
+        row["contact_ratio"] = round(row["congruent_contact_mm2"] / flat_area, 3) if flat_area > 0 else None
+        stage = "write"
+        files = {MANIFEST: b""}
+        if settings.get("meshes"):
+            files.update({"upper.stl": _stl(segment.upper_mesh), "lower.stl": _stl(segment.lower_mesh),
+                          "congruent-cage.stl": _stl(congruent.mesh), "stock-cage.stl": _stl(stock.contact.mesh),
+                          "upper-on-stock.stl": _stl(stock.upper_mesh)})
+        out_dir = root / task["rel_dir"]
+        names = sorted(files)
+        row.update({f"path_{Path(n).stem.replace('-', '_')}": os.path.relpath(out_dir / n, root) for n in names
+                    if n != MANIFEST})
+        row["path_manifest"] = os.path.relpath(out_dir / MANIFEST, root)
+        record = {"params_hash": stable_hash(task["params"]), "not_a_medical_device": NOT_A_MEDICAL_DEVICE,
+                  "patient": patient.values(), "measured": measured,
+                  "cage_params": params.model_dump(mode="json"),
+                  "results": {k: v for k, v in row.items() if not k.startswith(("path_", "measured."))}}
+        files[MANIFEST] = json.dumps(record, indent=2, default=float).encode()
+        write_files(out_dir, files)
+    except Exception as error:  # recorded, not fatal
+        row["status"] = "failed"
+        message = str(error) if isinstance(error, ImplantError) else f"{type(error).__name__}: {error}"
+        row["error"] = f"{stage}: {message}".splitlines()[0]
+    row["total_s"] = round(time.perf_counter() - start, 3)
+    return row
