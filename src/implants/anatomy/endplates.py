@@ -28,6 +28,7 @@ coordinates, as long as the vertebra is roughly upright (within ~30° of the pat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -131,12 +132,12 @@ class Endplate:
 
         lo = np.maximum(self.outline_local.min(axis=0) - margin_mm, self.height.lo)
         hi = np.minimum(self.outline_local.max(axis=0) + margin_mm, self.height.hi)
-        if samples > 0:
-            from ..geometry.solids import height_field_face
+        from ..geometry.solids import grid_spline_surface, height_field_face
 
+        if samples > 0:
             face = height_field_face(self.height, (lo[0], hi[0]), (lo[1], hi[1]), samples, method="interpolate")
         else:
-            surface = self.height.occ_surface()
+            surface = grid_spline_surface(self.height)
             face = cq.Face(BRepBuilderAPI_MakeFace(surface, float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]),
                                                    1e-7).Face())
         trsf = gp_Trsf()
@@ -298,12 +299,21 @@ def _resample(poly: np.ndarray, n: int) -> np.ndarray:
     return np.column_stack([np.interp(t, s, closed[:, 0]), np.interp(t, s, closed[:, 1])])
 
 
-def _ruler_gap(xyz: np.ndarray) -> np.ndarray:
-    """Gap (≥ 0) of each point below the upper convex hull of the points (z up)."""
+def hull_top(xyz: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """The ruler resting on the points (z up): a function of (N, 2) x, y (mm) giving the z of
+    their upper convex hull there (the lowest of the upper facet planes)."""
     hull = ConvexHull(xyz)
     eq = hull.equations[hull.equations[:, 2] > 1e-9]  # upper facets: a x + b y + c z + d = 0, c > 0
-    top = -(xyz[:, :2] @ eq[:, :2].T + eq[:, 3]) / eq[:, 2]  # z of each upper facet plane over each point
-    return np.clip(top.min(axis=1) - xyz[:, 2], 0.0, None)
+
+    def top(xy: np.ndarray) -> np.ndarray:
+        return (-(xy @ eq[:, :2].T + eq[:, 3]) / eq[:, 2]).min(axis=1)
+
+    return top
+
+
+def _ruler_gap(xyz: np.ndarray) -> np.ndarray:
+    """Gap (≥ 0) of each point below the upper convex hull of the points (z up)."""
+    return np.clip(hull_top(xyz)(xyz[:, :2]) - xyz[:, 2], 0.0, None)
 
 
 def _surface_fit(sub: trimesh.Trimesh, local_v: np.ndarray, rim: np.ndarray, frame: Frame,

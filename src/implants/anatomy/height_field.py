@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import lil_matrix
+from scipy.sparse import coo_matrix
 from scipy.sparse.linalg import spsolve
 
 from ..errors import ParameterError
@@ -24,18 +24,22 @@ def harmonic_fill(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     if len(unknown):
         index = -np.ones(nx * ny, int)
         index[unknown] = np.arange(len(unknown))
-        a = lil_matrix((len(unknown), len(unknown)))
+        i, j = np.divmod(unknown, ny)
+        diagonal = np.zeros(len(unknown))
         rhs = np.zeros(len(unknown))
-        for row, node in enumerate(unknown):
-            i, j = divmod(node, ny)
-            nbrs = [(i + di) * ny + (j + dj) for di, dj in ((1, 0), (-1, 0), (0, 1), (0, -1))
-                    if 0 <= i + di < nx and 0 <= j + dj < ny]
-            a[row, row] = len(nbrs)
-            for nb in nbrs:
-                if known[nb]:
-                    rhs[row] += z[nb]
-                else:
-                    a[row, index[nb]] = -1.0
+        rows, cols = [], []
+        for di, dj in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            inside = (0 <= i + di) & (i + di < nx) & (0 <= j + dj) & (j + dj < ny)
+            row = np.flatnonzero(inside)
+            nb = (i[row] + di) * ny + (j[row] + dj)
+            diagonal[row] += 1.0
+            np.add.at(rhs, row[known[nb]], z[nb[known[nb]]])
+            rows.append(row[~known[nb]])
+            cols.append(index[nb[~known[nb]]])
+        rows, cols = np.concatenate(rows), np.concatenate(cols)
+        n = len(unknown)
+        a = coo_matrix((np.concatenate([diagonal, -np.ones(len(rows))]),
+                        (np.concatenate([np.arange(n), rows]), np.concatenate([np.arange(n), cols]))), shape=(n, n))
         z[unknown] = spsolve(a.tocsr(), rhs)
     return z.reshape(nx, ny)
 
@@ -63,35 +67,3 @@ class HeightField(GridSpline):
     def residuals(self, xyz: np.ndarray) -> np.ndarray:
         xyz = np.asarray(xyz, float)
         return xyz[:, 2] - self(xyz[:, 0], xyz[:, 1])
-
-    def occ_surface(self):
-        """The field as an OCCT ``Geom_BSplineSurface`` (u = x, v = y, degree 3, exact: the
-        x and y poles sit at the Greville abscissae, the z poles are the spline coefficients)."""
-        from OCP.Geom import Geom_BSplineSurface
-        from OCP.gp import gp_Pnt
-        from OCP.TColgp import TColgp_Array2OfPnt
-        from OCP.TColStd import TColStd_Array1OfInteger, TColStd_Array1OfReal
-
-        full_x, full_y = self.spline.get_knots()  # full knot vectors (end knots repeated 4 times)
-        coeffs = self.spline.get_coeffs()
-        kx = ky = 3
-        nx, ny = len(full_x) - kx - 1, len(full_y) - ky - 1
-        gx = np.array([full_x[i + 1:i + kx + 1].mean() for i in range(nx)])
-        gy = np.array([full_y[j + 1:j + ky + 1].mean() for j in range(ny)])
-        c = coeffs.reshape(nx, ny)
-        poles = TColgp_Array2OfPnt(1, nx, 1, ny)
-        for i in range(nx):
-            for j in range(ny):
-                poles.SetValue(i + 1, j + 1, gp_Pnt(float(gx[i]), float(gy[j]), float(c[i, j])))
-
-        def knots(full):
-            values, counts = np.unique(full, return_counts=True)
-            k = TColStd_Array1OfReal(1, len(values))
-            m = TColStd_Array1OfInteger(1, len(values))
-            for n, (v, cnt) in enumerate(zip(values, counts)):
-                k.SetValue(n + 1, float(v))
-                m.SetValue(n + 1, int(cnt))
-            return k, m
-
-        (ukn, umu), (vkn, vmu) = knots(full_x), knots(full_y)
-        return Geom_BSplineSurface(poles, ukn, vkn, umu, vmu, kx, ky)

@@ -9,7 +9,10 @@ itself, or turning inside out), which :func:`fold_report` detects after the fact
   landmarks (N×3, mm) exactly (``smoothing=0``) or nearly onto ``target`` landmarks and moves
   every other point smoothly (minimum bending energy); an affine landmark set gives that affine
   map exactly. Residuals at the landmarks are reported. Used to build the generated thoracic
-  levels from a real template and meant for morphing real vertebrae to requested dimensions.
+  levels from a real template.
+- :class:`ThinPlateMap`: the same spline for fixed source landmarks and fixed points as one
+  linear operator, so one mesh is morphed to many targets by a matrix product each (the
+  synthetic patients of :mod:`.patient_morph`).
 - :func:`bend`: rotate a soft region (per-vertex weight 0…1) about an axis, the angle growing with
   the weight: a spinous or transverse process tilted at its root.
 - :func:`twist`: rotate what lies near an axis by an angle that depends only on the distance from
@@ -29,6 +32,7 @@ import numpy as np
 import trimesh
 from scipy.interpolate import RBFInterpolator
 from scipy.spatial import cKDTree
+from scipy.spatial.distance import cdist
 
 from ..errors import ParameterError
 
@@ -54,18 +58,9 @@ def _points(name: str, value, columns: int = 3) -> np.ndarray:
     return array
 
 
-def landmark_morph(mesh: trimesh.Trimesh, source_landmarks, target_landmarks, smoothing: float = 0.0) -> MorphResult:
-    """Deform ``mesh`` by the thin-plate spline that maps ``source_landmarks`` onto
-    ``target_landmarks`` (both N×3, mm, N ≥ 4 and not all in one plane).
-
-    ``smoothing`` ≥ 0 trades exactness at the landmarks for a smoother map (0: interpolate).
-    The result keeps the triangles of ``mesh``; its residuals are measured at the landmarks.
-    ParameterError names the field that is wrong."""
-    source = _points("source_landmarks", source_landmarks)
-    target = _points("target_landmarks", target_landmarks)
-    if source.shape != target.shape:
-        raise ParameterError(f"target_landmarks: {len(target)} points for {len(source)} source_landmarks; "
-                             "give one target per source landmark")
+def _source_landmarks(value) -> np.ndarray:
+    """Validated source landmarks: N ≥ 4 points (mm), not in one plane, no two at one place."""
+    source = _points("source_landmarks", value)
     if len(source) < 4:
         raise ParameterError(f"source_landmarks: {len(source)} points; at least 4 (not coplanar) are needed")
     centred = source - source.mean(axis=0)
@@ -74,6 +69,27 @@ def landmark_morph(mesh: trimesh.Trimesh, source_landmarks, target_landmarks, sm
                              "at least 4 points not in one plane")
     if len(np.unique(np.round(source, 9), axis=0)) < len(source):
         raise ParameterError("source_landmarks: two landmarks are at the same place")
+    return source
+
+
+def _target_landmarks(source: np.ndarray, value) -> np.ndarray:
+    """Validated target landmarks: one finite point (mm) per source landmark."""
+    target = _points("target_landmarks", value)
+    if source.shape != target.shape:
+        raise ParameterError(f"target_landmarks: {len(target)} points for {len(source)} source_landmarks; "
+                             "give one target per source landmark")
+    return target
+
+
+def landmark_morph(mesh: trimesh.Trimesh, source_landmarks, target_landmarks, smoothing: float = 0.0) -> MorphResult:
+    """Deform ``mesh`` by the thin-plate spline that maps ``source_landmarks`` onto
+    ``target_landmarks`` (both N×3, mm, N ≥ 4 and not all in one plane).
+
+    ``smoothing`` ≥ 0 trades exactness at the landmarks for a smoother map (0: interpolate).
+    The result keeps the triangles of ``mesh``; its residuals are measured at the landmarks.
+    ParameterError names the field that is wrong."""
+    source = _source_landmarks(source_landmarks)
+    target = _target_landmarks(source, target_landmarks)
     if not (np.isfinite(smoothing) and smoothing >= 0):
         raise ParameterError(f"smoothing = {smoothing}: allowed ≥ 0")
     spline = RBFInterpolator(source, target - source, kernel="thin_plate_spline", smoothing=smoothing, degree=1)
@@ -81,6 +97,48 @@ def landmark_morph(mesh: trimesh.Trimesh, source_landmarks, target_landmarks, sm
     moved = vertices + spline(vertices)
     residuals = np.linalg.norm(source + spline(source) - target, axis=1)
     return MorphResult(trimesh.Trimesh(moved, np.asarray(mesh.faces), process=False), residuals)
+
+
+class ThinPlateMap:
+    """The thin-plate-spline deformation of fixed ``source_landmarks`` (N×3, mm) evaluated at fixed
+    ``points`` (M×3, mm), as one linear operator: for any targets, the moved points are
+    ``points + operator @ (target − source)`` (the same interpolating spline with a linear part as
+    :func:`landmark_morph` with ``smoothing=0``, up to rounding). Built once (O(M N) memory), it
+    morphs the same mesh to many landmark targets with one matrix product each."""
+
+    def __init__(self, source_landmarks, points):
+        self.source = _source_landmarks(source_landmarks)
+        self.points = _points("points", points)
+        centre = self.source.mean(axis=0)
+        scale = float(np.abs(self.source - centre).max())
+        n = len(self.source)
+        system = np.zeros((n + 4, n + 4))
+        system[:n, :n] = _thin_plate_kernel(self.source, self.source, scale)
+        system[:n, n:] = _linear_basis(self.source, centre, scale)
+        system[n:, :n] = system[:n, n:].T
+        # kernel and linear part at the points times the inverse system's first n columns
+        evaluation = np.hstack([_thin_plate_kernel(self.points, self.source, scale),
+                                _linear_basis(self.points, centre, scale)])
+        self.operator = evaluation @ np.linalg.solve(system, np.vstack([np.eye(n), np.zeros((4, n))]))
+
+    def moved(self, target_landmarks) -> np.ndarray:
+        """The points (M×3, mm) moved by the spline that carries the source landmarks onto
+        ``target_landmarks`` (N×3, mm)."""
+        target = _target_landmarks(self.source, target_landmarks)
+        return self.points + self.operator @ (target - self.source)
+
+
+def _thin_plate_kernel(points: np.ndarray, centres: np.ndarray, scale: float) -> np.ndarray:
+    """r² log r between points and centres (distances over ``scale``; any scale gives the same
+    spline, it only keeps the numbers near 1)."""
+    r = cdist(points, centres) / scale
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(r > 0, r * r * np.log(r), 0.0)
+
+
+def _linear_basis(points: np.ndarray, centre: np.ndarray, scale: float) -> np.ndarray:
+    """[1, x, y, z] of the points, centred and scaled (the spline's affine part)."""
+    return np.hstack([np.ones((len(points), 1)), (points - centre) / scale])
 
 
 def smoothstep(value, start: float, end: float) -> np.ndarray:

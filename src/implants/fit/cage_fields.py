@@ -14,12 +14,16 @@ slopes come from least-squares planes z = a + b·x + c·y fitted over the bearin
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from ..geometry import outlines
 from ..geometry.grid_surface import GridSpline, node_means, regular_grid
 from ..geometry.local_frame import Frame
-from ..implant_types.interbody_cage import CageGeometry
+from ..implant_types.interbody_cage import CageGeometry, CageParams
+from .cage_placement import bearing_region, place_cage
 from .facing_surface import Field, facing_points
 from .footprint import plane_fit
 from .inputs import Anatomy
@@ -64,11 +68,44 @@ def bearing_fields(anat: Anatomy, g: CageGeometry, frame: Frame, disc_upper: Fie
     return _fit_field(pu, outline, disc_upper, cell), _fit_field(pl, outline, disc_lower, cell), pu, pl
 
 
+@dataclass(frozen=True, eq=False)
+class CageSite:
+    """A cage footprint placed in a disc space (:func:`~.cage_placement.place_cage`) and the
+    endplate fields fitted over it (:func:`bearing_fields`; cage frame, mm): computed once and
+    shared by every cage built on it (the congruent cage and its flat or stock comparator)."""
+
+    anat: Anatomy
+    params: CageParams
+    geometry: CageGeometry
+    centre: np.ndarray               # cage centre in the disc frame (x, y), mm
+    frame: Frame                     # the cage frame
+    upper: GridSpline                # upper endplate field z(x, y)
+    lower: GridSpline                # lower endplate field z(x, y)
+    upper_points: np.ndarray         # the bone surface points the fields were fitted to (N, 3)
+    lower_points: np.ndarray
+    region: np.ndarray               # bearing region: footprint grid without graft windows (N, 2)
+
+
+def cage_site(upper: Any, lower: Any = None, params: CageParams | None = None, axes: str | np.ndarray = "ALS",
+              margin_mm: float = 2.0) -> CageSite:
+    """The :class:`CageSite` of ``params`` (or the default cage) between two vertebrae (``upper``
+    may be an :class:`~.inputs.Anatomy`, then ``lower`` is ignored, or a :class:`CageSite`,
+    returned as it is)."""
+    if isinstance(upper, CageSite):
+        return upper
+    anat, p, g, centre, frame, disc_upper, disc_lower = place_cage(upper, lower, params, axes, margin_mm)
+    fu, fl, pu, pl = bearing_fields(anat, g, frame, disc_upper, disc_lower)
+    return CageSite(anat, p, g, centre, frame, fu, fl, pu, pl, bearing_region(p, g))
+
+
 def points_over(points: np.ndarray, outline: np.ndarray) -> np.ndarray:
     """The points lying over the outline (seen along z)."""
     return points[outlines.contains(outline, points[:, :2])]
 
 
 def shifted(field: Field, dz: float) -> Field:
-    """The field moved by ``dz`` (mm) along z."""
+    """The field moved by ``dz`` (mm) along z (a :class:`GridSpline` stays one, so that its face
+    can be built exactly: :mod:`.cage_build`)."""
+    if isinstance(field, GridSpline):
+        return field.shifted(dz)
     return lambda x, y: field(x, y) + dz

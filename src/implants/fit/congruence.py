@@ -38,8 +38,8 @@ from ..tolerances import CONTACT_TOLERANCE_MM
 from ..writers.atomic import write_files
 from .cage_build import build_cage
 from .cage_contact import Comparison, cage_contact
-from .cage_fields import bearing_fields, field_angles, points_over, shifted
-from .cage_placement import bearing_region, default_params, place_cage
+from .cage_fields import CageSite, cage_site, field_angles, points_over, shifted
+from .cage_placement import default_params
 from .facing_surface import Field, seat
 from .footprint import plane_fit
 from .inputs import Anatomy, anatomy, disc_inputs
@@ -76,16 +76,15 @@ def congruent_cage(upper_mesh_or_path: Any, lower_mesh_or_path: Any = None, para
     """An ``interbody-cage`` whose bearing faces are fitted to the two vertebrae (patient frame).
 
     ``upper_mesh_or_path`` may also be an :class:`~.inputs.Anatomy` (then ``lower_mesh_or_path`` is
-    ignored). ``target_sagittal_deg`` / ``target_coronal_deg``: planned correction (see the module docstring).
+    ignored) or a :class:`~.cage_fields.CageSite` (then ``params`` too: the site's are used).
+    ``target_sagittal_deg`` / ``target_coronal_deg``: planned correction (see the module docstring).
     """
     started = time.perf_counter()
-    anat, p, g, centre, frame, disc_upper, disc_lower = place_cage(upper_mesh_or_path, lower_mesh_or_path, params,
-                                                                   axes, margin_mm)
-    fu, fl, pu, pl = bearing_fields(anat, g, frame, disc_upper, disc_lower)
-    du, gaps_u = seat(fu, points_over(pu, g.outline), +1, "cage footprint")
-    dl, gaps_l = seat(fl, points_over(pl, g.outline), -1, "cage footprint")
-    upper, lower = shifted(fu, -du), shifted(fl, +dl)
-    region = bearing_region(p, g)
+    site = cage_site(upper_mesh_or_path, lower_mesh_or_path, params, axes, margin_mm)
+    anat, p, g, centre, frame, region = site.anat, site.params, site.geometry, site.centre, site.frame, site.region
+    du, gaps_u = seat(site.upper, points_over(site.upper_points, g.outline), +1, "cage footprint")
+    dl, gaps_l = seat(site.lower, points_over(site.lower_points, g.outline), -1, "cage footprint")
+    upper, lower = shifted(site.upper, -du), shifted(site.lower, +dl)
     sag0, cor0 = field_angles(upper, lower, region)
     for target, name, bound in ((target_sagittal_deg, "target_sagittal_deg", 30.0),
                                 (target_coronal_deg, "target_coronal_deg", 15.0)):
@@ -108,9 +107,14 @@ def congruent_cage(upper_mesh_or_path: Any, lower_mesh_or_path: Any = None, para
                                "inferior": round(float(np.percentile(gaps_l, 95)), 4)}}
     implant = build_cage(anat, p, g, centre, frame, upper, lower, region, (sag0, cor0),
                          (target_sagittal_deg, target_coronal_deg), (sag_t, cor_t), info, started)
-    return replace(implant, inputs=disc_inputs(upper_mesh_or_path, lower_mesh_or_path, axes, margin_mm,
+    return replace(implant, inputs=disc_inputs(_source(upper_mesh_or_path), lower_mesh_or_path, axes, margin_mm,
                                                target_sagittal_deg=target_sagittal_deg,
                                                target_coronal_deg=target_coronal_deg))
+
+
+def _source(upper: Any) -> Any:
+    """What :func:`~.inputs.disc_inputs` records for the first argument of a cage builder."""
+    return upper.anat if isinstance(upper, CageSite) else upper
 
 
 def _corrected(upper: Field, lower: Field, region: np.ndarray, axis: int, hinge: tuple[float, float],
@@ -127,14 +131,14 @@ def _corrected(upper: Field, lower: Field, region: np.ndarray, axis: int, hinge:
 def flat_cage(upper_mesh_or_path: Any, lower_mesh_or_path: Any = None, params: CageParams | None = None, *,
               axes: str | np.ndarray = "ALS", margin_mm: float = 2.0) -> Implant:
     """A serial-style cage of the same footprint: planar faces = least-squares planes of the
-    endplate fields over the footprint, each shifted to touch the bone without penetrating."""
+    endplate fields over the footprint, each shifted to touch the bone without penetrating
+    (arguments as :func:`congruent_cage`)."""
     started = time.perf_counter()
-    anat, p, g, centre, frame, disc_upper, disc_lower = place_cage(upper_mesh_or_path, lower_mesh_or_path, params,
-                                                                   axes, margin_mm)
-    fu, fl, pu, pl = bearing_fields(anat, g, frame, disc_upper, disc_lower)
-    region = bearing_region(p, g)
+    site = cage_site(upper_mesh_or_path, lower_mesh_or_path, params, axes, margin_mm)
+    anat, p, g, centre, frame, region = site.anat, site.params, site.geometry, site.centre, site.frame, site.region
+    fu, fl = site.upper, site.lower
     planes = []
-    for field, pts, sign in ((fu, pu, +1), (fl, pl, -1)):
+    for field, pts, sign in ((fu, site.upper_points, +1), (fl, site.lower_points, -1)):
         a, b, c = plane_fit(field, region)
 
         def plane(x, y, a=a, b=b, c=c):
@@ -147,7 +151,7 @@ def flat_cage(upper_mesh_or_path: Any, lower_mesh_or_path: Any = None, params: C
     info = {"kind": "flat"}
     implant = build_cage(anat, p, g, centre, frame, upper, lower, region, (sag0, cor0), (None, None),
                          field_angles(upper, lower, region), info, started)
-    return replace(implant, inputs=disc_inputs(upper_mesh_or_path, lower_mesh_or_path, axes, margin_mm))
+    return replace(implant, inputs=disc_inputs(_source(upper_mesh_or_path), lower_mesh_or_path, axes, margin_mm))
 
 
 def measure_contact(upper: Any, lower: Any = None, params: CageParams | None = None,
@@ -159,11 +163,10 @@ def measure_contact(upper: Any, lower: Any = None, params: CageParams | None = N
     anat = upper if isinstance(upper, Anatomy) else anatomy(upper, lower, axes, margin_mm)
     if params is None:
         params = default_params(anat.disc)
-    congruent = congruent_cage(anat, params=params)
-    flat = flat_cage(anat, params=params)
-    frame = place_cage(anat, None, params, axes, margin_mm)[4]
+    site = cage_site(anat, None, params, axes, margin_mm)
+    congruent, flat = congruent_cage(site), flat_cage(site)
     return Comparison(anat, cage_contact(congruent, anat, tolerance_mm), cage_contact(flat, anat, tolerance_mm),
-                      tolerance_mm, frame)
+                      tolerance_mm, site.frame)
 
 
 def compare_contact(upper: Any, lower: Any = None, params: CageParams | None = None,

@@ -18,7 +18,9 @@ a flat face until it rests on three points: the facet of the convex hull of its 
 the lower vertebra's rest facet; its upper face is that plane tilted by the stock lordosis (0°
 coronal) at the stock height over the centre; the upper vertebra is moved rigidly (rotated and
 shifted) until its own rest facet lies on the upper face. Neither bone is deformed, so the flat
-faces touch where the bone surface is within the contact tolerance of those planes.
+faces touch where the bone surface is within the contact tolerance of those planes. The faces are
+built as planes (``build_cage(planar=True)``), and a sweep seats the stock cage on the
+:class:`~.cage_fields.CageSite` of the congruent cage, so placement and endplate fields are fitted once.
 """
 
 from __future__ import annotations
@@ -38,8 +40,7 @@ from ..params import validate
 from ..tolerances import CONTACT_TOLERANCE_MM
 from .cage_build import build_cage
 from .cage_contact import CageContact, cage_contact
-from .cage_fields import bearing_fields, field_angles, points_over
-from .cage_placement import bearing_region, place_cage
+from .cage_fields import CageSite, cage_site, field_angles, points_over
 from .inputs import Anatomy
 
 #: Stock lordosis angles (deg) per cage region: typical ALIF and ACDF cage sets.
@@ -147,13 +148,16 @@ def _sagittal(points_upper: np.ndarray, points_lower: np.ndarray, region: np.nda
     return float(np.degrees(np.arctan(slopes[0]) - np.arctan(slopes[1])))
 
 
-def stock_cage(anat: Anatomy, params: CageParams, region: str, tolerance_mm: float = CONTACT_TOLERANCE_MM, *,
-               lordosis_set: tuple[float, ...] | None = None, distraction_mm: float = DISTRACTION_MM) -> StockSeating:
-    """The stock cage of ``params``' footprint, sized and seated (module docstring), and its contact."""
+def stock_cage(anat: Anatomy | CageSite, params: CageParams | None, region: str,
+               tolerance_mm: float = CONTACT_TOLERANCE_MM, *, lordosis_set: tuple[float, ...] | None = None,
+               distraction_mm: float = DISTRACTION_MM) -> StockSeating:
+    """The stock cage of ``params``' footprint, sized and seated (module docstring), and its contact.
+    ``anat`` may be the :class:`~.cage_fields.CageSite` the congruent cage was built on (then
+    ``params`` is ignored): the placement and endplate fields are not computed again."""
     started = time.perf_counter()
-    anat, p, g, centre, frame, disc_upper, disc_lower = place_cage(anat, None, params, "ALS", anat.disc.margin_mm)
-    fu, fl, pu, pl = bearing_fields(anat, g, frame, disc_upper, disc_lower)
-    region_pts = bearing_region(p, g)
+    site = cage_site(anat, None, params)
+    anat, p, g, centre, frame = site.anat, site.params, site.geometry, site.centre, site.frame
+    fu, fl, pu, pl, region_pts = site.upper, site.lower, site.upper_points, site.lower_points, site.region
     current = field_angles(fu, fl, region_pts)
     x_post = float(g.outline[:, 0].min())
     posterior_gap = float(fu(np.array(x_post), np.array(0.0)) - fl(np.array(x_post), np.array(0.0)))
@@ -172,7 +176,7 @@ def stock_cage(anat: Anatomy, params: CageParams, region: str, tolerance_mm: flo
     stock = validate(CageParams, {**p.model_dump(mode="json"), "height_mm": height, "lordosis_deg": lordosis})
     implant = build_cage(anat, stock, g, centre, frame, lambda x, y: _plane(upper_face, x, y),
                          lambda x, y: _plane(lower_rest, x, y), region_pts, current, (lordosis, 0.0),
-                         (lordosis, 0.0), {"kind": "stock"}, started)
+                         (lordosis, 0.0), {"kind": "stock"}, started, planar=True)
     seated = Anatomy(upper_mesh, anat.lower_mesh, anat.disc)
     return StockSeating(implant, upper_mesh, cage_contact(implant, seated, tolerance_mm), height, lordosis,
                         round(height - (upper_rest[0] - lower_rest[0]), 3), round(press, 3),

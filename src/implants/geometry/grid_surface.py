@@ -36,7 +36,9 @@ def node_means(points: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> tuple[np.n
 class GridSpline:
     """z = f(x, y) (mm): the bicubic spline (scipy ``RectBivariateSpline``, smoothing factor
     ``smoothing``; 0 interpolates) through the node values ``grid`` of ``xs`` × ``ys``,
-    continued as a constant along x and y outside the grid's box."""
+    continued as a constant along x and y outside the grid's box, plus a constant ``offset``."""
+
+    offset = 0.0  # mm, set by :meth:`shifted`
 
     def __init__(self, xs: np.ndarray, ys: np.ndarray, grid: np.ndarray, smoothing: float = 0.0):
         self.lo, self.hi = np.array([xs[0], ys[0]], float), np.array([xs[-1], ys[-1]], float)
@@ -46,4 +48,21 @@ class GridSpline:
         x, y = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float))
         xc = np.clip(x.ravel(), self.lo[0], self.hi[0])
         yc = np.clip(y.ravel(), self.lo[1], self.hi[1])
-        return self.spline.ev(xc, yc).reshape(x.shape)
+        return self.spline.ev(xc, yc).reshape(x.shape) + self.offset
+
+    def shifted(self, dz: float) -> GridSpline:
+        """The same surface moved by ``dz`` (mm) along z (shares the spline)."""
+        moved = object.__new__(GridSpline)
+        moved.lo, moved.hi, moved.spline, moved.offset = self.lo, self.hi, self.spline, self.offset + float(dz)
+        return moved
+
+    def control_net(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The spline inside the grid's box as a bicubic B-spline surface (x, y, z)(u, v) = (u, v, f):
+        ``(knots_x, knots_y, poles)``, knots with their end multiplicity 4, poles (nx, ny, 3) at the
+        Greville abscissae (a B-spline reproduces x = u exactly with those) and the coefficients."""
+        tx, ty, c = self.spline.tck
+        nx, ny = len(tx) - 4, len(ty) - 4
+        gx = (tx[1:nx + 1] + tx[2:nx + 2] + tx[3:nx + 3]) / 3
+        gy = (ty[1:ny + 1] + ty[2:ny + 2] + ty[3:ny + 3]) / 3
+        px, py = np.meshgrid(gx, gy, indexing="ij")
+        return tx, ty, np.stack([px, py, c.reshape(nx, ny) + self.offset], axis=-1)

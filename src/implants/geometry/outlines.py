@@ -95,11 +95,14 @@ def polygon_area(outline: np.ndarray) -> float:
 def contains(outline: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Even-odd point-in-polygon test for (M, 2) points."""
     points = np.atleast_2d(points)
-    x, y = points[:, 0:1], points[:, 1:2]
+    inside = np.zeros(len(points), bool)
+    box = np.flatnonzero(((points >= outline.min(axis=0)) & (points <= outline.max(axis=0))).all(axis=1))
+    x, y = points[box, 0:1], points[box, 1:2]  # outside the outline's box a point crosses it an even number of times
     x0, y0 = outline[:, 0], outline[:, 1]
     x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
     crosses = ((y0 > y) != (y1 > y)) & (x < (x1 - x0) * (y - y0) / np.where(y1 == y0, 1e-300, y1 - y0) + x0)
-    return crosses.sum(axis=1) % 2 == 1
+    inside[box] = crosses.sum(axis=1) % 2 == 1
+    return inside
 
 
 def min_distance_to_edges(outline: np.ndarray, points: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from OCP.BRepPrimAPI import BRepPrimAPI_MakeHalfSpace
 from OCP.gp import gp_Pnt
 
 from ..errors import GeometryError
+from .grid_surface import GridSpline
 from .validity import is_valid
 
 HeightField = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -26,6 +27,12 @@ def height_field_face(z: HeightField, x_range: tuple[float, float], y_range: tup
     ``method="interpolate"`` builds the bicubic B-spline through the samples
     (``GeomAPI_PointsToBSplineSurface.Interpolate``): use it for fitted anatomical fields,
     on which the least-squares approximation (the default) oscillates by tens of mm.
+    ``method="bspline"``: ``z`` is a :class:`~.grid_surface.GridSpline`: the face is its own bicubic
+    B-spline (exact, and fewer poles than samples interpolated 0.6 cells apart, so booleans are
+    ~3× faster); its grid box must cover the rectangle (``samples`` unused).
+    ``method="plane"``: ``z`` is a plane (a flat face of a stock cage): the planar face through the
+    rectangle's corners, exact and far cheaper in booleans than a B-spline (GeometryError if a
+    sample lies off that plane by more than 1e-6 mm).
     """
     xs = np.linspace(*x_range, samples)
     ys = np.linspace(*y_range, samples)
@@ -33,6 +40,10 @@ def height_field_face(z: HeightField, x_range: tuple[float, float], y_range: tup
     gz = z(gx, gy)
     if method == "interpolate":
         return _interpolated_face(gx, gy, np.asarray(gz, float))
+    if method == "plane":
+        return _plane_face(gx, gy, np.asarray(gz, float))
+    if method == "bspline":
+        return _grid_spline_face(z, x_range, y_range)
     grid = [[cq.Vector(float(gx[i, j]), float(gy[i, j]), float(gz[i, j])) for j in range(samples)]
             for i in range(samples)]
     return cq.Face.makeSplineApprox(grid, tol=1e-4, minDeg=3, maxDeg=5)
@@ -54,6 +65,54 @@ def _interpolated_face(gx: np.ndarray, gy: np.ndarray, gz: np.ndarray) -> cq.Fac
     if not builder.IsDone():
         raise GeometryError("height field: B-spline interpolation failed")
     return cq.Face(BRepBuilderAPI_MakeFace(builder.Surface(), 1e-6).Face())
+
+
+def _grid_spline_face(field: GridSpline, x_range: tuple[float, float], y_range: tuple[float, float]) -> cq.Face:
+    """The face of a :class:`GridSpline` over its grid's box (which must cover the ranges)."""
+    from OCP.BRepBuilderAPI import BRepBuilderAPI_MakeFace
+
+    if not isinstance(field, GridSpline):
+        raise GeometryError(f"height field: method 'bspline' needs a GridSpline, got {type(field).__name__}")
+    if not (field.lo[0] <= x_range[0] and x_range[1] <= field.hi[0]
+            and field.lo[1] <= y_range[0] and y_range[1] <= field.hi[1]):
+        raise GeometryError("height field: the grid spline does not cover the face's rectangle")
+    return cq.Face(BRepBuilderAPI_MakeFace(grid_spline_surface(field), 1e-6).Face())
+
+
+def grid_spline_surface(field: GridSpline):
+    """A :class:`GridSpline` as an OCCT ``Geom_BSplineSurface`` (u = x, v = y, bicubic, exact over
+    the grid's box: :meth:`GridSpline.control_net`)."""
+    from OCP.Geom import Geom_BSplineSurface
+    from OCP.TColgp import TColgp_Array2OfPnt
+    from OCP.TColStd import TColStd_Array1OfInteger, TColStd_Array1OfReal
+
+    tx, ty, poles = field.control_net()
+    net = TColgp_Array2OfPnt(1, poles.shape[0], 1, poles.shape[1])
+    for (i, j), _ in np.ndenumerate(poles[:, :, 0]):
+        net.SetValue(i + 1, j + 1, gp_Pnt(*map(float, poles[i, j])))
+
+    def knots(t: np.ndarray) -> tuple[TColStd_Array1OfReal, TColStd_Array1OfInteger]:
+        values, counts = np.unique(t, return_counts=True)
+        k, m = TColStd_Array1OfReal(1, len(values)), TColStd_Array1OfInteger(1, len(values))
+        for n, (v, c) in enumerate(zip(values, counts), 1):
+            k.SetValue(n, float(v))
+            m.SetValue(n, int(c))
+        return k, m
+
+    (ku, mu), (kv, mv) = knots(tx), knots(ty)
+    return Geom_BSplineSurface(net, ku, kv, mu, mv, 3, 3)
+
+
+def _plane_face(gx: np.ndarray, gy: np.ndarray, gz: np.ndarray) -> cq.Face:
+    """Planar face over the grid's rectangle through the plane z = a + b·x + c·y of its samples."""
+    design = np.column_stack([np.ones(gx.size), gx.ravel(), gy.ravel()])
+    coef, *_ = np.linalg.lstsq(design, gz.ravel(), rcond=None)
+    off = float(np.abs(design @ coef - gz.ravel()).max())
+    if off > 1e-6:
+        raise GeometryError(f"height field: not a plane ({off:.2g} mm off the best plane), use a B-spline face")
+    corners = [(gx[i, j], gy[i, j]) for i, j in ((0, 0), (-1, 0), (-1, -1), (0, -1))]
+    points = [cq.Vector(float(x), float(y), float(coef @ (1.0, x, y))) for x, y in corners]
+    return cq.Face.makeFromWires(cq.Wire.makePolygon(points, close=True))
 
 
 def half_space(face: cq.Face, inside_point: Sequence[float]) -> cq.Solid:

@@ -25,6 +25,7 @@ from ..anatomy.patient import Patient
 from ..anatomy.patient_morph import measure_segment, patient_segment
 from ..errors import ImplantError
 from ..fit.cage_contact import CageContact, cage_contact
+from ..fit.cage_fields import cage_site
 from ..fit.cage_placement import default_params
 from ..fit.congruence import congruent_cage
 from ..fit.inputs import Anatomy
@@ -96,12 +97,13 @@ def run_patient(task: dict[str, Any]) -> dict[str, Any]:
         mark = time.perf_counter()
         base = default_params(anat.disc)
         params = validate(CageParams, {**base.model_dump(mode="json"), **overrides})
-        congruent = cage_contact(congruent_cage(anat, params=params), anat, tolerance)
+        site = cage_site(anat, params=params)  # placement and endplate fields, shared by both cages
+        congruent = cage_contact(congruent_cage(site), anat, tolerance)
         row.update(cage_depth_mm=params.depth_mm, cage_width_mm=params.width_mm, **cage_figures("congruent", congruent))
         row["congruent_s"] = round(time.perf_counter() - mark, 3)
         stage = "stock cage"
         mark = time.perf_counter()
-        stock = stock_cage(anat, params, region, tolerance, distraction_mm=settings["stock"]["distraction_mm"],
+        stock = stock_cage(site, None, region, tolerance, distraction_mm=settings["stock"]["distraction_mm"],
                            lordosis_set=tuple(settings["stock"]["lordosis_set_deg"] or ()) or None)
         row.update(cage_figures("stock", stock.contact))
         row.update(stock_nominal_height_mm=stock.height_mm, stock_lordosis_deg=stock.lordosis_deg,
