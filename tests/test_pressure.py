@@ -216,3 +216,15 @@ def test_load_with_no_contact_is_refused():
 def test_moment_beyond_the_footprint_has_no_equilibrium():
     with pytest.raises(ParameterError, match=r"lies 2\.\d\d mm outside the bearing footprint"):
         pressure_on_bone(punch(), slab(), LoadCase(1000.0, 12.0))  # e = 12 mm, half-length 10 mm
+
+
+def test_large_flat_triangles_bear_where_their_pieces_lie_over_the_bone():
+    """A 40 x 40 mm punch (two triangles per face, centroids ±6.7 mm off the middle) on a 10 x 10 mm
+    pillar: the centroids miss the pillar, the refined pieces do not; the pillar carries F over its
+    own area."""
+    pillar = trimesh.creation.box((10.0, 10.0, 10.0))
+    pillar.apply_translation((0, 0, -5.0))
+    face = pressure_on_bone(punch(40.0, 40.0), pillar, 1000.0)
+    assert face.figures["loaded_area_mm2"] == pytest.approx(100.0, rel=0.03)
+    assert face.figures["mean_mpa"] == pytest.approx(1000.0 / 100.0, rel=0.03)
+    assert np.unique(face.parent).size == 2            # the two triangles of the punch's bottom face

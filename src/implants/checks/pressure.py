@@ -230,27 +230,34 @@ def _outer_distance(uv: np.ndarray, pixel: float) -> np.ndarray:
 
 
 def _springs(implant: trimesh.Trimesh, bone: trimesh.Trimesh, up: np.ndarray, toward: str,
-             mask: np.ndarray | None, back_mm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The implant triangles facing the bone with a finite gap, their gaps (mm; rays from
-    ``back_mm`` behind) and the direction to the bone; ``toward`` "auto" picks the side on which
-    the implant comes nearest (judged on ~2000 triangles per side, then measured on all of it)."""
+             mask: np.ndarray | None, back_mm: float,
+             spacing_mm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The springs: the implant triangles facing the bone, refined to edges ≤ ``spacing_mm``
+    (:func:`refine_triangles`) before any gap is measured, so a large flat triangle counts where its
+    pieces lie over the bone, not where its centroid does. Returns the pieces with a finite gap
+    (n, 3, 3), the implant triangle each came from, their gaps (mm; rays from ``back_mm`` behind)
+    and the direction to the bone; ``toward`` "auto" picks the side on which the implant comes
+    nearest (judged on ~2000 pieces per side)."""
+    vertices = np.asarray(implant.vertices, dtype=np.float64)
+    faces = np.asarray(implant.faces)
     normals = np.asarray(implant.face_normals)
-    centres = np.asarray(implant.triangles_center)
     sides = []
     for sign in {"up": [1.0], "down": [-1.0], "auto": [1.0, -1.0]}[toward]:
         facing = normals @ (sign * up) >= math.cos(math.radians(BEARING_ANGLE_DEG))
         ids = np.flatnonzero(facing if mask is None else facing & mask)
         if len(ids):
-            sides.append((sign * up, ids))
+            tris, parent = refine_triangles(vertices[faces[ids]], spacing_mm)
+            sides.append((sign * up, tris, ids[parent]))
     if len(sides) == 2:
-        nearest = [axial_gaps(centres[ids[:: max(1, len(ids) // 2000)]], bone, s, back_mm).min() for s, ids in sides]
+        nearest = [axial_gaps(tris[:: max(1, len(tris) // 2000)].mean(axis=1), bone, s, back_mm).min()
+                   for s, tris, _ in sides]
         if np.isfinite(nearest).any():
             sides = [sides[int(np.argmin(nearest))]]
-    for s, ids in sides:
-        gaps = axial_gaps(centres[ids], bone, s, back_mm)
+    for s, tris, parent in sides:
+        gaps = axial_gaps(tris.mean(axis=1), bone, s, back_mm)
         over = np.isfinite(gaps)
         if over.any():
-            return ids[over], gaps[over], s
+            return tris[over], parent[over], gaps[over], s
     raise ParameterError("load with no contact: no triangle of the implant faces the bone along the load axis "
                          "(check that the implant sits on the bone, in the same frame and axes)")
 
@@ -287,22 +294,14 @@ def pressure_on_bone(implant: trimesh.Trimesh, bone: trimesh.Trimesh, load: Load
         raise ParameterError(f"mask: expected {len(implant.faces)} booleans, one per implant triangle")
     # seated: rays from behind the whole implant, so that any penetration is measured
     back = BACK_MM + (float(np.ptp(implant.vertices @ up)) if load.seat else 0.0)
-    ids, gaps, s = _springs(implant, bone, up, toward, None if mask is None else np.asarray(mask, bool), back)
+    tris, parent, gaps, s = _springs(implant, bone, up, toward, None if mask is None else np.asarray(mask, bool),
+                                     back, spacing_mm)
     nearest = float(gaps.min())
     if nearest > tolerance_mm and not load.seat:
         raise ParameterError(f"the implant does not touch the bone: its nearest bearing triangle is {nearest:.2f} mm "
                              f"away along the load axis (contact within {tolerance_mm} mm); seat it on the bone "
                              "or check the frame and axes of the files")
-    vertices = np.asarray(implant.vertices, dtype=np.float64)
-    tris, parent = refine_triangles(vertices[np.asarray(implant.faces)[ids]], spacing_mm)
     centres = tris.mean(axis=1)
-    if len(tris) > len(ids):  # refined: measure the gaps of the pieces
-        gaps = axial_gaps(centres, bone, s, back)
-        over = np.isfinite(gaps)
-        tris, parent, centres, gaps = tris[over], parent[over], centres[over], gaps[over]
-    else:
-        gaps = gaps[parent]
-    parent = ids[parent]
     seat_shift = float(gaps.min()) if load.seat else 0.0
     gaps = gaps - seat_shift
     normal = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
