@@ -21,7 +21,8 @@ from implants.sweep.results import RESULTS_JSONL
 from implants.sweep.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL = {"type": "interbody-cage", "patient": {"region": "lumbar", "sample": {"n": 2, "seed": 1}}, "timeout_s": 600}
+SMALL = {"type": "interbody-cage", "patient": {"region": "lumbar", "sample": {"n": 2, "seed": 1}, "load": {"force_n": 1000}},
+         "timeout_s": 600}
 #: Columns that legitimately differ between two runs of the same patient.
 VOLATILE = {"reused", "worker"}
 
@@ -43,6 +44,8 @@ def _spec(**patient) -> dict:
     ({"sample": {"n": 0, "seed": 1}}, r"patient\.sample\.n"),
     ({"stock": {"lordosis_set_deg": [6, 25]}}, r"lordosis_set_deg: 25\.0 is outside the cage's 0 to 20 deg"),
     ({"axes": {"disc_height_mm": {"start": 9, "stop": 12}}}, r"axes\.disc_height_mm: a range needs step or num"),
+    ({"load": {"force_n": -5}}, r"patient\.load\.force_n"),
+    ({"load": {"force_n": 1000, "moment_fe_nm": 80}}, r"patient\.load\.moment_fe_nm"),
 ])
 def test_bad_patient_input_is_refused_when_the_spec_is_read(patient, match):
     with pytest.raises(ParameterError, match=match):
@@ -159,6 +162,10 @@ def test_two_lumbar_patients_congruent_against_stock(lumbar_run):
         assert abs(row["stock_sagittal_measured_deg"] - row["stock_lordosis_deg"]) < 0.5
         assert row["stock_lordosis_deg"] in (6.0, 12.0, 18.0) and float(row["stock_nominal_height_mm"]).is_integer()
         assert (out / row["path_manifest"]).is_file()
+        # under 1000 N the flat stock faces, bearing near the rim, carry a higher peak than the congruent ones
+        assert row["stock_peak_mpa"] > row["congruent_peak_mpa"] > 1000 / row["congruent_loaded_area_mm2"] * 0.5
+        assert row["peak_ratio"] == pytest.approx(row["stock_peak_mpa"] / row["congruent_peak_mpa"], 1e-3)
+        assert row["stock_rim_share"] > row["congruent_rim_share"]
     assert (out / "summary.png").stat().st_size > 10_000
     assert len(pd.read_parquet(out / "results.parquet")) == 2
 

@@ -1,6 +1,6 @@
-"""The values a sweep axis takes (layer: sweep): an explicit list or a :class:`Range` (start, stop and
-a step or a number of points), shared by the implant axes (:mod:`.spec`) and the patient axes
-(:mod:`.patient_spec`)."""
+"""Spec pieces shared by the implant sweeps (:mod:`.spec`) and the population sweeps
+(:mod:`.patient_spec`) (layer: sweep): the values a sweep axis takes (an explicit list or a
+:class:`Range`: start, stop and a step or a number of points) and a load case (:class:`LoadFields`)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,16 @@ class StrictModel(BaseModel):
     """A frozen pydantic model refusing unknown keys."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LoadFields(StrictModel):
+    """A load case of the contact-pressure check (elastic foundation, :mod:`implants.checks.pressure`):
+    axial force (N, compressive) along the implant's axis towards the bone, flexion–extension and
+    lateral-bending moments (N·m)."""
+
+    force_n: float = Field(1000.0, gt=0, le=10_000)
+    moment_fe_nm: float = Field(0.0, ge=-50, le=50)
+    moment_lb_nm: float = Field(0.0, ge=-50, le=50)
 
 
 class Range(StrictModel):

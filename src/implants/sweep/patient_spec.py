@@ -11,6 +11,7 @@ its comparator follows. Everything is checked when the spec is read::
         disc_sagittal_deg: [8, 12, 16]
       stock: {lordosis_set_deg: [6, 12, 18], distraction_mm: 1.0}   # the stock comparator's sizing
       tolerance_mm: 0.25              # contact tolerance
+      load: {force_n: 1000}           # optional: contact pressure on both cages (pressure columns)
       meshes: false                   # also write each patient's bones and both cages as STL
 
 Without ``sample`` the population means are the base patient. An unknown field, a value outside
@@ -28,7 +29,7 @@ from pydantic import Field, model_validator
 from ..anatomy.patient import Patient, model_for
 from ..errors import ParameterError
 from ..tolerances import CONTACT_TOLERANCE_MM
-from .axes import AxisValues, Range, StrictModel, axis_values
+from .axes import AxisValues, LoadFields, Range, StrictModel, axis_values
 
 #: The interbody-cage preset of each region's population sweep.
 REGION_PRESETS = {"lumbar": "lumbar-alif", "cervical": "cervical-acdf"}
@@ -65,6 +66,7 @@ class PatientBlock(StrictModel):
     axes: dict[str, AxisValues] = Field(default_factory=dict)
     stock: StockRule = Field(default_factory=StockRule)
     tolerance_mm: float = Field(CONTACT_TOLERANCE_MM, gt=0, le=5)
+    load: LoadFields | None = None
     meshes: bool = False
 
     @property

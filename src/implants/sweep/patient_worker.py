@@ -8,7 +8,9 @@ Per patient: morph the region's packaged vertebrae to the patient
 :func:`~implants.fit.cage_placement.default_params`, then the spec's cage parameters) and the
 stock comparator of the same footprint (:func:`~implants.fit.stock_cage.stock_cage`); measure both
 (contact within the tolerance, share of the footprint, penetration, planned and measured sagittal
-angle) and time every stage. Writes ``patient.json`` (the record a rerun checks) and, with
+angle) and, with a ``load``, the contact pressure on the four bearing faces of each cage
+(:func:`~implants.fit.load_transfer.cage_pressure`, along the cage axis; the stock cage under the
+upper vertebra as it rests on it), and time every stage. Writes ``patient.json`` (the record a rerun checks) and, with
 ``meshes``, the bones and both cages as STL (patient frame, mm). :func:`run_patient` never raises:
 a failure is a row with ``status`` ``"failed"`` and a one-line error naming the stage.
 """
@@ -21,7 +23,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..anatomy.patient import Patient
+from ..checks.pressure import Foundation, LoadCase
 from ..anatomy.patient_morph import measure_segment, patient_segment
 from ..errors import ImplantError
 from ..fit.cage_contact import CageContact, cage_contact
@@ -29,6 +34,7 @@ from ..fit.cage_fields import cage_site
 from ..fit.cage_placement import default_params
 from ..fit.congruence import congruent_cage
 from ..fit.inputs import Anatomy
+from ..fit.load_transfer import CagePressure, cage_pressure
 from ..fit.stock_cage import stock_cage
 from ..implant_types.interbody_cage import CageParams
 from ..params import NOT_A_MEDICAL_DEVICE, validate
@@ -65,6 +71,15 @@ def cage_figures(kind: str, contact: CageContact) -> dict[str, Any]:
             f"{kind}_coronal_planned_deg": angles["coronal_planned"],
             f"{kind}_coronal_measured_deg": angles["coronal_measured"],
             f"{kind}_height_mm": contact.implant.metrics["height_at_centre_mm"]}
+
+
+def pressure_figures(kind: str, pressure: CagePressure) -> dict[str, float]:
+    """Pressure columns of one cage: the higher of its two bearing faces' peak and 95th-percentile
+    pressure (MPa) and rim share of the load, and the smaller loaded area (mm²)."""
+    faces = [face.figures for face in pressure.faces.values()]
+    return {f"{kind}_peak_mpa": max(f["peak_mpa"] for f in faces), f"{kind}_p95_mpa": max(f["p95_mpa"] for f in faces),
+            f"{kind}_rim_share": max(f["rim_share"] for f in faces),
+            f"{kind}_loaded_area_mm2": min(f["loaded_area_mm2"] for f in faces)}
 
 
 def _stl(mesh) -> bytes:
@@ -113,6 +128,15 @@ def run_patient(task: dict[str, Any]) -> dict[str, Any]:
         row["stock_s"] = round(time.perf_counter() - mark, 3)
         flat_area = row["stock_contact_mm2"]
         row["contact_ratio"] = round(row["congruent_contact_mm2"] / flat_area, 3) if flat_area > 0 else None
+        if settings.get("load"):
+            stage = "pressure"
+            mark = time.perf_counter()
+            case, axis = LoadCase(**settings["load"]), np.asarray(site.frame.matrix, dtype=np.float64)[:3, 2]
+            on_stock = Anatomy(stock.upper_mesh, anat.lower_mesh, anat.disc)
+            for kind, implant, bones in (("congruent", congruent.implant, anat), ("stock", stock.implant, on_stock)):
+                row.update(pressure_figures(kind, cage_pressure(implant, bones, case, Foundation(), axis, tolerance)))
+            row["peak_ratio"] = round(row["stock_peak_mpa"] / row["congruent_peak_mpa"], 3)
+            row["pressure_s"] = round(time.perf_counter() - mark, 3)
         stage = "write"
         files = {MANIFEST: b""}
         if settings.get("meshes"):

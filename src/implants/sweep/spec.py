@@ -44,7 +44,7 @@ from ..anatomy.packaged import is_packaged
 from ..errors import ImplantError, ParameterError
 from ..registry import get
 from ..writers.settings import FORMATS, checked_deflection
-from .axes import AxisValues, Range, StrictModel as _Strict, axis_values as _axis_values
+from .axes import AxisValues, LoadFields, Range, StrictModel as _Strict, axis_values as _axis_values
 from .patient_spec import REGION_PRESETS, PatientBlock
 
 
@@ -56,14 +56,11 @@ class Sample(_Strict):
     seed: int = 0
 
 
-class Load(_Strict):
-    """Opt-in contact pressure under a load case (elastic foundation, :mod:`implants.checks.pressure`):
-    axial force (N) along the implant's +z towards the endplate, moments (N·m); ``seat``: each
-    variant is first moved along +z onto the endplate (variants are placed by a nominal frame)."""
+class Load(LoadFields):
+    """Opt-in contact pressure under a load case (:class:`LoadFields`; the force along the implant's
+    +z towards the endplate); ``seat``: each variant is first moved along +z onto the endplate
+    (variants are placed by a nominal frame)."""
 
-    force_n: float = Field(1000.0, gt=0, le=10_000)
-    moment_fe_nm: float = Field(0.0, ge=-50, le=50)
-    moment_lb_nm: float = Field(0.0, ge=-50, le=50)
     seat: bool = True                 # move each variant along +z onto the endplate before loading
 
 
