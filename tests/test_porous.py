@@ -57,6 +57,42 @@ def _check(out, fig, porosity, pore):
 def test_skeletal_gyroid_default_porosity_and_pore():
     out, fig = _run("gyroid-skeletal", 0.65, 0.5)
     _check(out, fig, 0.65, 0.5)
+    # the surface error is sampled on triangles the intersection traced back to the lattice
+    assert fig["surface_error_samples"] >= 1000 and 0.0 < fig["surface_error_max_mm"] <= 0.05, fig
+
+
+def test_lattice_face_id_survives_the_intersection():
+    """The lattice's ``face_id`` tag (in place of ``Manifold.as_original``) marks exactly the
+    triangles of the result that come from the lattice: a sphere cut by a box at z = 0 keeps it
+    on the upper half, the cut disk (from the box) does not carry it."""
+    import manifold3d as m3d
+    import trimesh
+
+    from implants.porous.meshing import LATTICE_FACE_ID, to_manifold
+
+    sphere = trimesh.creation.icosphere(subdivisions=3, radius=2.0)
+    lattice = to_manifold(sphere.vertices, sphere.faces, face_id=LATTICE_FACE_ID)
+    box = m3d.Manifold.cube((5.0, 5.0, 5.0), True).translate((0.0, 0.0, 2.5))
+    fm = (box ^ lattice).to_mesh()
+    tri = np.asarray(fm.vert_properties)[:, :3][np.asarray(fm.tri_verts, dtype=np.int64)]
+    on_cut = np.all(np.abs(tri[:, :, 2]) < 1e-6, axis=1)
+    tagged = np.asarray(fm.face_id) == LATTICE_FACE_ID
+    assert on_cut.sum() > 10 and tagged.sum() > 100
+    assert np.array_equal(tagged, ~on_cut)
+
+
+def test_signed_volumes_in_chunks_sum_to_the_volume():
+    import trimesh
+
+    from implants.porous.meshing import signed_volumes
+
+    sphere = trimesh.creation.icosphere(subdivisions=3, radius=2.0)
+    v, f = np.asarray(sphere.vertices), np.asarray(sphere.faces)
+    per_triangle = np.einsum("ij,ij->i", v[f[:, 0]], np.cross(v[f[:, 1]], v[f[:, 2]])) / 6.0
+    chunked = signed_volumes(v, f, chunk=97)
+    assert np.allclose(chunked, per_triangle, rtol=0, atol=1e-12)
+    assert chunked.sum() == pytest.approx(sphere.volume, rel=1e-12)
+    assert signed_volumes(v, f[:, ::-1]).sum() == pytest.approx(-sphere.volume, rel=1e-12)
 
 
 # (type, porosity, pore) with a printable limit low enough for the request (sheet TPMS at

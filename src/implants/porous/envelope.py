@@ -19,7 +19,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..errors import GeometryError
-from .meshing import signed_volumes
+from .meshing import LATTICE_FACE_ID, signed_volumes
 from .repair import collapse_degenerate
 
 #: Fragments smaller than this fraction of the largest body are dropped (loose bits of
@@ -39,9 +39,9 @@ class PorousBody:
     repaired: dict[str, int]          # counts of :func:`.repair.collapse_degenerate`
 
 
-def largest_body(result: m3d.Manifold, lattice_id: int, timings: dict[str, float]) -> PorousBody:
+def largest_body(result: m3d.Manifold, timings: dict[str, float]) -> PorousBody:
     """The largest body of the boolean ``result`` as a trimesh (fragments dropped, degenerate
-    triangles repaired); ``lattice_id`` is the lattice's original id (manifold3d provenance).
+    triangles repaired); the lattice's triangles carry ``face_id`` :data:`.meshing.LATTICE_FACE_ID`.
     GeometryError when an extra body is larger than :data:`FRAGMENT_FRACTION` of the largest.
     Records ``repair_s`` and ``fragments_s`` in ``timings``."""
     t1 = time.perf_counter()
@@ -67,11 +67,7 @@ def largest_body(result: m3d.Manifold, lattice_id: int, timings: dict[str, float
         raise GeometryError(f"lattice split the body into {len(positive)} parts (largest extra {max(dropped):.1f} mm³)")
     keep_tri = ~np.isin(tri_label, small) if small else np.ones(len(fout), dtype=bool)
     volume = float(tri_vol[keep_tri].sum())
-    from_lattice = np.zeros(len(fout), dtype=bool)
-    runs = np.asarray(fm.run_index, dtype=np.int64) // 3
-    for k, rid in enumerate(np.asarray(fm.run_original_id)):
-        if rid == lattice_id:
-            from_lattice[runs[k]:runs[k + 1]] = True
+    from_lattice = np.asarray(fm.face_id) == LATTICE_FACE_ID
     del fm
     fout, from_lattice = fout[keep_tri], from_lattice[keep_tri]
     # the intersection leaves needles and specks (1e-11 mm²) where the lattice crosses the

@@ -33,7 +33,7 @@ from .assess import pore_sizes, surface_error, zone_volumes
 from .envelope import largest_body
 from .grid import zone_grids
 from .keep import keep_field
-from .meshing import to_manifold
+from .meshing import LATTICE_FACE_ID, to_manifold
 from .params import LatticeParams, Zone
 from .tiling import lattice_surface
 
@@ -114,8 +114,7 @@ def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticePa
     verts, faces, placement = lattice_surface(uc, cell, grid, keep, body, timings)
 
     t1 = time.perf_counter()
-    lattice = to_manifold(verts, faces).as_original()
-    lattice_id = lattice.original_id()
+    lattice = to_manifold(verts, faces, face_id=LATTICE_FACE_ID)
     n_lattice_tri = len(faces)
     del verts, faces
     timings["to_manifold_s"] = time.perf_counter() - t1
@@ -124,7 +123,7 @@ def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticePa
     result.num_tri()  # forces the lazy boolean
     del lattice
     timings["intersect_s"] = time.perf_counter() - t1
-    porous = largest_body(result, lattice_id, timings)
+    porous = largest_body(result, timings)
 
     t1 = time.perf_counter()
     volumes = zone_volumes(body, body_volume, keep, grid, porous.volume_mm3)
