@@ -141,6 +141,16 @@ def lumbar_run(tmp_path_factory):
     return out, run_sweep(SMALL, out, workers=2)
 
 
+def _cut_copy(out: Path, folder: Path, cut) -> tuple[Path, list[str]]:
+    """Copy a finished run to ``folder`` and replace its journal by ``cut(rows)``; the journal path
+    and its original rows."""
+    shutil.copytree(out, folder)
+    journal = folder / RESULTS_JSONL
+    rows = journal.read_text().splitlines()
+    journal.write_text(cut(rows))
+    return journal, rows
+
+
 def _stable(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[[c for c in frame.columns if c not in VOLATILE]].reset_index(drop=True)
 
@@ -176,10 +186,8 @@ def test_interrupted_population_sweep_resumes_with_nothing_lost_or_duplicated(lu
 
     out, frame = lumbar_run
     copy = tmp_path / "copy"
-    shutil.copytree(out, copy)
-    journal = copy / RESULTS_JSONL
-    first, second = journal.read_text().splitlines()
-    journal.write_text(first + "\n" + second[: len(second) // 2])   # killed while writing the second row
+    # killed while writing the second row
+    journal, (first, second) = _cut_copy(out, copy, lambda rows: rows[0] + "\n" + rows[1][: len(rows[1]) // 2])
     built: list[str] = []
     resumed = run_sweep(SMALL, copy, workers=1, on_row=lambda row: built.append(row["variant"]))
     assert built == [json.loads(second)["variant"]]
@@ -198,10 +206,7 @@ def test_population_sweep_on_dask_gives_the_same_rows(lumbar_run, tmp_path):
 
     out, frame = lumbar_run
     copy = tmp_path / "dask"
-    shutil.copytree(out, copy)
-    journal = copy / RESULTS_JSONL
-    kept = journal.read_text().splitlines()[0]   # the patient that finished first; the other runs on Dask
-    journal.write_text(kept + "\n")
+    _, (kept, _) = _cut_copy(out, copy, lambda rows: rows[0] + "\n")   # the first to finish; the other runs on Dask
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, host="127.0.0.1", protocol="tcp",
                       dashboard_address=None) as cluster:
         on_dask = run_sweep(SMALL, copy, scheduler=cluster.scheduler_address)

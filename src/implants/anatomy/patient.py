@@ -226,7 +226,9 @@ class Patient(BaseModel):
         while len(patients) < n:
             draws = mean + sd * (rng.standard_normal((n, len(names))) @ chol.T)
             for row in np.round(draws, 2):
-                if len(patients) == n or (row < low).any() or (row > high).any():
+                if len(patients) == n:
+                    break
+                if (row < low).any() or (row > high).any():
                     continue
                 values = dict(zip(names, (float(v) for v in row)))
                 if _rim_gap(values)[0] >= MIN_RIM_GAP_MM:

@@ -38,6 +38,7 @@ import numpy as np
 import trimesh
 
 from ..errors import ParameterError
+from ..geometry.frames import rotation_matrix
 from ..geometry.local_frame import Frame
 from . import packaged
 from .disc_space import DiscSpace, disc_space
@@ -189,10 +190,6 @@ def moved_endplate(endplate: Endplate, rotation: np.ndarray, translation: np.nda
                    frame=Frame(rotation @ endplate.frame.origin + translation, endplate.frame.axes @ rotation.T))
 
 
-def _rotation(axis: np.ndarray, angle_deg: float) -> np.ndarray:
-    return trimesh.transformations.rotation_matrix(np.radians(angle_deg), axis)[:3, :3]
-
-
 #: Measured-back tolerances (mm, deg; apex in % of the endplate extent) the corrections aim at.
 TOLERANCES = {"width_mm": 0.3, "depth_mm": 0.3, "concavity_mm": 0.2, "body_height_mm": 0.3, "apex_ap_pct": 5.0,
               "apex_lr_pct": 5.0, "disc_height_mm": 0.3, "disc_sagittal_deg": 0.5, "disc_coronal_deg": 0.5}
@@ -300,8 +297,8 @@ def placement(patient: Patient, upper: Endplate, lower: Endplate, pose: np.ndarr
     for _ in range(PLACEMENT_STEPS):
         if _placed(patient, disc):
             break
-        turn = (_rotation(disc.frame.axes[1], -(patient.disc_sagittal_deg - disc.sagittal_deg))
-                @ _rotation(disc.frame.axes[0], patient.disc_coronal_deg - disc.coronal_deg))
+        turn = (rotation_matrix(disc.frame.axes[1], -(patient.disc_sagittal_deg - disc.sagittal_deg))
+                @ rotation_matrix(disc.frame.axes[0], patient.disc_coronal_deg - disc.coronal_deg))
         pivot = disc.frame.origin
         rotation = turn @ rotation
         translation = turn @ (translation - pivot) + pivot

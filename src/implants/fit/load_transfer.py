@@ -1,7 +1,7 @@
 """Load transfer of fitted interbody cages (layer: fit): endplate contact pressure of the congruent
 and the flat cage of the same footprint in one real disc space, under one load case.
 
-Both cages are built as for the contact comparison (:mod:`.congruence`: same footprint, same
+Both cages are built on one placement and endplate fit as for the contact comparison (:mod:`.congruence`: same footprint, same
 anatomy), tessellated once, and each bearing face (``contact.superior`` against the upper
 vertebra, ``contact.inferior`` against the lower) is solved on its own with the elastic-foundation
 check (:func:`implants.checks.pressure.pressure_on_bone`): in series, each interface carries the
@@ -23,8 +23,9 @@ from ..implant_types.interbody_cage import CageParams
 from ..model import Implant
 from ..tolerances import CONTACT_TOLERANCE_MM
 from ..writers.tessellate import feature_mask, tessellate
-from .cage_contact import CONTACT_DEFLECTION_MM
-from .cage_placement import default_params, place_cage
+from .cage_contact import CONTACT_DEFLECTION_MM, CageContact
+from .cage_fields import cage_site
+from .cage_placement import default_params
 from .congruence import congruent_cage, flat_cage
 from .inputs import Anatomy, anatomy
 
@@ -80,15 +81,21 @@ class PressureComparison:
 
 
 def cage_pressure(implant: Implant, anat: Anatomy, load: LoadCase, foundation: Foundation, axis: np.ndarray,
-                  tolerance_mm: float = CONTACT_TOLERANCE_MM) -> CagePressure:
-    """Pressure on both bearing faces of a cage (patient frame) between the two vertebrae of ``anat``."""
-    tess = tessellate(implant.shape, CONTACT_DEFLECTION_MM)
-    faces = {}
-    for side, toward, bone in (("superior", "up", anat.upper_mesh), ("inferior", "down", anat.lower_mesh)):
-        mask = feature_mask(tess, implant.shape, implant.features[f"contact.{side}"])
-        faces[side] = pressure_on_bone(tess.mesh, bone, load, foundation, axis=axis, toward=toward, mask=mask,
-                                       tolerance_mm=tolerance_mm)
-    return CagePressure(implant, tess.mesh, faces)
+                  tolerance_mm: float = CONTACT_TOLERANCE_MM, contact: CageContact | None = None) -> CagePressure:
+    """Pressure on both bearing faces of a cage (patient frame) between the two vertebrae of ``anat``;
+    ``contact``: the cage's contact measure (:func:`.cage_contact.cage_contact`), whose mesh and bearing
+    masks are used instead of a second tessellation."""
+    if contact is None:
+        tess = tessellate(implant.shape, CONTACT_DEFLECTION_MM)
+        mesh = tess.mesh
+        masks = {side: feature_mask(tess, implant.shape, implant.features[f"contact.{side}"])
+                 for side in ("superior", "inferior")}
+    else:
+        mesh, masks = contact.mesh, contact.masks
+    faces = {side: pressure_on_bone(mesh, bone, load, foundation, axis=axis, toward=toward, mask=masks[side],
+                                    tolerance_mm=tolerance_mm)
+             for side, toward, bone in (("superior", "up", anat.upper_mesh), ("inferior", "down", anat.lower_mesh))}
+    return CagePressure(implant, mesh, faces)
 
 
 def compare_pressure(upper: Any, lower: Any = None, params: CageParams | None = None,
@@ -103,8 +110,8 @@ def compare_pressure(upper: Any, lower: Any = None, params: CageParams | None = 
     anat = upper if isinstance(upper, Anatomy) else anatomy(upper, lower, axes, margin_mm)
     if params is None:
         params = default_params(anat.disc)
-    frame = place_cage(anat, None, params, axes, margin_mm)[4]
-    axis = np.asarray(frame.matrix, dtype=np.float64)[:3, 2]
-    congruent = cage_pressure(congruent_cage(anat, params=params), anat, load, foundation, axis)
-    flat = cage_pressure(flat_cage(anat, params=params), anat, load, foundation, axis)
+    site = cage_site(anat, None, params, axes, margin_mm)  # placement and endplate fields, shared
+    axis = np.asarray(site.frame.matrix, dtype=np.float64)[:3, 2]
+    congruent = cage_pressure(congruent_cage(site), anat, load, foundation, axis)
+    flat = cage_pressure(flat_cage(site), anat, load, foundation, axis)
     return PressureComparison(anat, congruent, flat, load, foundation, axis)

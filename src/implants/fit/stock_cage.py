@@ -30,7 +30,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import trimesh
 from scipy.spatial import ConvexHull, QhullError
 
 from ..errors import ParameterError
@@ -55,11 +54,11 @@ HEIGHT_BOUNDS_MM = (4.0, 20.0)
 
 @dataclass(frozen=True, eq=False)
 class StockSeating:
-    """A stock cage seated in a disc space: the cage, the upper vertebra moved onto it (patient
-    frame), its contact, the sizing and the segment's sagittal angle before/after (deg)."""
+    """A stock cage seated in a disc space: the cage, the segment with the upper vertebra moved onto
+    it (patient frame), its contact, the sizing and the segment's sagittal angle before/after (deg)."""
 
     implant: Implant
-    upper_mesh: trimesh.Trimesh
+    seated: Anatomy                  # the lower vertebra and the upper one resting on the cage
     contact: CageContact
     height_mm: float                 # stock nominal height (at the centre)
     lordosis_deg: float              # stock lordosis
@@ -178,7 +177,7 @@ def stock_cage(anat: Anatomy | CageSite, params: CageParams | None, region: str,
                          lambda x, y: _plane(lower_rest, x, y), region_pts, current, (lordosis, 0.0),
                          (lordosis, 0.0), {"kind": "stock"}, started, planar=True)
     seated = Anatomy(upper_mesh, anat.lower_mesh, anat.disc)
-    return StockSeating(implant, upper_mesh, cage_contact(implant, seated, tolerance_mm), height, lordosis,
+    return StockSeating(implant, seated, cage_contact(implant, seated, tolerance_mm), height, lordosis,
                         round(height - (upper_rest[0] - lower_rest[0]), 3), round(press, 3),
                         round(current[0], 3), round(after, 3))
 

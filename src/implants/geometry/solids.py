@@ -34,6 +34,8 @@ def height_field_face(z: HeightField, x_range: tuple[float, float], y_range: tup
     rectangle's corners, exact and far cheaper in booleans than a B-spline (GeometryError if a
     sample lies off that plane by more than 1e-6 mm).
     """
+    if method == "bspline":
+        return _grid_spline_face(z, x_range, y_range)
     xs = np.linspace(*x_range, samples)
     ys = np.linspace(*y_range, samples)
     gx, gy = np.meshgrid(xs, ys, indexing="ij")
@@ -42,8 +44,6 @@ def height_field_face(z: HeightField, x_range: tuple[float, float], y_range: tup
         return _interpolated_face(gx, gy, np.asarray(gz, float))
     if method == "plane":
         return _plane_face(gx, gy, np.asarray(gz, float))
-    if method == "bspline":
-        return _grid_spline_face(z, x_range, y_range)
     grid = [[cq.Vector(float(gx[i, j]), float(gy[i, j]), float(gz[i, j])) for j in range(samples)]
             for i in range(samples)]
     return cq.Face.makeSplineApprox(grid, tol=1e-4, minDeg=3, maxDeg=5)

@@ -141,15 +141,12 @@ def _settle_distance(placements: list[np.ndarray], levels: list[str], implant: t
 
 
 def seat_search(moving: list[Bone], implant: trimesh.Trimesh, direction, pivot, freedoms: Sequence[Freedom],
-                score: Callable[[list[float]], float] = sum,
-                measured: Sequence[str] = ()) -> tuple[list[Bone], np.ndarray]:
+                score: Callable[[list[float]], float] = sum) -> tuple[list[Bone], np.ndarray]:
     """``moving`` turned and shifted within ``freedoms`` about ``pivot`` and brought along ``direction``
-    onto ``implant`` so that ``score`` of the contact areas of the bones named in ``measured`` (all
-    of ``moving`` when empty), less :data:`PENETRATION_PENALTY` per mm of penetration beyond
+    onto ``implant`` so that ``score`` of the contact areas of the ``moving`` bones, less :data:`PENETRATION_PENALTY` per mm of penetration beyond
     :data:`PENETRATION_LIMIT_MM`, is largest; the
     rule's own pose (all values 0) is the start and wins ties. Returns the moved copies and the
     values found (deg or mm, in the order of ``freedoms``)."""
-    names = set(measured) or {b.name for b in moving}
     d = np.asarray(direction, float) / np.linalg.norm(direction)
     levels = [b.name for b in moving]
     placements = [b.frame @ np.linalg.inv(body_frame(b.name)) for b in moving]
@@ -157,9 +154,8 @@ def seat_search(moving: list[Bone], implant: trimesh.Trimesh, direction, pivot, 
     points, weights = surface_samples(implant)
     near = np.zeros(len(points), bool)
     for level, m in zip(levels, placements):
-        if level in names:
-            inv = np.linalg.inv(m)
-            near |= native_bone(level).nearest(points @ inv[:3, :3].T + inv[:3, 3])[0] < NEAR_MM
+        inv = np.linalg.inv(m)
+        near |= native_bone(level).nearest(points @ inv[:3, :3].T + inv[:3, 3])[0] < NEAR_MM
     points, weights = points[near], weights[near]
 
     def trial(values) -> tuple[float, np.ndarray]:
@@ -174,8 +170,6 @@ def seat_search(moving: list[Bone], implant: trimesh.Trimesh, direction, pivot, 
         change = translation(*((t - back) * d)) @ change
         areas, deepest = [], 0.0
         for level, m in zip(levels, moved):
-            if level not in names:
-                continue
             inv = np.linalg.inv(translation(*(t * d)) @ m)
             gap, inside = native_bone(level).nearest(points @ inv[:3, :3].T + inv[:3, 3])
             areas.append(float(weights[gap <= tol].sum()))

@@ -132,9 +132,9 @@ def run_patient(task: dict[str, Any]) -> dict[str, Any]:
             stage = "pressure"
             mark = time.perf_counter()
             case, axis = LoadCase(**settings["load"]), np.asarray(site.frame.matrix, dtype=np.float64)[:3, 2]
-            on_stock = Anatomy(stock.upper_mesh, anat.lower_mesh, anat.disc)
-            for kind, implant, bones in (("congruent", congruent.implant, anat), ("stock", stock.implant, on_stock)):
-                row.update(pressure_figures(kind, cage_pressure(implant, bones, case, Foundation(), axis, tolerance)))
+            for kind, contact, bones in (("congruent", congruent, anat), ("stock", stock.contact, stock.seated)):
+                row.update(pressure_figures(kind, cage_pressure(contact.implant, bones, case, Foundation(), axis,
+                                                                tolerance, contact)))
             row["peak_ratio"] = round(row["stock_peak_mpa"] / row["congruent_peak_mpa"], 3)
             row["pressure_s"] = round(time.perf_counter() - mark, 3)
         stage = "write"
@@ -142,7 +142,7 @@ def run_patient(task: dict[str, Any]) -> dict[str, Any]:
         if settings.get("meshes"):
             files.update({"upper.stl": _stl(segment.upper_mesh), "lower.stl": _stl(segment.lower_mesh),
                           "congruent-cage.stl": _stl(congruent.mesh), "stock-cage.stl": _stl(stock.contact.mesh),
-                          "upper-on-stock.stl": _stl(stock.upper_mesh)})
+                          "upper-on-stock.stl": _stl(stock.seated.upper_mesh)})
         out_dir = root / task["rel_dir"]
         names = sorted(files)
         row.update({f"path_{Path(n).stem.replace('-', '_')}": os.path.relpath(out_dir / n, root) for n in names
