@@ -73,26 +73,25 @@ def clear(bones: list[Bone], fixed: trimesh.Trimesh, direction) -> float:
     return t
 
 
+def first_hit(target: trimesh.Trimesh, origins: np.ndarray, direction: np.ndarray) -> float:
+    """Shortest distance (mm) from ``origins`` along the unit ``direction`` to ``target``; +inf when
+    no ray hits it ahead (a hit within 1e-9 mm behind an origin counts as touching)."""
+    hits, index, _ = target.ray.intersects_location(origins, np.tile(direction, (len(origins), 1)),
+                                                    multiple_hits=False)
+    distances = (hits - origins[index]) @ direction
+    return float(distances[distances > -1e-9].min(initial=np.inf))
+
+
 def settle(moving: list[Bone], fixed: trimesh.Trimesh, direction, gap_mm: float = 0.0) -> float:
     """Translate the bones of ``moving`` together along ``direction`` until they touch ``fixed`` (leaving
     ``gap_mm``); returns the distance moved (0 when nothing lies ahead). They must start apart."""
     d = np.asarray(direction, float)
     d /= np.linalg.norm(d)
     mover = trimesh.util.concatenate([bone.mesh for bone in moving])
-    hits = []
-    for source, target, sign in ((mover, fixed, 1.0), (fixed, mover, -1.0)):
-        origins = source.vertices
-        rays = np.tile(d * sign, (len(origins), 1))
-        locations, index, _ = target.ray.intersects_location(origins, rays, multiple_hits=False)
-        if len(index):
-            hits.append(np.einsum("ij,ij->i", locations - origins[index], rays[index]))
-    if not hits:
+    t = min(first_hit(fixed, mover.vertices, d), first_hit(mover, fixed.vertices, -d))
+    if not np.isfinite(t):
         return 0.0
-    distances = np.concatenate(hits)
-    distances = distances[distances > -1e-9]
-    if not len(distances):
-        return 0.0
-    t = float(distances.min()) - gap_mm
+    t -= gap_mm
     for bone in moving:
         bone.shift(t * d)
     return t

@@ -11,6 +11,7 @@ Implant frame = scene frame; patient axes, mm.
 from __future__ import annotations
 
 import math
+from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -184,17 +185,22 @@ def distraction_spacer(implant: "Implant") -> SceneLayout:
     return SceneLayout(bones, note=note, figure="Fig. 7")
 
 
-def facet_joint(upper: str, lower: str, side: float, lower_bone: Bone) -> np.ndarray:
-    """Scene point (mm) of the real facet joint between ``upper`` and ``lower`` on ``side`` (+1 left):
-    the centre of the ``lower`` surface within :data:`FACET_GAP_MM` of ``upper`` in their packaged
-    relation, behind the body and more than 8 mm from the midline, carried with ``lower_bone``."""
+@cache
+def _packaged_facet_joint(upper: str, lower: str, side: float) -> np.ndarray:
+    """:func:`facet_joint` in ``lower``'s packaged coordinates (mm; cached: the packaged meshes never move)."""
     up, low = native_mesh(upper), native_mesh(lower)
     gap, _ = cKDTree(up.vertices).query(low.vertices)
     own = endplate_frame(lower, "superior")
     local = low.vertices @ np.linalg.inv(own)[:3, :3].T + np.linalg.inv(own)[:3, 3]
-    joint = low.vertices[(gap < FACET_GAP_MM) & (side * local[:, 1] > 8.0) & (local[:, 0] < -9.0)].mean(axis=0)
+    return low.vertices[(gap < FACET_GAP_MM) & (side * local[:, 1] > 8.0) & (local[:, 0] < -9.0)].mean(axis=0)
+
+
+def facet_joint(upper: str, lower: str, side: float, lower_bone: Bone) -> np.ndarray:
+    """Scene point (mm) of the real facet joint between ``upper`` and ``lower`` on ``side`` (+1 left):
+    the centre of the ``lower`` surface within :data:`FACET_GAP_MM` of ``upper`` in their packaged
+    relation, behind the body and more than 8 mm from the midline, carried with ``lower_bone``."""
     move = lower_bone.frame @ np.linalg.inv(body_frame(lower))
-    return move[:3, :3] @ joint + move[:3, 3]
+    return move[:3, :3] @ _packaged_facet_joint(upper, lower, side) + move[:3, 3]
 
 
 def anterior_plate(implant: "Implant") -> SceneLayout:

@@ -12,8 +12,8 @@ taken into each bone's packaged coordinates, where an exact closest-point tree o
 once (libigl AABB): the area the points within the contact tolerance stand for, the depth of those
 inside (the seating report, :mod:`.seating`, then measures the chosen pose exactly). The search is
 a pattern search: from the rule's pose, each degree of freedom is tried one step either way, the
-best improvement is taken, the steps are halved when none improves (a few dozen trials). Patient
-frame, mm, degrees.
+best improvement is taken, the steps are halved when none improves (a few dozen trials; a pose
+already tried is not measured again). Patient frame, mm, degrees.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import trimesh
 from .. import tolerances
 from ..geometry.frames import rotation_matrix
 from .bones import Bone, body_frame, native_mesh, translation
+from .poses import first_hit
 
 #: spacing (mm) of the implant surface points measured during the search (one per spacing²)
 SAMPLE_SPACING_MM = 0.3
@@ -119,14 +120,6 @@ def measured_areas(implant: trimesh.Trimesh, bones: Sequence[Bone]) -> list[floa
     return areas
 
 
-def _first_hit(target: trimesh.Trimesh, origins: np.ndarray, direction: np.ndarray) -> float:
-    """Shortest distance (mm) from ``origins`` along ``direction`` to ``target``; +inf when none hits."""
-    hits, index, _ = target.ray.intersects_location(origins, np.tile(direction, (len(origins), 1)),
-                                                    multiple_hits=False)
-    distances = (hits - origins[index]) @ direction
-    return float(distances[distances > -1e-9].min(initial=np.inf))
-
-
 def _settle_distance(placements: list[np.ndarray], levels: list[str], implant: trimesh.Trimesh, d: np.ndarray) -> float:
     """How far (mm) bones at ``placements`` (4×4, scene ← packaged) move along ``d`` before touching
     ``implant``: rays from the bones' vertices and, in each bone's own coordinates (its ray tree is
@@ -134,9 +127,9 @@ def _settle_distance(placements: list[np.ndarray], levels: list[str], implant: t
     best = np.inf
     for m, level in zip(placements, levels):
         bone = native_mesh(level)
-        best = min(best, _first_hit(implant, bone.vertices @ m[:3, :3].T + m[:3, 3], d))
+        best = min(best, first_hit(implant, bone.vertices @ m[:3, :3].T + m[:3, 3], d))
         inv = np.linalg.inv(m)
-        best = min(best, _first_hit(bone, implant.vertices @ inv[:3, :3].T + inv[:3, 3], -(inv[:3, :3] @ d)))
+        best = min(best, first_hit(bone, implant.vertices @ inv[:3, :3].T + inv[:3, 3], -(inv[:3, :3] @ d)))
     return best
 
 
@@ -158,7 +151,15 @@ def seat_search(moving: list[Bone], implant: trimesh.Trimesh, direction, pivot, 
         near |= native_bone(level).nearest(points @ inv[:3, :3].T + inv[:3, 3])[0] < NEAR_MM
     points, weights = points[near], weights[near]
 
+    tried: dict[tuple[float, ...], tuple[float, np.ndarray]] = {}
+
     def trial(values) -> tuple[float, np.ndarray]:
+        key = tuple(np.round(values, 9))
+        if key not in tried:
+            tried[key] = measure(values)
+        return tried[key]
+
+    def measure(values) -> tuple[float, np.ndarray]:
         change = pose_change(freedoms, values, pivot)
         moved = [change @ m for m in placements]
         ahead = max(float(((native_mesh(lv).vertices @ m[:3, :3].T + m[:3, 3]) @ d).max()) for lv, m in zip(levels, moved))
