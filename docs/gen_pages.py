@@ -11,7 +11,7 @@ each default build are cached in docs/types/features.json so that ``--no-render`
 pages (parameter tables, presets, review text) without building anything.
 
 Pictures: ``<type>.png`` (isometric view, contact faces and screw/guide axes highlighted),
-``<type>_scene.png`` (in-situ scene, for the types with a scene rule in implants.render.scenes),
+``<type>_scene.png`` (in-situ scene in the view its rule names, for the types with a scene rule in implants.render.scenes),
 ``gallery.png`` (a 4 × 2 grid of the eight type pictures), and the contact sheets ``scenes.png`` (the
 eight in-situ scenes on real vertebrae) and ``demonstrators.png`` (the eight assembled printable
 demonstrators), grids drawn by implants.render.sheets. PNGs are reduced to a
@@ -128,7 +128,7 @@ def render_type(type_id: str) -> dict:
     if has_rule:
         scene_png = IMAGES / f"{type_id}_scene.png"
         title = f"{type_id} in situ" + (f" ({layout.figure})" if layout.figure else "")
-        pictures.render_items(bones + items, scene_png, view="iso", axes=axes, size=PICTURE_SIZE, title=title)
+        pictures.render_items(bones + items, scene_png, view=layout.view, axes=axes, size=PICTURE_SIZE, title=title)
         sizes[scene_png.name] = shrink_png(scene_png)
     else:
         (IMAGES / f"{type_id}_scene.png").unlink(missing_ok=True)
