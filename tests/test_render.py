@@ -145,3 +145,13 @@ def test_cli_render(tmp_path):
         f"interbody-cage_{v}.png" for v in pictures.VIEW_NAMES)
     bad = runner.invoke(app, ["render", "interbody-cage", "--set", "height_mm=99", "--out", str(tmp_path / "x.png")])
     assert bad.exit_code == 3
+
+
+def test_cli_scene_defaults_to_the_view_its_rule_names(tmp_path):
+    from implants.cli import app
+
+    # the transarticular template's rule looks from behind (its guide tubes sit on the posterior arches)
+    result = CliRunner().invoke(app, ["render", "c1c2-transarticular-template", "--scene", "--width", "160",
+                                      "--height", "120", "--out", str(tmp_path / "scene")])
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (tmp_path / "scene").iterdir()] == ["c1c2-transarticular-template_scene_posterior-iso.png"]

@@ -22,7 +22,8 @@ def render(
     target: str = typer.Argument(..., metavar="TYPE|FILE", help="Implant type id or a mesh file (STL, 3MF, OBJ, PLY, GLB)."),
     preset: Optional[str] = typer.Option(None, "--preset", "-p", help="Named preset (types only)."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Parameter override key=value (repeatable)."),
-    view: str = typer.Option("iso", "--view", help="anterior, lateral, superior, iso or all."),
+    view: Optional[str] = typer.Option(None, "--view", help="anterior, lateral, superior, iso, posterior-iso or "
+                                       "all (default: iso; with --scene, the view the scene's rule names)."),
     highlight: bool = typer.Option(False, "--highlight", help="Colour contact faces, draw screw/guide axes."),
     scene: bool = typer.Option(False, "--scene", help="Render the in-situ scene (implant on the real vertebrae it fits) instead."),
     width: int = typer.Option(800, "--width", help="Picture width (pixels)."),
@@ -37,7 +38,7 @@ def render(
     if target not in type_ids() and (path.suffix.lower() in MESH_SUFFIXES or path.exists()):
         if preset or set_ or scene:
             raise ParameterError("--preset, --set and --scene apply to implant types, not to mesh files")
-        stats = pictures.render_file(path, out, view=view, size=size)
+        stats = pictures.render_file(path, out, view=view or "iso", size=size)
     else:
         template = get(target)
         params = template.make_params(preset, **parse_assignments(set_))
@@ -46,6 +47,7 @@ def render(
             from ..render.scenes import scene_items
 
             layout, _, items, axes, bones = scene_items(implant, highlight=highlight)
+            view = view or layout.view
             views = ["sheet"] if view == "all" and out.suffix.lower() == ".png" else pictures.view_list(view)
             stats = pictures.RenderStats()
             for name in views:
@@ -56,7 +58,7 @@ def render(
             if layout.note:
                 console.print(f"scene: {layout.note}")
         else:
-            stats = pictures.render_implant(implant, out, view=view, highlight=highlight, size=size)
+            stats = pictures.render_implant(implant, out, view=view or "iso", highlight=highlight, size=size)
     for png in stats.paths:
         console.print(f"  {png}")
 
