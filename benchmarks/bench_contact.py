@@ -1,6 +1,7 @@
 """Contact-area computation on a ~100k-triangle implant against a ~50k-triangle endplate
-(time and peak memory) side by side with two baselines in the same run (the R-tree method it
-replaced, kept in ``contact_rtree_baseline.py``, and plain ``trimesh.proximity.closest_point``),
+(time and peak memory) side by side with three baselines in the same run (the libigl method
+queried at node centroids that it replaced, kept in ``contact_centroid_baseline.py``; the R-tree
+method before that, kept in ``contact_rtree_baseline.py``; plain ``trimesh.proximity.closest_point``),
 and tessellation + export times of a filleted solid.
 
 Run alone: ``python benchmarks/bench_contact.py``; ``benchmarks/run.py`` calls :func:`run`.
@@ -98,9 +99,12 @@ def _timed(fn, repeats: int) -> tuple[float, float, object]:
 
 
 def contact_rows(repeats: int = 5, with_closest_point: bool = True) -> list[dict]:
-    """The libigl-AABB method against the R-tree method it replaced (``contact_rtree_baseline``,
-    in the same run) and against plain ``trimesh.proximity.closest_point`` on centroids of
-    pieces cut to the sample spacing; ratios baseline / new."""
+    """The corner-distance refinement (``implants.checks.contact``) against the centroid-queried
+    libigl method and the R-tree method it replaced (in the same run) and against plain
+    ``trimesh.proximity.closest_point`` on centroids of pieces cut to the sample spacing; ratios
+    baseline / new, and each area's relative difference from a reference of the new method at
+    an eighth of the sample spacing."""
+    from contact_centroid_baseline import contact_area_centroid
     from contact_rtree_baseline import contact_area_rtree
 
     from implants import tolerances
@@ -110,32 +114,40 @@ def contact_rows(repeats: int = 5, with_closest_point: bool = True) -> list[dict
     implant, endplate = contact_case()
     top = implant.face_normals[:, 2] > 0.5
     footprint = footprint_area(implant, top)
-    contact_area(implant, endplate)  # warm-up (imports, first allocations)
+    reference = contact_area(implant, endplate, spacing_mm=tolerances.CONTACT_SAMPLE_SPACING_MM / 8).area_mm2
+    contact_area_centroid(implant, endplate)  # warm-up (imports, first allocations)
     contact_area_rtree(implant, endplate)
     new_s, new_cpu, result = _timed(lambda: contact_area(implant, endplate, footprint_mm2=footprint), repeats)
-    old_s, old_cpu, old = _timed(lambda: contact_area_rtree(implant, endplate, footprint_mm2=footprint), repeats)
     tracemalloc.start()  # a further run for the peak memory (tracing slows it down)
     contact_area(implant, endplate, footprint_mm2=footprint)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     case = f"{len(implant.faces)} implant tris vs {len(endplate.faces)} endplate tris"
-    rows = [{"benchmark": "contact", "case": case + ": libigl AABB (library)", "seconds": round(new_s, 3),
-             "cpu_s": round(new_cpu, 3), "peak_mb": round(peak / 2**20, 1), "contact_mm2": round(result.area_mm2, 3),
-             "footprint_mm2": round(footprint, 2), "pct_footprint": round(result.pct_footprint, 2),
-             "max_penetration_mm": round(result.max_penetration_mm, 5), "samples": result.samples},
-            {"benchmark": "contact", "case": case + ": R-tree candidate sets (baseline, before issue 18)",
-             "seconds": round(old_s, 3), "cpu_s": round(old_cpu, 3), "contact_mm2": round(old.area_mm2, 3),
-             "max_penetration_mm": round(old.max_penetration_mm, 5),
-             "ratio_baseline_over_new": round(old_s / new_s, 2),
-             "area_rel_diff": float(f"{abs(old.area_mm2 - result.area_mm2) / old.area_mm2:.2e}")}]
+
+    def off(area: float) -> float:
+        return float(f"{abs(area - reference) / reference:.2e}")
+
+    rows = [{"benchmark": "contact", "case": case + ": corner distances, libigl AABB (library)",
+             "seconds": round(new_s, 3), "cpu_s": round(new_cpu, 3), "peak_mb": round(peak / 2**20, 1),
+             "contact_mm2": round(result.area_mm2, 3), "reference_mm2": round(reference, 3),
+             "area_rel_diff": off(result.area_mm2), "footprint_mm2": round(footprint, 2),
+             "pct_footprint": round(result.pct_footprint, 2),
+             "max_penetration_mm": round(result.max_penetration_mm, 5), "samples": result.samples}]
+    for name, method in (("centroids, libigl AABB (baseline, before the corner distances)", contact_area_centroid),
+                         ("R-tree candidate sets (baseline, before issue 18)", contact_area_rtree)):
+        old_s, old_cpu, old = _timed(lambda m=method: m(implant, endplate, footprint_mm2=footprint), repeats)
+        rows.append({"benchmark": "contact", "case": f"{case}: {name}", "seconds": round(old_s, 3),
+                     "cpu_s": round(old_cpu, 3), "contact_mm2": round(old.area_mm2, 3),
+                     "area_rel_diff": off(old.area_mm2), "max_penetration_mm": round(old.max_penetration_mm, 5),
+                     "ratio_baseline_over_new": round(old_s / new_s, 2),
+                     "cpu_ratio_baseline_over_new": round(old_cpu / new_cpu, 2)})
     if with_closest_point:
         cp_s, cp_area, pieces = sampled_closest_point_area(implant, endplate, tolerances.CONTACT_TOLERANCE_MM,
                                                            tolerances.CONTACT_SAMPLE_SPACING_MM)
         rows.append({"benchmark": "contact",
                      "case": case + f": trimesh closest_point on {pieces} pieces of 0.1 mm (baseline, 20k sampled)",
                      "seconds_estimated": round(cp_s, 2), "contact_mm2_estimated": round(cp_area, 1),
-                     "ratio_baseline_over_new": round(cp_s / new_s, 1),
-                     "area_rel_diff": float(f"{abs(cp_area - result.area_mm2) / result.area_mm2:.2e}")})
+                     "ratio_baseline_over_new": round(cp_s / new_s, 1), "area_rel_diff": off(cp_area)})
     return rows
 
 

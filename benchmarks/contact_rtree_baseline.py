@@ -1,9 +1,9 @@
 """Baseline for ``bench_contact.py``: the contact-area method that ``implants.checks.contact``
-used before libigl's AABB tree (issue 18), kept verbatim as the yardstick: an R-tree of the
+used before libigl's AABB tree (issue 18), kept (same logic) as the yardstick: an R-tree of the
 endplate triangles' boxes gives each implant triangle its candidate endplate triangles
 (``Index.intersection_v``), and vectorised numpy point-triangle distances to those candidates
-drive the same adaptive refinement. Same inputs, same result (to rounding); not used by the
-library.
+drive an adaptive refinement of the implant triangles (split in four, decided at centroids).
+Same inputs; not used by the library.
 """
 
 from __future__ import annotations
@@ -265,32 +265,30 @@ def contact_area_rtree(implant_mesh: trimesh.Trimesh, endplate_mesh: trimesh.Tri
         parent = np.repeat(parent[open_nodes], 4)
     if closed:
         max_depth = max(max_depth, _deep_penetration(implant, endplate, tris, index, ep_vertices, tol))
-    total = float(triangle_area.sum())
-    ep_area = float(endplate.area)
-    result = ContactResult(
-        area_mm2=total, tolerance_mm=tol, endplate_area_mm2=ep_area,
-        pct_endplate=100.0 * total / ep_area if ep_area > 0 else 0.0,
-        endplate_closed=closed, max_penetration_mm=max_depth if closed else None,
-        candidate_triangles=int(len(candidates)), samples=int(evaluated), triangle_area_mm2=triangle_area)
-    return result.with_footprint(footprint_mm2)
+    return ContactResult.of_triangles(triangle_area, tol, endplate, max_depth if closed else None, len(candidates),
+                                      evaluated, footprint_mm2)
+
+
+def inside_beyond_tolerance(implant: trimesh.Trimesh, endplate: trimesh.Trimesh, ep_vertices: np.ndarray,
+                            tol: float) -> tuple[np.ndarray, cKDTree | None]:
+    """The implant vertices inside the closed endplate mesh and farther than ``tol`` from every
+    endplate vertex (those nearer are at most tol deep: the sampled pass covers them), and the
+    endplate vertices' k-d tree (None when no vertex lies in the endplate's box)."""
+    vertices = np.asarray(implant.vertices, dtype=np.float64)
+    lo, hi = endplate.bounds
+    in_box = np.flatnonzero(np.all((vertices >= lo) & (vertices <= hi), axis=1))
+    if not len(in_box):
+        return np.zeros((0, 3)), None
+    tree = cKDTree(ep_vertices)
+    bound, _ = tree.query(vertices[in_box])
+    deep = in_box[bound > tol]
+    return vertices[deep[endplate.contains(vertices[deep])]] if len(deep) else np.zeros((0, 3)), tree
 
 
 def _deep_penetration(implant: trimesh.Trimesh, endplate: trimesh.Trimesh, tris: _Triangles, index,
                       ep_vertices: np.ndarray, tol: float) -> float:
     """Deepest implant vertex inside the closed endplate mesh (mm), 0 if none is inside."""
-    vertices = np.asarray(implant.vertices, dtype=np.float64)
-    lo, hi = endplate.bounds
-    in_box = np.flatnonzero(np.all((vertices >= lo) & (vertices <= hi), axis=1))
-    if not len(in_box):
-        return 0.0
-    # vertices within tol of an endplate vertex are at most tol deep: the sampled pass covers them
-    tree = cKDTree(ep_vertices)
-    bound, _ = tree.query(vertices[in_box])
-    deep = in_box[bound > tol]
-    if not len(deep):
-        return 0.0
-    inside = deep[endplate.contains(vertices[deep])]
+    inside, tree = inside_beyond_tolerance(implant, endplate, ep_vertices, tol)
     if not len(inside):
         return 0.0
-    depth = _nearest_distances(vertices[inside], tris, tree, index, ep_vertices)
-    return float(depth.max())
+    return float(_nearest_distances(inside, tris, tree, index, ep_vertices).max())
