@@ -9,7 +9,7 @@ along that direction (as :func:`~.poses.approach`: backed off, then moved until 
 the pose with the largest contact, penalised by any penetration deeper than the contact tolerance.
 A trial moves no mesh: points spread over the implant's surface (:data:`SAMPLE_SPACING_MM`) are
 taken into each bone's packaged coordinates, where an exact closest-point tree of the bone is built
-once (libigl AABB): the area the points within the contact tolerance stand for, the depth of those
+once (:class:`~implants.checks.closest_point.ClosestPointTree`): the area the points within the contact tolerance stand for, the depth of those
 inside (the seating report, :mod:`.seating`, then measures the chosen pose exactly). The search is
 a pattern search: from the rule's pose, each degree of freedom is tried one step either way, the
 best improvement is taken, the steps are halved when none improves (a few dozen trials; a pose
@@ -22,11 +22,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-import igl
 import numpy as np
 import trimesh
 
 from .. import tolerances
+from ..checks.closest_point import ClosestPointTree
 from ..geometry.frames import rotation_matrix
 from .bones import Bone, body_frame, native_mesh, translation
 from .poses import first_hit
@@ -72,32 +72,22 @@ def pose_change(freedoms: Sequence[Freedom], values: Sequence[float], pivot) -> 
     return m
 
 
-class _NativeBone:
-    """A packaged bone's mesh in its own coordinates with an exact closest-point tree (libigl's AABB,
-    built once per level and kept: the packaged meshes never move)."""
-
-    def __init__(self, level: str) -> None:
-        mesh = native_mesh(level)
-        self.vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
-        self.faces = np.ascontiguousarray(mesh.faces, dtype=np.int64)
-        self.normals = np.asarray(mesh.face_normals, float)
-        self.tree = igl.AABB()
-        self.tree.init(self.vertices, self.faces)
-
-    def nearest(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Distance (mm) of ``points`` (bone coordinates) to the surface and whether each lies inside
-        (behind the closest face)."""
-        points = np.ascontiguousarray(points, dtype=np.float64)
-        if not len(points):
-            return np.zeros(0), np.zeros(0, bool)
-        d2, tri, closest = self.tree.squared_distance(self.vertices, self.faces, points)
-        return np.sqrt(d2), np.einsum("ij,ij->i", points - closest, self.normals[tri]) < 0
-
-
 @cache
-def native_bone(level: str) -> _NativeBone:
-    """The closest-point tree of the packaged ``level`` (cached)."""
-    return _NativeBone(level)
+def native_tree(level: str) -> ClosestPointTree:
+    """The exact closest-point tree of the packaged ``level`` in its own coordinates (built once per
+    level and kept: the packaged meshes never move)."""
+    mesh = native_mesh(level)
+    return ClosestPointTree(mesh.vertices, mesh.faces)
+
+
+def native_gaps(level: str, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distance (mm) of ``points`` (in ``level``'s packaged coordinates) to its surface and whether
+    each lies inside (behind the closest face's plane; near an edge or corner this sign can err,
+    where :meth:`ClosestPointTree.side` would not, but with that sign the search moves the anterior
+    plate off C4: kept as measured; the seating report measures the chosen pose exactly)."""
+    tree = native_tree(level)
+    d2, tri, closest = tree.nearest(points)
+    return np.sqrt(d2), np.einsum("ij,ij->i", points - closest, tree.normal[tri]) < 0
 
 
 def surface_samples(mesh: trimesh.Trimesh, spacing_mm: float = SAMPLE_SPACING_MM) -> tuple[np.ndarray, np.ndarray]:
@@ -115,7 +105,7 @@ def measured_areas(implant: trimesh.Trimesh, bones: Sequence[Bone]) -> list[floa
     areas = []
     for bone in bones:
         inv = np.linalg.inv(bone.frame @ np.linalg.inv(body_frame(bone.name)))
-        gap, _ = native_bone(bone.name).nearest(points @ inv[:3, :3].T + inv[:3, 3])
+        gap, _ = native_gaps(bone.name, points @ inv[:3, :3].T + inv[:3, 3])
         areas.append(float(weights[gap <= tolerances.CONTACT_TOLERANCE_MM].sum()))
     return areas
 
@@ -148,7 +138,7 @@ def seat_search(moving: list[Bone], implant: trimesh.Trimesh, direction, pivot, 
     near = np.zeros(len(points), bool)
     for level, m in zip(levels, placements):
         inv = np.linalg.inv(m)
-        near |= native_bone(level).nearest(points @ inv[:3, :3].T + inv[:3, 3])[0] < NEAR_MM
+        near |= native_gaps(level, points @ inv[:3, :3].T + inv[:3, 3])[0] < NEAR_MM
     points, weights = points[near], weights[near]
 
     tried: dict[tuple[float, ...], tuple[float, np.ndarray]] = {}
@@ -172,7 +162,7 @@ def seat_search(moving: list[Bone], implant: trimesh.Trimesh, direction, pivot, 
         areas, deepest = [], 0.0
         for level, m in zip(levels, moved):
             inv = np.linalg.inv(translation(*(t * d)) @ m)
-            gap, inside = native_bone(level).nearest(points @ inv[:3, :3].T + inv[:3, 3])
+            gap, inside = native_gaps(level, points @ inv[:3, :3].T + inv[:3, 3])
             areas.append(float(weights[gap <= tol].sum()))
             deepest = max(deepest, float(gap[inside].max(initial=0.0)))
         return score(areas) - PENETRATION_PENALTY * max(0.0, deepest - PENETRATION_LIMIT_MM), change
