@@ -1,6 +1,7 @@
-"""Synthetic patients as meshes (anatomy.patient_morph): closed single shells, the disc and the
-facing endplates measured back on the morphed meshes with extract_endplate within tolerance,
-the rigid placement equivariant; and `implants anatomy patient` (files or one error line)."""
+"""Synthetic patients as meshes (anatomy.patient_morph): closed single shells, every field measured
+back on the morphed meshes with extract_endplate and disc_space within the issue's tolerance (lumbar:
+all; cervical: all but C5's CERVICAL_NOT_MET), the end stretch, the placement and disc_pose, the rigid
+move equivariant; and `implants anatomy patient` (files or one error line)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 import trimesh
 
+from implants.anatomy.disc_space import disc_pose, disc_space
 from implants.anatomy.endplates import extract_endplate
 from implants.anatomy.morph import ThinPlateMap, fold_report, landmark_morph
 from implants.anatomy.patient import Patient
@@ -23,6 +25,7 @@ from implants.anatomy.patient_morph import (
     measure_segment,
     moved_endplate,
     patient_segment,
+    placement,
 )
 from implants.errors import ParameterError
 
@@ -62,9 +65,39 @@ def test_thin_plate_map_is_the_landmark_morph_as_one_operator():
         spline.moved(target[:-1])
 
 
+def test_end_stretch_scales_one_end_in_the_endplate_plane_and_leaves_the_other():
+    base = base_vertebra("C6")
+    frame, half = base.arch_frame, base.inferior.centroid @ base.axis - base.superior.centroid @ base.axis
+    vertices = np.asarray(base.mesh.vertices)
+    same = base.rescaled(vertices, {"superior": np.ones(2), "inferior": np.ones(2)}, abs(half) / 2)
+    assert np.allclose(same, vertices, atol=1e-9)
+    stretched = frame.to_local(base.rescaled(vertices, {"superior": np.array([1.1, 0.9]), "inferior": np.ones(2)},
+                                             abs(half) / 2))
+    before = frame.to_local(vertices)
+    assert np.allclose(stretched[:, 2], before[:, 2], atol=1e-9)  # in the plane only
+    top = before[:, 2] > 0.5 * abs(half) / 2                       # fully stretched there
+    assert np.allclose(stretched[top, :2] - base.end_boxes["superior"],
+                       (before[top, :2] - base.end_boxes["superior"]) * [1.1, 0.9], atol=1e-9)
+    bottom = before[:, 2] < -0.3 * abs(half) / 2                   # the other end untouched
+    assert bottom.sum() > 100 and np.allclose(stretched[bottom], before[bottom], atol=1e-9)
+
+
+def test_placement_gives_the_requested_disc_and_disc_pose_is_disc_space_without_footprint():
+    patient = Patient.of("cervical", disc_sagittal_deg=4.0, disc_coronal_deg=-1.5)
+    upper, lower = base_vertebra("C5").inferior, base_vertebra("C6").superior
+    matrix = placement(patient, upper, lower)
+    placed = moved_endplate(upper, matrix[:3, :3], matrix[:3, 3])
+    disc = disc_space(placed, lower)
+    assert disc.height_mm == pytest.approx(patient.disc_height_mm, abs=0.1 * TOLERANCES["disc_height_mm"])
+    assert disc.sagittal_deg == pytest.approx(4.0, abs=0.05) and disc.coronal_deg == pytest.approx(-1.5, abs=0.05)
+    frame, height, sagittal, coronal = disc_pose(placed, lower)
+    assert (height, sagittal, coronal) == (disc.height_mm, disc.sagittal_deg, disc.coronal_deg)
+    assert np.allclose(frame.matrix, disc.frame.matrix)
+
+
 def _measured_errors(patient: Patient) -> tuple[PatientSegment, dict[str, float]]:
     segment = patient_segment(patient)
-    measured = measure_segment(segment.upper_mesh, segment.lower_mesh)
+    measured = measure_segment(segment.upper_mesh, segment.lower_mesh, segment.lower_endplates)
     return segment, {k: measured[k] - v for k, v in patient.model_dump().items() if k in measured}
 
 
@@ -84,12 +117,6 @@ def _assert_closed_single_shells(segment: PatientSegment) -> None:
         assert len(mesh.split(only_watertight=False)) == 1
 
 
-#: Not met (docs/patients.md): mean-L4's superior depth and width are the extent of the jagged
-#: tips of its posterolateral lobes, which the extraction measures non-monotonically in the request
-#: (±0.4 mm). (mean-L5's superior depth has the same trouble in 5 of 30 fresh patients; met here.)
-LUMBAR_NOT_MET = ("upper_superior_depth_mm", "upper_superior_width_mm")
-
-
 def test_lumbar_corner_hollow_patient_measures_back():
     # seed 1 patient 10: mean-L5's posterolateral corner hollow used to survive the morph (0.89 mm
     # measured for 0.39 mm asked, apex in the corner) and the vertebrae then overlapped
@@ -98,8 +125,11 @@ def test_lumbar_corner_hollow_patient_measures_back():
     _assert_closed_single_shells(segment)
     assert fold_report(segment.lower_mesh) == 0
     for name, error in errors.items():
-        if not name.endswith("_pct") and name not in LUMBAR_NOT_MET:
+        if not name.endswith("_pct"):
             assert abs(error) <= _tolerance(name), (name, error)
+    # the lower vertebra's endplates from the fit are the fresh extraction of the final mesh
+    assert measure_segment(segment.upper_mesh, segment.lower_mesh) == \
+        measure_segment(segment.upper_mesh, segment.lower_mesh, segment.lower_endplates)
     assert abs(errors["lower_superior_apex_ap_pct"]) <= 5.0 and abs(errors["lower_superior_apex_lr_pct"]) <= 5.0
 
 
@@ -109,20 +139,26 @@ def test_lumbar_population_measures_back_within_the_issue_tolerances():
         segment, errors = _measured_errors(patient)
         _assert_closed_single_shells(segment)
         for name, error in errors.items():
-            if not name.endswith("_pct") and name not in LUMBAR_NOT_MET:
+            if not name.endswith("_pct"):
                 assert abs(error) <= _tolerance(name), (name, error)
 
 
+#: Not met (docs/patients.md): C5's superior endplate on the coarse packaged C5 (its extracted region
+#: takes in the uncinate bases; narrowed, they drop out), hence its rim-to-rim body height; C5's
+#: inferior width and concavity in some patients (here up to 0.71 mm and 0.22 mm; faces at its rim
+#: flip in and out of the extraction between correction steps).
+CERVICAL_NOT_MET = ("upper_superior_width_mm", "upper_superior_depth_mm", "upper_superior_concavity_mm",
+                    "upper_body_height_mm", "upper_inferior_width_mm", "upper_inferior_concavity_mm")
+
+
 @pytest.mark.slow
-def test_cervical_population_disc_and_facing_endplates_measure_back():
-    # met: the disc, the depth and concavity of both disc-facing endplates. Not met (docs/patients.md):
-    # C5's superior endplate, hence its rim-to-rim body height; the facing widths in some patients
-    # (C5 inferior up to 0.7 mm, C6 superior once 2.6 mm: faces at the rim flip in and out)
+def test_cervical_population_measures_back_within_the_issue_tolerances():
     for patient in Patient.sample(6, 1, "cervical"):
         segment, errors = _measured_errors(patient)
         _assert_closed_single_shells(segment)
-        for name in ("disc_height_mm", "disc_sagittal_deg", "disc_coronal_deg", "lower_superior_depth_mm",
-                     "lower_superior_concavity_mm", "upper_inferior_depth_mm", "upper_inferior_concavity_mm"):
+        checked = [name for name in errors if not name.endswith("_pct") and name not in CERVICAL_NOT_MET]
+        assert len(checked) == 11  # the disc, C5's inferior depth, both C6 endplates and C6's body height
+        for name in checked:
             assert abs(errors[name]) <= _tolerance(name), (name, errors[name])
 
 

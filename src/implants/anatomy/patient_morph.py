@@ -18,15 +18,19 @@ requested one; then the endplate surfaces are projected onto *ruler − bowl* ve
 bone's finer relief (mean-L5's posterolateral corner hollow).
 
 **Fitting** (:func:`fitted_vertebra`): the morphed endplates are extracted and measured and the
-requests corrected (regula falsi per measure) until they measure back within tolerance.
+requests corrected (regula falsi per measure) until they measure back within tolerance: the
+concavities and the body height by re-morphing, the widths and depths by a smooth stretch of each
+end of the body in the endplate plane (:meth:`BaseVertebra.rescaled`), which moves the extracted
+rim in proportion where re-morphing the rim landmarks reshapes it.
 
 **Placement** (:func:`patient_segment`): the lower vertebra stays where it is; a first morph of
 the upper one gives its pose (rotations about the disc-space frame's y and x axes, a shift along
 its z, until :func:`~.disc_space.disc_space` of the facing endplates, moved rigidly, gives the
-requested disc height, sagittal and coronal angle); the upper vertebra is fitted in that pose
-(the extraction is not exactly equivariant, so it is measured where it will be) and placed by a
-last small correction. **Measured back** (:func:`measure_segment`): a fresh extraction of all
-four endplates on the final meshes, in the field names of :class:`~.patient.Patient`.
+requested disc height and angles); the upper vertebra is fitted from that pose, re-placed after
+every step, and kept in the pose it was measured in (the extraction is not exactly equivariant:
+a small final re-placement once changed mean-L4's superior depth by 0.7 mm). **Measured back**
+(:func:`measure_segment`): all four endplates extracted on the final meshes (the lower ones
+reused from the fit: same mesh, deterministic extraction), in :class:`~.patient.Patient`'s names.
 """
 
 from __future__ import annotations
@@ -41,9 +45,9 @@ from ..errors import ParameterError
 from ..geometry.frames import rotation_matrix
 from ..geometry.local_frame import Frame
 from . import packaged
-from .disc_space import DiscSpace, disc_space
+from .disc_space import DiscSpace, disc_pose, disc_space
 from .endplates import Endplate, extract_endplate
-from .morph import ThinPlateMap
+from .morph import ThinPlateMap, smoothstep
 from .patient import SIDES, Patient
 from .patient_landmarks import EndplateSource, EndplateTarget, endplate_source
 
@@ -54,6 +58,9 @@ ARCH_POINTS = 40
 PLACEMENT_STEPS = 5
 #: The placement starts this much (mm) further from the lower vertebra than its starting pose.
 START_CLEARANCE_MM = 4.0
+#: The width/depth stretch of an endplate (:meth:`BaseVertebra.rescaled`) ramps from none to full
+#: between these heights (fractions of the half body height from the body centre towards it).
+END_SCALE_RAMP = (-0.3, 0.5)
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,6 +118,26 @@ class BaseVertebra:
         return np.vstack([*ends, mid, self.arch_frame.to_patient(self.arch)])
 
     @cached_property
+    def end_boxes(self) -> dict[str, np.ndarray]:
+        """Per endplate, its outline's box centre (x, y in :attr:`arch_frame`, mm; :meth:`rescaled`)."""
+        rims = {side: self.arch_frame.to_local(getattr(self, side).outline)[:, :2] for side in SIDES}
+        return {side: (rim.min(axis=0) + rim.max(axis=0)) / 2 for side, rim in rims.items()}
+
+    def rescaled(self, vertices: np.ndarray, scales: dict[str, np.ndarray], half_height_mm: float) -> np.ndarray:
+        """``vertices`` (patient frame, mm) of a morph of this vertebra stretched in the endplate plane
+        (:attr:`arch_frame` x, y) by ``scales[side]`` = (AP, ML) factors about each endplate's box
+        centre, in full from :data:`END_SCALE_RAMP` [1] × ``half_height_mm`` towards that end, none
+        beyond [0]: smooth, no fold for factors near 1, every rim vertex moved in proportion."""
+        local = self.arch_frame.to_local(vertices)
+        t = local[:, 2] / half_height_mm
+        change = np.zeros((len(local), 2))
+        for side, sign in zip(SIDES, (1.0, -1.0)):
+            weight = smoothstep(sign * t, *END_SCALE_RAMP)
+            change += (local[:, :2] - self.end_boxes[side]) * (np.asarray(scales[side]) - 1.0) * weight[:, None]
+        local[:, :2] += change
+        return self.arch_frame.to_patient(local)
+
+    @cached_property
     def spline(self) -> ThinPlateMap:
         """The thin-plate spline of :attr:`source_landmarks` at the mesh vertices (and the landmarks)."""
         return ThinPlateMap(self.source_landmarks, np.vstack([self.mesh.vertices, self.source_landmarks]))
@@ -125,15 +152,15 @@ def base_vertebra(level: str) -> BaseVertebra:
 
 
 def endplate_measures(endplate: Endplate) -> dict[str, float]:
-    """width_mm, depth_mm, concavity_mm, apex_ap_pct (behind the anterior rim, % of depth) and
-    apex_lr_pct (left of the middle, % of width) of an extracted endplate."""
+    """width_mm, depth_mm (the outline's extents, :attr:`~.endplates.Endplate.size_mm`),
+    concavity_mm, apex_ap_pct (behind the anterior rim, % of depth) and apex_lr_pct (left of the
+    middle, % of width) of an extracted endplate."""
+    depth, width = endplate.size_mm
     rim = endplate.outline_local
-    lo, hi = rim.min(axis=0), rim.max(axis=0)
-    depth, width = hi - lo
     apex = endplate.apex_local
-    return {"width_mm": float(width), "depth_mm": float(depth), "concavity_mm": float(endplate.concavity_mm),
-            "apex_ap_pct": float(100 * (hi[0] - apex[0]) / depth),
-            "apex_lr_pct": float(100 * (apex[1] - (lo[1] + hi[1]) / 2) / width)}
+    return {"width_mm": width, "depth_mm": depth, "concavity_mm": float(endplate.concavity_mm),
+            "apex_ap_pct": float(100 * (rim[:, 0].max() - apex[0]) / depth),
+            "apex_lr_pct": float(100 * (apex[1] - (rim[:, 1].min() + rim[:, 1].max()) / 2) / width)}
 
 
 def body_axis(superior: Endplate, inferior: Endplate) -> np.ndarray:
@@ -196,14 +223,20 @@ TOLERANCES = {"width_mm": 0.3, "depth_mm": 0.3, "concavity_mm": 0.2, "body_heigh
 #: Endplate measures the corrections chase (the apex is not: its measure is the mean of the
 #: near-deepest points, which jumps between separate hollows when the concavity is shallow).
 CORRECTED = ("width_mm", "depth_mm", "concavity_mm")
-#: A fit is good enough when every chased measure is within this fraction of its tolerance.
-GOOD_ENOUGH = 0.7
+RESHAPED = ("concavity_mm",)  # corrected by re-morphing (widths, depths: BaseVertebra.rescaled)
+#: A fit is good enough when every chased measure is within this fraction of its tolerance (the
+#: kept step is not moved after it is measured, so what it measures is what is measured back).
+GOOD_ENOUGH = 0.9
 #: Largest change of a request by the corrections, a fraction of the wanted value.
 MAX_ASK_CHANGE = 0.25
 #: In choosing the best step, a measure off by more than this many tolerances counts as this many.
 HOPELESS = 3.0
-#: Largest number of re-morphs of a vertebra with its requested values corrected by the measured error.
-CORRECTIONS = 4
+#: The disc measures (fields ``disc_<name>``) the upper vertebra is placed to, and their tolerances.
+DISC_MEASURES = ("height_mm", "sagittal_deg", "coronal_deg")
+DISC_TOLERANCES = np.array([TOLERANCES[f"disc_{name}"] for name in DISC_MEASURES])
+#: Most corrections of a vertebra; fewer after PATIENCE steps in a row that did not beat the best.
+CORRECTIONS, PATIENCE = 4, 2
+IDENTITY = np.eye(4)
 
 
 def _next_ask(ask: float, error: float, brackets: dict[str, tuple[float, float]]) -> float:
@@ -221,27 +254,38 @@ def _next_ask(ask: float, error: float, brackets: dict[str, tuple[float, float]]
 
 
 def fitted_vertebra(level: str, superior: dict[str, float], inferior: dict[str, float], body_height_mm: float,
-                    pose: np.ndarray | None = None) -> tuple[trimesh.Trimesh, dict[str, Endplate], float]:
-    """:func:`morph_vertebra`, moved by ``pose`` (4×4, patient frame; default none), then measure
-    the morphed endplates in that pose and re-morph with corrected requests (:func:`_next_ask`;
-    the extraction's rim responds differently from the landmarks, and it is not exactly
-    equivariant, hence the measuring in the final pose) until every measure is within
-    :data:`GOOD_ENOUGH` of its tolerance or after :data:`CORRECTIONS` steps; the best step wins.
+                    pose: np.ndarray | None = None, placed_on: tuple[Patient, Endplate] | None = None
+                    ) -> tuple[trimesh.Trimesh, dict[str, Endplate], float]:
+    """:func:`morph_vertebra`, moved by ``pose`` (4×4, patient frame; default none), measured in
+    that pose and corrected (module docstring; :func:`_next_ask`, after a worse step halfway back
+    to the best one's requests) until every measure is within :data:`GOOD_ENOUGH` of its tolerance,
+    or nothing changes, or after :data:`CORRECTIONS` steps or :data:`PATIENCE`; the best step wins.
+    ``placed_on`` (patient, the lower vertebra's superior endplate): the disc counts as a measure
+    too, and after each step the pose is corrected by :func:`placement`.
     Returns the posed mesh, its extracted endplates and the landmark residual."""
     wanted = {**{(side, k): v for side, values in zip(SIDES, (superior, inferior)) for k, v in values.items()},
               ("body", "height_mm"): body_height_mm}
     asked = dict(wanted)
     brackets: dict[tuple[str, str], dict] = {key: {} for key in wanted}
-    best: tuple[float, trimesh.Trimesh, dict[str, Endplate], float] | None = None
+    steps: list[tuple[np.ndarray, trimesh.Trimesh, dict[str, Endplate], float, dict]] = []
+    base, reshaped, hopeless, frozen = base_vertebra(level), None, set(), set()
     for _ in range(CORRECTIONS + 1):
-        requests = {side: {k: asked[side, k] for k in superior} for side in SIDES}
-        mesh, residual = morph_vertebra(level, requests["superior"], requests["inferior"], asked["body", "height_mm"])
+        shape = tuple(asked[side, k] for side in SIDES for k in RESHAPED) + (asked["body", "height_mm"],)
+        if shape != reshaped:  # widths and depths alone need no re-morph, only a new stretch
+            reshaped = shape
+            morphed, residual = morph_vertebra(level, superior | {k: asked["superior", k] for k in RESHAPED},
+                                               inferior | {k: asked["inferior", k] for k in RESHAPED},
+                                               asked["body", "height_mm"])
+        scales = {side: np.array([asked[side, k] / wanted[side, k] for k in ("depth_mm", "width_mm")])
+                  for side in SIDES}
+        mesh = trimesh.Trimesh(base.rescaled(morphed.vertices, scales, asked["body", "height_mm"] / 2),
+                               morphed.faces, process=False)
         if pose is not None:
             mesh.apply_transform(pose)
         try:
             found = {side: extract_endplate(mesh, side) for side in SIDES}
         except ParameterError:
-            if best is None:
+            if not steps:
                 raise
             break  # a correction went too far for the extraction: keep the best so far
         measured = {(side, k): v for side in SIDES for k, v in endplate_measures(found[side]).items()}
@@ -249,18 +293,39 @@ def fitted_vertebra(level: str, superior: dict[str, float], inferior: dict[str, 
         chased = [key for key in wanted if key[1] in CORRECTED or key[0] == "body"]
         errors = np.array([abs(wanted[key] - measured[key]) / TOLERANCES[f"{key[0]}_{key[1]}" if key[0] == "body"
                                                                           else key[1]] for key in chased])
-        # every measure counts until good enough; one the morph cannot reach (beyond HOPELESS) does not decide
-        score = float(np.sum(np.clip(errors, GOOD_ENOUGH, HOPELESS) ** 2))
-        if best is None or score < best[0]:
-            best = (score, mesh, found, residual)
-        if errors.max() <= GOOD_ENOUGH:
+        if placed_on is not None:  # the disc this pose gives counts too; the next step is placed anew
+            patient, lower = placed_on
+            disc_errors = np.abs(_disc_errors(patient, found["inferior"], lower)[1]) / DISC_TOLERANCES
+            errors = np.append(errors, disc_errors)
+            correction = IDENTITY if (disc_errors <= 0.1).all() else placement(patient, found["inferior"], lower,
+                                                                               np.eye(4))
+        # a measure beyond HOPELESS twice in a row is out of the morph's reach: its request stays (chasing it
+        # distorts the bone until the extraction fails); an endplate whose extent is out of reach is not the
+        # endplate, so none of its measures, nor the body height, decide any more
+        frozen |= hopeless & (hopeless := {key for key, error in zip(chased, errors) if error > HOPELESS})
+        lost = {key[0] for key in frozen if key[1] in ("width_mm", "depth_mm")}
+        counted = np.array([key[0] not in lost and not (lost and key[0] == "body") for key in chased]
+                           + [True] * (len(errors) - len(chased)))
+        steps.append((errors, mesh, found, residual, dict(asked)))
+        ranks = [(int(np.sum(e[len(chased):] > 1.0)), int(np.sum(e[counted] > 1.0)),
+                  float(np.sum(np.clip(e[counted], GOOD_ENOUGH, HOPELESS) ** 2))) for e, *_ in steps]
+        best = steps[(best_index := min(range(len(steps)), key=ranks.__getitem__))]  # disc, fewest out, squares
+        since_best = len(steps) - 1 - best_index
+        if errors[counted].max() <= GOOD_ENOUGH or since_best == PATIENCE:
             break
-        for key in chased:  # never more than MAX_ASK_CHANGE from the wanted value (a jump is not a slope)
-            reach = MAX_ASK_CHANGE * abs(wanted[key])
-            asked[key] = float(np.clip(_next_ask(asked[key], wanted[key] - measured[key], brackets[key]),
-                                       wanted[key] - reach, wanted[key] + reach))
+        before = dict(asked)
+        for key, error in zip(chased, errors[:len(chased)]):  # never more than MAX_ASK_CHANGE from the wanted value
+            if since_best:  # worse than the best step (a jump, not a slope): halfway back to its requests
+                asked[key] = (asked[key] + best[4][key]) / 2
+            elif error > GOOD_ENOUGH and key not in frozen:
+                reach = MAX_ASK_CHANGE * abs(wanted[key])
+                asked[key] = float(np.clip(_next_ask(asked[key], wanted[key] - measured[key], brackets[key]),
+                                           wanted[key] - reach, wanted[key] + reach))
         for side in SIDES:
             asked[side, "concavity_mm"] = max(asked[side, "concavity_mm"], 0.05)
+        if asked == before and (placed_on is None or correction is IDENTITY):
+            break  # nothing left to change: the next step would repeat this one
+        pose = correction @ pose if placed_on is not None else pose
     return best[1], best[2], best[3]
 
 
@@ -273,68 +338,69 @@ class PatientSegment:
     lower_mesh: trimesh.Trimesh
     disc: DiscSpace                 # from the facing endplates of the final meshes
     max_residual_mm: float          # largest landmark residual of the two morphs
+    lower_endplates: dict[str, Endplate]  # extracted from lower_mesh as it is (for measure_segment)
 
 
-def _placed(patient: Patient, disc: DiscSpace) -> bool:
-    """Whether ``disc`` has the patient's disc height and angles within a tenth of the tolerances."""
-    return all(abs(getattr(patient, f"disc_{name}") - getattr(disc, name)) <= 0.1 * TOLERANCES[f"disc_{name}"]
-               for name in ("height_mm", "sagittal_deg", "coronal_deg"))
+def _disc_errors(patient: Patient, upper: Endplate, lower: Endplate) -> tuple[Frame, np.ndarray]:
+    """The disc frame of the endplates and the patient's :data:`DISC_MEASURES` minus theirs (mm, deg)."""
+    frame, *measures = disc_pose(upper, lower)
+    return frame, np.array([getattr(patient, f"disc_{name}") for name in DISC_MEASURES]) - measures
 
 
-def placement(patient: Patient, upper: Endplate, lower: Endplate, pose: np.ndarray | None = None
-              ) -> tuple[np.ndarray, DiscSpace]:
+def placement(patient: Patient, upper: Endplate, lower: Endplate, pose: np.ndarray | None = None) -> np.ndarray:
     """The rigid move (4×4, patient frame) of the upper vertebra, whose inferior endplate is
-    ``upper``, that gives the disc over ``lower`` the patient's height and angles, and that disc
-    space. Starts from ``pose`` (default: the endplates' centroids the disc height apart) lifted
-    by :data:`START_CLEARANCE_MM` and turns about the disc-space axes, the endplate moved rigidly
-    (no re-extraction)."""
+    ``upper``, that gives the disc over ``lower`` the patient's height and angles within a tenth
+    of the tolerances. Starts from ``pose`` (default: the endplates' centroids the disc height
+    apart) lifted by :data:`START_CLEARANCE_MM` and turns about the disc-space axes, the endplate
+    moved rigidly (no re-extraction)."""
     if pose is None:
         pose = np.eye(4)
         pose[:3, 3] = lower.centroid + lower.normal * patient.disc_height_mm - upper.centroid
-    # lifted clear first: a start where the vertebrae overlap has no disc space to measure
     rotation, translation = pose[:3, :3], pose[:3, 3] + lower.normal * START_CLEARANCE_MM
-    disc = disc_space(moved_endplate(upper, rotation, translation), lower)
-    for _ in range(PLACEMENT_STEPS):
-        if _placed(patient, disc):
+    for _ in range(PLACEMENT_STEPS + 1):
+        frame, (height, sagittal, coronal) = _disc_errors(patient, moved_endplate(upper, rotation, translation), lower)
+        if (np.abs([height, sagittal, coronal]) <= 0.1 * DISC_TOLERANCES).all():
             break
-        turn = (rotation_matrix(disc.frame.axes[1], -(patient.disc_sagittal_deg - disc.sagittal_deg))
-                @ rotation_matrix(disc.frame.axes[0], patient.disc_coronal_deg - disc.coronal_deg))
-        pivot = disc.frame.origin
+        turn = rotation_matrix(frame.axes[1], -sagittal) @ rotation_matrix(frame.axes[0], coronal)
         rotation = turn @ rotation
-        translation = turn @ (translation - pivot) + pivot
-        translation = translation + disc.frame.axes[2] * (patient.disc_height_mm - disc.height_mm)
-        disc = disc_space(moved_endplate(upper, rotation, translation), lower)
+        translation = turn @ (translation - frame.origin) + frame.origin + frame.axes[2] * height
     matrix = np.eye(4)
     matrix[:3, :3], matrix[:3, 3] = rotation, translation
-    return matrix, disc
+    return matrix
 
 
 def patient_segment(patient: Patient) -> PatientSegment:
     """Morph the region's two packaged vertebrae to ``patient`` and place the upper one so the
     disc has the requested height and angles (see the module docstring): the lower vertebra is
-    fitted where it is; a first morph of the upper one gives its pose, in which it is then fitted
-    (measured) and finally placed by a small rigid correction."""
-    (upper_level, lower_level), wants = patient.levels, {}
-    for vertebra in ("upper", "lower"):
-        wants[vertebra] = (patient.endplate(vertebra, "superior"), patient.endplate(vertebra, "inferior"),
-                           getattr(patient, f"{vertebra}_body_height_mm"))
+    fitted where it is; a first morph of the upper one gives its pose, from which it is fitted and
+    placed together (measured where it stays; re-placed rigidly only if no step had the disc right)."""
+    (upper_level, lower_level) = patient.levels
+    wants = {vertebra: (patient.endplate(vertebra, "superior"), patient.endplate(vertebra, "inferior"),
+                        getattr(patient, f"{vertebra}_body_height_mm")) for vertebra in ("upper", "lower")}
     lower, lower_endplates, lower_residual = fitted_vertebra(lower_level, *wants["lower"])
     first, _ = morph_vertebra(upper_level, *wants["upper"])
-    pose, _ = placement(patient, extract_endplate(first, "inferior"), lower_endplates["superior"])
-    upper, upper_endplates, upper_residual = fitted_vertebra(upper_level, *wants["upper"], pose=pose)
-    correction, disc = placement(patient, upper_endplates["inferior"], lower_endplates["superior"], np.eye(4))
-    upper.apply_transform(correction)
-    return PatientSegment(patient, upper, lower, disc, float(max(upper_residual, lower_residual)))
+    pose = placement(patient, extract_endplate(first, "inferior"), lower_endplates["superior"])
+    upper, upper_endplates, upper_residual = fitted_vertebra(upper_level, *wants["upper"], pose=pose,
+                                                             placed_on=(patient, lower_endplates["superior"]))
+    if (np.abs(_disc_errors(patient, upper_endplates["inferior"], lower_endplates["superior"])[1]) > DISC_TOLERANCES).any():
+        upper.apply_transform(placement(patient, upper_endplates["inferior"], lower_endplates["superior"], IDENTITY))
+        upper_endplates = {"inferior": extract_endplate(upper, "inferior")}
+    disc = disc_space(upper_endplates["inferior"], lower_endplates["superior"])
+    return PatientSegment(patient, upper, lower, disc, float(max(upper_residual, lower_residual)), lower_endplates)
 
 
-def measure_segment(upper_mesh: trimesh.Trimesh, lower_mesh: trimesh.Trimesh) -> dict[str, float]:
+def measure_segment(upper_mesh: trimesh.Trimesh, lower_mesh: trimesh.Trimesh,
+                    lower_endplates: dict[str, Endplate] | None = None) -> dict[str, float]:
     """Every :class:`~.patient.Patient` field except ``region_lordosis_deg``, measured on the meshes
-    (four fresh endplate extractions and their disc space)."""
+    (fresh endplate extractions and their disc space). ``lower_endplates`` (superior, inferior):
+    the extractions of ``lower_mesh`` as it is, if already made (:attr:`PatientSegment.lower_endplates`;
+    the extraction is deterministic, so they are the fresh ones)."""
     values: dict[str, float] = {}
-    endplates = {}
+    endplates = {("lower", side): plate for side, plate in (lower_endplates or {}).items()}
     for vertebra, mesh in (("upper", upper_mesh), ("lower", lower_mesh)):
         for side in SIDES:
-            endplates[vertebra, side] = extract_endplate(mesh, side)
+            if (vertebra, side) not in endplates:
+                endplates[vertebra, side] = extract_endplate(mesh, side)
             values.update({f"{vertebra}_{side}_{k}": v for k, v in endplate_measures(endplates[vertebra, side]).items()})
         values[f"{vertebra}_body_height_mm"] = body_height(endplates[vertebra, "superior"],
                                                             endplates[vertebra, "inferior"])

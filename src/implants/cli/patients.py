@@ -47,7 +47,7 @@ def anatomy_patient(
     with busy(f"morphing {sample} {region} patient(s)…", quiet=as_json):
         for number, patient in enumerate(patients, start=1):
             segment = patient_segment(patient)
-            measured = measure_segment(segment.upper_mesh, segment.lower_mesh)
+            measured = measure_segment(segment.upper_mesh, segment.lower_mesh, segment.lower_endplates)
             names = {}
             for level, mesh in zip(patient.levels, (segment.upper_mesh, segment.lower_mesh)):
                 names[level] = f"patient-{number:03d}-{level}.stl"
