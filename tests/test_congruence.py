@@ -56,6 +56,10 @@ def test_congruent_cage_fits_the_endplates(pair, capsys):
         assert c["pct_endplate"] == pytest.approx(100 * c["contact_area_mm2"] / c["endplate_area_mm2"], rel=1e-3)
     if pair != "C2C3":
         assert data["ratio_congruent_to_flat"]["total"] >= 1.5
+    flat, congruent = comparison(pair).flat.implant, comparison(pair).congruent.implant
+    for side in ("superior", "inferior"):   # flat faces are built as planes, fitted ones as the fields' B-splines
+        assert {f.geomType() for f in flat.features[f"contact.{side}"].faces} == {"PLANE"}
+        assert {f.geomType() for f in congruent.features[f"contact.{side}"].faces} == {"BSPLINE"}
     with capsys.disabled():  # the figures for the closing note
         print(f"\n{pair}: " + "; ".join(
             f"{cage} {side} {data[cage][side]['contact_area_mm2']:.0f} mm² {data[cage][side]['pct_footprint']:.0f} % "

@@ -14,10 +14,12 @@ import pytest
 from typer.testing import CliRunner
 
 from implants.anatomy.patient import POPULATION, Patient
-from implants.errors import ParameterError
+from implants.errors import GeometryError, ParameterError
+from implants.fit.cage_fields import PlaneField, shifted
 from implants.fit.stock_cage import rest_plane, stock_size
 from implants.sweep.patients import expand_patients, population
 from implants.sweep.results import RESULTS_JSONL
+from implants.sweep.rows import new_row, record_failure
 from implants.sweep.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,13 +125,31 @@ def test_a_flat_face_rests_on_the_hull_facet_over_the_centre():
     bowl = 0.5 + 0.1 * xy[:, 0] - 1.5 * (1 - (xy[:, 0] / 10) ** 2) * (1 - (xy[:, 1] / 10) ** 2)
     corners = np.array([[-10, -10], [-10, 10], [10, -10], [10, 10]], float)
     pts = np.column_stack([np.vstack([xy, corners]), np.append(bowl, 0.5 + 0.1 * corners[:, 0])])
-    a, b, c = rest_plane(pts, below=True)
+    a, b, c = rest_plane(pts, below=True).coefficients
     assert abs(a - 0.5) < 1e-6 and abs(b - 0.1) < 1e-6 and abs(c) < 1e-6
     assert np.all(pts[:, 2] <= a + b * pts[:, 0] + c * pts[:, 1] + 1e-9)     # nothing above the face
     # the same bone above the face (mirrored): rests on the bottom facet
-    a2, b2, _ = rest_plane(pts * [1, 1, -1], below=False)
+    a2, b2, _ = rest_plane(pts * [1, 1, -1], below=False).coefficients
     assert abs(a2 + 0.5) < 1e-6 and abs(b2 + 0.1) < 1e-6
 
+
+
+def test_a_plane_field_is_a_height_field_and_stays_a_plane_when_shifted():
+    plane = PlaneField(2.0, 0.1, -0.05)
+    x, y = np.array([0.0, 10.0, -4.0]), np.array([0.0, 2.0, 8.0])
+    assert np.allclose(plane(x, y), 2.0 + 0.1 * x - 0.05 * y)
+    moved = shifted(plane, -1.5)            # a stock face seated 1.5 mm lower: still a plane (built planar)
+    assert isinstance(moved, PlaneField) and np.allclose(moved.coefficients, [0.5, 0.1, -0.05])
+    assert np.allclose(moved(x, y), plane(x, y) - 1.5)
+
+
+def test_a_failed_row_names_the_stage_on_one_line():
+    row = new_row({"index": 3, "name": "v3", "key": "k"})
+    assert row["status"] == "ok" and row["error"] is None and row["index"] == 3 and ":" in row["worker"]
+    record_failure(row, "stock cage", GeometryError("cage: the kernel failed\nsecond line"))
+    assert row["status"] == "failed" and row["error"] == "stock cage: cage: the kernel failed"
+    record_failure(row, "morph", ValueError("bad\nvalue"))
+    assert row["error"] == "morph: ValueError: bad"
 
 # --------------------------------------------------------------------------- end to end (slow)
 

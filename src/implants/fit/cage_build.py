@@ -2,9 +2,10 @@
 
 The template (``interbody_cage.build_from_geometry``) builds the cage in the cage frame
 (:mod:`.cage_placement`) with its bearing faces made from the fields (``clip_between``): a fitted
-endplate field (a grid spline) as its own bicubic B-spline, exactly; a plane (the stock cage) as a
-planar face; any other field as the degree-3 B-spline interpolating samples of it (the planned
-correction's rotated field; the flat cage of ``contact-compare``). The finished implant is moved
+endplate field (a grid spline) as its own bicubic B-spline, exactly; two planes
+(:class:`~.cage_fields.PlaneField`: the stock cage, the flat cage of ``contact-compare``) as planar
+faces; any other field as the degree-3 B-spline interpolating samples of it (the planned
+correction's rotated field). The finished implant is moved
 into the patient frame (+x anterior, +y left, +z superior, mm), between the meshes. Its metrics give the segmental
 angles (current, target, planned, measured on the built faces), heights and the cage frame.
 """
@@ -21,7 +22,7 @@ from ..geometry.grid_surface import GridSpline
 from ..geometry.local_frame import Frame
 from ..model import Implant
 from ..implant_types.interbody_cage import TYPE_ID, CageGeometry, CageParams, build_from_geometry
-from .cage_fields import fit_cell, plane_angles
+from .cage_fields import PlaneField, fit_cell, plane_angles
 from .facing_surface import Field
 from .footprint import face_samples
 from .inputs import Anatomy
@@ -35,13 +36,11 @@ FACE_SPACING = 0.6
 
 
 def build_cage(anat: Anatomy, p: CageParams, g: CageGeometry, centre: np.ndarray, frame: Frame, upper: Field,
-               lower: Field, region: np.ndarray, current, target, planned, info: dict, started: float, *,
-               planar: bool = False) -> Implant:
+               lower: Field, region: np.ndarray, current, target, planned, info: dict, started: float) -> Implant:
     """The cage between the ``upper`` and ``lower`` fields (cage frame) in the patient frame, its
     metrics recording the ``current``, ``target`` and ``planned`` (sagittal, coronal) angles (deg),
-    ``info`` and the time since ``started`` (``time.perf_counter``). ``planar``: both fields are
-    planes, built as planar faces (``clip_between(method="plane")``: exact, and each boolean takes
-    milliseconds instead of seconds on an 81 × 81 B-spline)."""
+    ``info`` and the time since ``started`` (``time.perf_counter``); how the faces are built
+    follows the fields' types (:func:`_clip_method`)."""
     thickness = upper(region[:, 0], region[:, 1]) - lower(region[:, 0], region[:, 1])
     edge = upper(g.outline[:, 0], g.outline[:, 1]) - lower(g.outline[:, 0], g.outline[:, 1])
     thinnest = float(min(thickness.min(), edge.min()))
@@ -53,7 +52,7 @@ def build_cage(anat: Anatomy, p: CageParams, g: CageGeometry, centre: np.ndarray
                        min_height_mm=thinnest)
     samples = face_samples(g.outline, FACE_SPACING * fit_cell(g.outline), most=81)
     local = kernel_guard("congruent cage: the CAD kernel failed", build_from_geometry, p, geometry,
-                         clip_method=_clip_method(upper, lower, planar), clip_samples=samples)
+                         clip_method=_clip_method(upper, lower), clip_samples=samples)
     moved = local.transformed(frame.matrix)
     measured = _face_angles(local)
     metrics = {
@@ -76,11 +75,12 @@ def build_cage(anat: Anatomy, p: CageParams, g: CageGeometry, centre: np.ndarray
                    parts={})
 
 
-def _clip_method(upper: Field, lower: Field, planar: bool) -> str:
-    """How the bearing faces are built (``solids.height_field_face``): planes as planes; fields
-    that are grid splines (the fitted, seated endplate fields) as their own B-splines, exactly;
-    others (e.g. a field rotated by a planned correction) interpolated through samples."""
-    if planar:
+def _clip_method(upper: Field, lower: Field) -> str:
+    """How the bearing faces are built (``solids.height_field_face``): two :class:`PlaneField` fields
+    as planar faces (exact, and each boolean takes milliseconds instead of a B-spline's tenths of
+    a second); fields that are grid splines (the fitted, seated endplate fields) as their own
+    B-splines, exactly; others (e.g. a field rotated by a planned correction) interpolated through samples."""
+    if isinstance(upper, PlaneField) and isinstance(lower, PlaneField):
         return "plane"
     return "bspline" if isinstance(upper, GridSpline) and isinstance(lower, GridSpline) else "interpolate"
 

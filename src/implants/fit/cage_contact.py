@@ -2,15 +2,23 @@
 bearing face within a tolerance of its vertebra (mm², % of the face, of its footprint and of the
 endplate) and the penetration; and the record comparing the congruent with the flat cage.
 
+Each face is measured on its own triangles only (the ``contact.superior`` triangles against the
+upper vertebra, ``contact.inferior`` against the lower): the side walls and the opposite face do
+not bear on that vertebra, and refining them along the face's edge took most of the measure
+(lumbar congruent cage: 0.10 → 0.02 s CPU per face, the same areas). The penetration is that of
+the bearing face: a side wall reaching deeper at the face's edge no longer counts (a cervical stock
+cage: 0.0092 mm on its face, 0.015 mm with the wall).
+
 Meshes and cages in the patient frame (+x anterior, +y left, +z superior, mm).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import trimesh
 
 from ..checks.contact import contact_area
@@ -32,7 +40,8 @@ class CageContact:
     implant: Implant
     mesh: trimesh.Trimesh
     masks: dict                      # "superior"/"inferior" → bool mask of bearing triangles
-    results: dict                    # "superior"/"inferior" → ContactResult against the vertebra
+    results: dict                    # "superior"/"inferior" → ContactResult of that face against its
+                                     # vertebra (per-triangle areas indexed like ``mesh.faces``)
     figures: dict                    # "superior"/"inferior" → dict of figures
 
 
@@ -76,7 +85,8 @@ class Comparison:
 def cage_contact(implant: Implant, anat: Anatomy, tolerance_mm: float = CONTACT_TOLERANCE_MM,
                  deflection_mm: float = CONTACT_DEFLECTION_MM) -> CageContact:
     """Contact of a cage (patient frame) with the upper and lower vertebra: area of each bearing
-    face within ``tolerance_mm`` (mm², % of its footprint, % of the endplate) and penetration."""
+    face within ``tolerance_mm`` (mm², % of its footprint, % of the endplate) and the deepest
+    penetration of that face into its vertebra (mm)."""
     tess = tessellate(implant.shape, deflection_mm)
     mesh = tess.mesh
     masks, results, figures = {}, {}, {}
@@ -84,8 +94,12 @@ def cage_contact(implant: Implant, anat: Anatomy, tolerance_mm: float = CONTACT_
                                              ("inferior", "contact.inferior", anat.lower_mesh, anat.disc.lower)):
         started = time.perf_counter()
         mask = feature_mask(tess, implant.shape, implant.features[feature])
-        result = contact_area(mesh, vertebra, tolerance_mm)
-        area = float(result.triangle_area_mm2[mask].sum())
+        face = np.flatnonzero(mask)
+        result = contact_area(mesh.submesh([face], append=True), vertebra, tolerance_mm)
+        per_triangle = np.zeros(len(mesh.faces))
+        per_triangle[face] = result.triangle_area_mm2
+        result = replace(result, triangle_area_mm2=per_triangle)
+        area = result.area_mm2
         bearing = float(mesh.area_faces[mask].sum())
         foot = footprint_area(mesh, mask)
         masks[side], results[side] = mask, result
@@ -95,6 +109,5 @@ def cage_contact(implant: Implant, anat: Anatomy, tolerance_mm: float = CONTACT_
             "pct_footprint": round(100 * area / foot, 2), "endplate_area_mm2": round(endplate.area_mm2, 1),
             "pct_endplate": round(100 * area / endplate.area_mm2, 2),
             "max_penetration_mm": round(float(result.max_penetration_mm or 0.0), 4),
-            "contact_all_surfaces_mm2": round(result.area_mm2, 2),
             "measure_s": round(time.perf_counter() - started, 2)}
     return CageContact(implant, mesh, masks, results, figures)

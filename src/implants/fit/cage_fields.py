@@ -15,6 +15,7 @@ slopes come from least-squares planes z = a + b·x + c·y fitted over the bearin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -28,8 +29,34 @@ from .facing_surface import Field, facing_points
 from .footprint import plane_fit
 from .inputs import Anatomy
 
-#: Cell (mm) of the bearing-surface fit as a fraction of the footprint's smaller extent.
-FIT_CELL_FRACTION = 0.04
+#: Cell (mm) of the bearing-surface fit as a fraction of the footprint's smaller extent (lumbar ALIF
+#: ~1.8 mm, cervical ACDF ~0.8 mm). The cage's booleans cost grows with the B-spline's spans: 0.06
+#: instead of 0.04 builds a congruent cage 30-35 % faster (real L4/L5: 1.61 → 1.16 s CPU; C2/C3:
+#: 1.31 → 0.81 s) for the same contact within 0.25 mm (-0.2 % at most, 100 % of the bearing faces) and
+#: a fit gap (95th percentile) of 0.053 mm instead of 0.036 mm on L4/L5, a fifth of that tolerance.
+FIT_CELL_FRACTION = 0.06
+
+
+@dataclass(frozen=True)
+class PlaneField:
+    """The plane z = a + b·x + c·y (cage frame, mm) as a height field: the face of a flat or stock
+    cage, built as an exact planar face (:mod:`.cage_build`)."""
+
+    a: float
+    b: float
+    c: float
+
+    def __call__(self, x, y) -> np.ndarray:
+        return self.a + self.b * np.asarray(x) + self.c * np.asarray(y)
+
+    @property
+    def coefficients(self) -> np.ndarray:
+        """(a, b, c)."""
+        return np.array([self.a, self.b, self.c])
+
+    def shifted(self, dz: float) -> PlaneField:
+        """The plane moved by ``dz`` (mm) along z."""
+        return PlaneField(self.a + float(dz), self.b, self.c)
 
 
 def plane_angles(upper_plane: np.ndarray, lower_plane: np.ndarray) -> tuple[float, float]:
@@ -85,6 +112,16 @@ class CageSite:
     lower_points: np.ndarray
     region: np.ndarray               # bearing region: footprint grid without graft windows (N, 2)
 
+    @cached_property
+    def upper_over(self) -> np.ndarray:
+        """The upper surface points lying over the cage outline (what a cage face is seated on)."""
+        return points_over(self.upper_points, self.geometry.outline)
+
+    @cached_property
+    def lower_over(self) -> np.ndarray:
+        """The lower surface points lying over the cage outline."""
+        return points_over(self.lower_points, self.geometry.outline)
+
 
 def cage_site(upper: Any, lower: Any = None, params: CageParams | None = None, axes: str | np.ndarray = "ALS",
               margin_mm: float = 2.0) -> CageSite:
@@ -104,8 +141,8 @@ def points_over(points: np.ndarray, outline: np.ndarray) -> np.ndarray:
 
 
 def shifted(field: Field, dz: float) -> Field:
-    """The field moved by ``dz`` (mm) along z (a :class:`GridSpline` stays one, so that its face
-    can be built exactly: :mod:`.cage_build`)."""
-    if isinstance(field, GridSpline):
+    """The field moved by ``dz`` (mm) along z (a :class:`GridSpline` or :class:`PlaneField` stays
+    one, so that its face can be built exactly: :mod:`.cage_build`)."""
+    if isinstance(field, (GridSpline, PlaneField)):
         return field.shifted(dz)
     return lambda x, y: field(x, y) + dz

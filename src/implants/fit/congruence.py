@@ -38,7 +38,7 @@ from ..tolerances import CONTACT_TOLERANCE_MM
 from ..writers.atomic import write_files
 from .cage_build import build_cage
 from .cage_contact import Comparison, cage_contact
-from .cage_fields import CageSite, cage_site, field_angles, points_over, shifted
+from .cage_fields import CageSite, PlaneField, cage_site, field_angles, shifted
 from .cage_placement import default_params
 from .facing_surface import Field, seat
 from .footprint import plane_fit
@@ -82,8 +82,8 @@ def congruent_cage(upper_mesh_or_path: Any, lower_mesh_or_path: Any = None, para
     started = time.perf_counter()
     site = cage_site(upper_mesh_or_path, lower_mesh_or_path, params, axes, margin_mm)
     anat, p, g, centre, frame, region = site.anat, site.params, site.geometry, site.centre, site.frame, site.region
-    du, gaps_u = seat(site.upper, points_over(site.upper_points, g.outline), +1, "cage footprint")
-    dl, gaps_l = seat(site.lower, points_over(site.lower_points, g.outline), -1, "cage footprint")
+    du, gaps_u = seat(site.upper, site.upper_over, +1, "cage footprint")
+    dl, gaps_l = seat(site.lower, site.lower_over, -1, "cage footprint")
     upper, lower = shifted(site.upper, -du), shifted(site.lower, +dl)
     sag0, cor0 = field_angles(upper, lower, region)
     for target, name, bound in ((target_sagittal_deg, "target_sagittal_deg", 30.0),
@@ -138,14 +138,10 @@ def flat_cage(upper_mesh_or_path: Any, lower_mesh_or_path: Any = None, params: C
     anat, p, g, centre, frame, region = site.anat, site.params, site.geometry, site.centre, site.frame, site.region
     fu, fl = site.upper, site.lower
     planes = []
-    for field, pts, sign in ((fu, site.upper_points, +1), (fl, site.lower_points, -1)):
-        a, b, c = plane_fit(field, region)
-
-        def plane(x, y, a=a, b=b, c=c):
-            return a + b * np.asarray(x) + c * np.asarray(y)
-
-        depth, _ = seat(plane, points_over(pts, g.outline), sign, "cage footprint")
-        planes.append(shifted(plane, -sign * depth))
+    for field, over, sign in ((fu, site.upper_over, +1), (fl, site.lower_over, -1)):
+        plane = PlaneField(*map(float, plane_fit(field, region)))
+        depth, _ = seat(plane, over, sign, "cage footprint")
+        planes.append(plane.shifted(-sign * depth))
     upper, lower = planes
     sag0, cor0 = field_angles(fu, fl, region)
     info = {"kind": "flat"}

@@ -19,8 +19,9 @@ the lower vertebra's rest facet; its upper face is that plane tilted by the stoc
 coronal) at the stock height over the centre; the upper vertebra is moved rigidly (rotated and
 shifted) until its own rest facet lies on the upper face. Neither bone is deformed, so the flat
 faces touch where the bone surface is within the contact tolerance of those planes. The faces are
-built as planes (``build_cage(planar=True)``), and a sweep seats the stock cage on the
-:class:`~.cage_fields.CageSite` of the congruent cage, so placement and endplate fields are fitted once.
+:class:`~.cage_fields.PlaneField` fields, built as planar faces (:mod:`.cage_build`), and a sweep seats
+the stock cage on the :class:`~.cage_fields.CageSite` of the congruent cage, so placement and
+endplate fields are fitted once.
 """
 
 from __future__ import annotations
@@ -33,13 +34,14 @@ import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 
 from ..errors import ParameterError
+from ..geometry.frames import rotation_matrix
 from ..implant_types.interbody_cage import CageParams
 from ..model import Implant
 from ..params import validate
 from ..tolerances import CONTACT_TOLERANCE_MM
 from .cage_build import build_cage
 from .cage_contact import CageContact, cage_contact
-from .cage_fields import CageSite, cage_site, field_angles, points_over
+from .cage_fields import CageSite, PlaneField, cage_site, field_angles
 from .inputs import Anatomy
 
 #: Stock lordosis angles (deg) per cage region: typical ALIF and ACDF cage sets.
@@ -81,8 +83,8 @@ def stock_size(current_sagittal_deg: float, posterior_gap_mm: float, posterior_x
     return float(min(max(height, HEIGHT_BOUNDS_MM[0]), HEIGHT_BOUNDS_MM[1])), float(lordosis)
 
 
-def rest_plane(points: np.ndarray, below: bool) -> np.ndarray:
-    """Plane (a, b, c): z = a + b·x + c·y on which a rigid bone with surface ``points`` (cage frame,
+def rest_plane(points: np.ndarray, below: bool) -> PlaneField:
+    """The plane on which a rigid bone with surface ``points`` (cage frame,
     over the footprint) rests when loaded along z through (0, 0): the convex-hull facet over the
     origin, on the hull's top (``below``: the bone lies below the face) or bottom."""
     try:
@@ -100,7 +102,7 @@ def rest_plane(points: np.ndarray, below: bool) -> np.ndarray:
     if best is None:
         raise ParameterError("vertebra mesh: no endplate surface to rest a flat cage face on")
     n, d = normals[best], offsets[best]
-    return np.array([-d / n[2], -n[0] / n[2], -n[1] / n[2]])
+    return PlaneField(float(-d / n[2]), float(-n[0] / n[2]), float(-n[1] / n[2]))
 
 
 def _outside(tri: np.ndarray, point: np.ndarray) -> float:
@@ -117,23 +119,17 @@ def _outside(tri: np.ndarray, point: np.ndarray) -> float:
     return excess
 
 
-def _plane_rotation(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """4×4 rigid motion (cage frame) putting plane ``src`` onto plane ``dst`` (each (a, b, c)):
-    the smallest rotation of its normal, about the plane's point over the origin, then a shift along z."""
-    ns, nd = (np.array([-p[1], -p[2], 1.0]) / math.hypot(p[1], p[2], 1.0) for p in (src, dst))
+def _plane_rotation(src: PlaneField, dst: PlaneField) -> np.ndarray:
+    """4×4 rigid motion (cage frame) putting plane ``src`` onto plane ``dst``: the smallest
+    rotation of its normal, about the plane's point over the origin, then a shift along z."""
+    ns, nd = (np.array([-p.b, -p.c, 1.0]) for p in (src, dst))
     axis = np.cross(ns, nd)
-    s, c = float(np.linalg.norm(axis)), float(ns @ nd)
-    k = np.zeros((3, 3)) if s < 1e-12 else _skew(axis / s)
-    rotation = np.eye(3) + s * k + (1 - c) * k @ k
+    angle = math.degrees(math.atan2(float(np.linalg.norm(axis)), float(ns @ nd)))
+    rotation = rotation_matrix(axis, angle) if angle > 1e-12 else np.eye(3)
     m = np.eye(4)
     m[:3, :3] = rotation
-    pivot, target = np.array([0.0, 0.0, src[0]]), np.array([0.0, 0.0, dst[0]])
-    m[:3, 3] = target - rotation @ pivot
+    m[:3, 3] = np.array([0.0, 0.0, dst.a]) - rotation @ np.array([0.0, 0.0, src.a])
     return m
-
-
-def _skew(v: np.ndarray) -> np.ndarray:
-    return np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
 
 
 def _sagittal(points_upper: np.ndarray, points_lower: np.ndarray, region: np.ndarray) -> float:
@@ -161,11 +157,11 @@ def stock_cage(anat: Anatomy | CageSite, params: CageParams | None, region: str,
     x_post = float(g.outline[:, 0].min())
     posterior_gap = float(fu(np.array(x_post), np.array(0.0)) - fl(np.array(x_post), np.array(0.0)))
     height, lordosis = stock_size(current[0], posterior_gap, x_post, region, lordosis_set, distraction_mm)
-    pu_over, pl_over = points_over(pu, g.outline), points_over(pl, g.outline)
+    pu_over, pl_over = site.upper_over, site.lower_over
     lower_rest, upper_rest = rest_plane(pl_over, below=True), rest_plane(pu_over, below=False)
-    tilt = math.atan(lower_rest[1]) + math.radians(lordosis)
-    upper_face = np.array([lower_rest[0] + height, math.tan(tilt), lower_rest[2]])
-    press = float(max(0.0, np.max(_plane(upper_face, pu_over) - pu_over[:, 2])))
+    tilt = math.atan(lower_rest.b) + math.radians(lordosis)
+    upper_face = PlaneField(lower_rest.a + height, math.tan(tilt), lower_rest.c)
+    press = float(max(0.0, np.max(upper_face(pu_over[:, 0], pu_over[:, 1]) - pu_over[:, 2])))
     move = _plane_rotation(upper_rest, upper_face)
     moved = frame.matrix @ move @ np.linalg.inv(frame.matrix)
     upper_mesh = anat.upper_mesh.copy()
@@ -173,17 +169,10 @@ def stock_cage(anat: Anatomy | CageSite, params: CageParams | None, region: str,
     pu_moved = pu @ move[:3, :3].T + move[:3, 3]
     after = _sagittal(pu_moved, pl, region_pts)
     stock = validate(CageParams, {**p.model_dump(mode="json"), "height_mm": height, "lordosis_deg": lordosis})
-    implant = build_cage(anat, stock, g, centre, frame, lambda x, y: _plane(upper_face, x, y),
-                         lambda x, y: _plane(lower_rest, x, y), region_pts, current, (lordosis, 0.0),
-                         (lordosis, 0.0), {"kind": "stock"}, started, planar=True)
+    implant = build_cage(anat, stock, g, centre, frame, upper_face, lower_rest, region_pts, current,
+                         (lordosis, 0.0), (lordosis, 0.0), {"kind": "stock"}, started)
     seated = Anatomy(upper_mesh, anat.lower_mesh, anat.disc)
     return StockSeating(implant, seated, cage_contact(implant, seated, tolerance_mm), height, lordosis,
-                        round(height - (upper_rest[0] - lower_rest[0]), 3), round(press, 3),
+                        round(height - (upper_rest.a - lower_rest.a), 3), round(press, 3),
                         round(current[0], 3), round(after, 3))
 
-
-def _plane(plane: np.ndarray, x, y=None) -> np.ndarray:
-    """z of plane (a, b, c) at (x, y); ``x`` may be an (N, ≥2) array of points."""
-    if y is None:
-        x, y = x[:, 0], x[:, 1]
-    return plane[0] + plane[1] * np.asarray(x) + plane[2] * np.asarray(y)

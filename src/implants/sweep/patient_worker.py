@@ -10,8 +10,9 @@ stock comparator of the same footprint (:func:`~implants.fit.stock_cage.stock_ca
 (contact within the tolerance, share of the footprint, penetration, planned and measured sagittal
 angle) and, with a ``load``, the contact pressure on the four bearing faces of each cage
 (:func:`~implants.fit.load_transfer.cage_pressure`, along the cage axis; the stock cage under the
-upper vertebra as it rests on it), and time every stage. Writes ``patient.json`` (the record a rerun checks) and, with
-``meshes``, the bones and both cages as STL (patient frame, mm). :func:`run_patient` never raises:
+upper vertebra as it rests on it), and time every stage (wall clock; ``cpu_s``: the patient's CPU
+time, the figure to compare on a shared machine). Writes ``patient.json`` (the record a rerun
+checks) and, with ``meshes``, the bones and both cages as STL (patient frame, mm). :func:`run_patient` never raises:
 a failure is a row with ``status`` ``"failed"`` and a one-line error naming the stage.
 """
 
@@ -28,7 +29,6 @@ import numpy as np
 from ..anatomy.patient import Patient
 from ..checks.pressure import Foundation, LoadCase
 from ..anatomy.patient_morph import measure_segment, patient_segment
-from ..errors import ImplantError
 from ..fit.cage_contact import CageContact, cage_contact
 from ..fit.cage_fields import cage_site
 from ..fit.cage_placement import default_params
@@ -39,6 +39,7 @@ from ..fit.stock_cage import stock_cage
 from ..implant_types.interbody_cage import CageParams
 from ..params import NOT_A_MEDICAL_DEVICE, validate
 from ..writers.atomic import write_files
+from .rows import new_row, record_failure
 from .spec import stable_hash
 
 #: Keys of a population variant's parameters that are not cage parameters.
@@ -88,9 +89,8 @@ def _stl(mesh) -> bytes:
 
 def run_patient(task: dict[str, Any]) -> dict[str, Any]:
     """Morph, fit, seat and measure one patient; never raises: failures come back as a row."""
-    start = time.perf_counter()
-    row: dict[str, Any] = {"index": task["index"], "variant": task["name"], "key": task["key"], "status": "ok",
-                           "error": None, "worker": f"{os.uname().nodename}:{os.getpid()}"}
+    start, cpu = time.perf_counter(), time.process_time()
+    row = new_row(task)
     settings = task["patient"]
     tolerance = settings["tolerance_mm"]
     root = Path(task["root"])
@@ -104,7 +104,7 @@ def run_patient(task: dict[str, Any]) -> dict[str, Any]:
         row["morph_residual_mm"] = round(segment.max_residual_mm, 4)
         stage = "measure back"
         mark = time.perf_counter()
-        measured = measure_segment(segment.upper_mesh, segment.lower_mesh)
+        measured = measure_segment(segment.upper_mesh, segment.lower_mesh, segment.lower_endplates)
         row.update({f"measured.{k}": round(float(v), 3) for k, v in measured.items()})
         row["measure_back_s"] = round(time.perf_counter() - mark, 3)
         anat = Anatomy(segment.upper_mesh, segment.lower_mesh, segment.disc)
@@ -155,8 +155,7 @@ def run_patient(task: dict[str, Any]) -> dict[str, Any]:
         files[MANIFEST] = json.dumps(record, indent=2, default=float).encode()
         write_files(out_dir, files)
     except Exception as error:  # recorded, not fatal
-        row["status"] = "failed"
-        message = str(error) if isinstance(error, ImplantError) else f"{type(error).__name__}: {error}"
-        row["error"] = f"{stage}: {message}".splitlines()[0]
+        record_failure(row, stage, error)
     row["total_s"] = round(time.perf_counter() - start, 3)
+    row["cpu_s"] = round(time.process_time() - cpu, 3)  # this process's CPU: the figure on a shared machine
     return row

@@ -23,11 +23,11 @@ from OCP.OSD import OSD_ThreadPool
 
 from ..anatomy.packaged import is_packaged, load
 from ..checks.meshfile import read_mesh
-from ..errors import ImplantError
 from ..params import validate
 from ..pipeline import ExportResult, export
 from ..render.pictures import picture_for_manifest
 from .patient_worker import run_patient
+from .rows import new_row, record_failure
 from .spec import resolve_template
 
 #: Imported by the fork server once and inherited by every worker: the kernel, the exporter and
@@ -121,8 +121,7 @@ def run_variant(task: dict[str, Any]) -> dict[str, Any]:
         single_threaded_kernel()
         return run_patient(task)
     start = time.perf_counter()
-    row: dict[str, Any] = {"index": task["index"], "variant": task["name"], "key": task["key"],
-                           "status": "ok", "error": None, "worker": f"{os.uname().nodename}:{os.getpid()}"}
+    row = new_row(task)
     root = Path(task["root"])
     out_dir = root / task["rel_dir"]
     stage = "build"
@@ -146,8 +145,6 @@ def run_variant(task: dict[str, Any]) -> dict[str, Any]:
             row[f"path_{ext}"] = os.path.relpath(path, root)
         row["metrics_s"] = round(time.perf_counter() - exported, 4)
     except Exception as error:  # recorded, not fatal
-        row["status"] = "failed"
-        message = str(error) if isinstance(error, ImplantError) else f"{type(error).__name__}: {error}"
-        row["error"] = f"{stage}: {message}"
+        record_failure(row, stage, error)
     row["total_s"] = round(time.perf_counter() - start, 4)
     return row
