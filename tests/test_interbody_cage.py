@@ -221,3 +221,18 @@ def test_teeth_are_none_or_at_least_the_minimum_height():
         TEMPLATE.make_params("lumbar-plif", teeth_height_mm=MIN_TEETH_MM / 2)
     assert TEMPLATE.make_params("lumbar-plif", teeth_height_mm=MIN_TEETH_MM).teeth_height_mm == MIN_TEETH_MM
     assert TEMPLATE.make_params("lumbar-plif", teeth_height_mm=0.0).teeth_height_mm == 0.0
+
+
+def test_flat_faces_are_exact_planes_with_the_volume_of_their_spline_approximation():
+    """Flat bearing faces are built as planes (fast booleans, issue 18): the same solid as the
+    B-spline approximation of those planes, to 1e-6 of its volume and area."""
+    from implants.implant_types.interbody_cage import build_from_geometry
+
+    params = TEMPLATE.make_params("lumbar-plif")
+    cage = built("lumbar-plif")
+    for name in ("contact.superior", "contact.inferior"):
+        assert {face.geomType() for face in cage.features[name].faces} == {"PLANE"}, name
+    spline = build_from_geometry(params, derive(params), clip_method="approximate")
+    assert "BSPLINE" in {face.geomType() for face in spline.features["contact.superior"].faces}
+    assert cage.volume_mm3() == pytest.approx(spline.volume_mm3(), rel=1e-6)
+    assert cage.shape.Area() == pytest.approx(spline.shape.Area(), rel=1e-6)

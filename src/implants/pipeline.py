@@ -110,7 +110,8 @@ def _contact(mesh: trimesh.Trimesh, endplate: Any, tolerance_mm: float, footprin
 
 def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str] = FORMATS,
            deflection_mm: float | None = None, endplate: Any = None,
-           tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM, picture: "Callable[[Implant], bytes] | None" = None,
+           tolerance_mm: float = tolerances.CONTACT_TOLERANCE_MM,
+           picture: "Callable[[Implant, Tessellation], bytes] | None" = None,
            lattice: Any = None, load: Any = None) -> ExportResult:
     """Tessellate once, check, and write ``<type>-<hash>.<ext>`` for each format plus
     ``<type>-<hash>.manifest.json`` into ``out_dir``.
@@ -118,8 +119,10 @@ def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str
     ``deflection_mm``: absolute chord deflection of the one tessellation (mm; None: the default
     of :func:`~implants.writers.settings.checked_deflection`).
     ``endplate`` (a trimesh mesh or a mesh file) adds the contact-area check against it;
-    ``picture`` (a function implant → PNG bytes, e.g. :func:`implants.render.pictures.implant_png`)
-    adds ``<type>-<hash>.png``; the pipeline renders nothing itself (rendering is a higher layer).
+    ``picture`` (a function (implant, tessellation) → PNG bytes, e.g.
+    :func:`implants.render.pictures.implant_png`) adds ``<type>-<hash>.png``, drawn from the one
+    tessellation of the solid (not meshed again); the pipeline renders nothing itself (rendering
+    is a higher layer).
     ``lattice`` (:class:`implants.porous.LatticeParams`) turns a zone of the meshes into a porous
     lattice: STL/3MF/GLB carry it and are checked; the STEP stays the solid envelope; the
     measured porosity and pore size go in the manifest under ``lattice``.
@@ -183,7 +186,7 @@ def export(implant: "Implant", out_dir: str | os.PathLike, formats: Iterable[str
         data["glb"] = glb_bytes(mesh, name)
     data = {fmt: data[fmt] for fmt in chosen}
     if picture is not None:
-        data["png"] = picture(implant)
+        data["png"] = picture(implant, tess)
     if lattice_figures is not None:
         checks["lattice"] = lattice_figures
     tessellation = {"deflection_mm": tess.deflection_mm, "triangles": len(mesh.faces), "vertices": len(mesh.vertices),

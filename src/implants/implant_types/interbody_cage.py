@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 from pydantic import Field, model_validator
 
-from ..errors import ParameterError
+from ..errors import GeometryError, ParameterError
 from ..geometry import outlines
 from ..geometry.frames import direction_from_angles
 from ..geometry.synthetic_endplate import APEX_FRACTION, CONCAVITY_MM, ENDPLATE_SIZE_MM, SyntheticEndplate
@@ -252,8 +252,22 @@ def _teeth(p: CageParams, g: CageGeometry, top: bool) -> "cq.Solid":
 
 
 def build(p: CageParams) -> Implant:
-    """Build the cage B-rep with its named features."""
-    return build_from_geometry(p, derive(p))
+    """Build the cage B-rep with its named features. Flat bearing faces are first tried as exact
+    planes (``clip_method="plane"``): the same faces as their B-spline approximation (volume, area
+    and bounding box within 3e-9 relative) and 3 to 4 times faster in the serration and window
+    booleans (TLIF banana cage 1.83 → 0.65 CPU s, issue 18); where the kernel leaves that solid
+    invalid (a serration crest at a rotated window, issue 9 sample) the B-spline faces are used.
+    The finished solid is analysed afresh: an answer remembered by ``geometry.validity`` for it
+    during the build said valid for that sample."""
+    g = derive(p)
+    if p.endplate is EndplateShape.FLAT:
+        try:
+            cage = build_from_geometry(p, g, clip_method="plane")
+        except GeometryError:
+            cage = None
+        if cage is not None and cage.shape.isValid():
+            return cage
+    return build_from_geometry(p, g)
 
 
 def build_from_geometry(p: CageParams, g: CageGeometry, clip_method: str = "approximate",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..writers.tessellate import feature_mask, tessellate
+from ..writers.tessellate import Tessellation, feature_mask, tessellate
 
 if TYPE_CHECKING:
     import trimesh
@@ -68,12 +68,14 @@ def colour_for(implant: "Implant") -> tuple[float, float, float]:
 
 
 def implant_items(implant: "Implant", highlight: bool = False, transform: np.ndarray | None = None,
-                  deflection_mm: float = PICTURE_DEFLECTION_MM) -> tuple[list[MeshItem], list[Axis]]:
+                  deflection_mm: float = PICTURE_DEFLECTION_MM,
+                  tessellation: "Tessellation | None" = None) -> tuple[list[MeshItem], list[Axis]]:
     """Mesh items and feature axes of an implant (optionally moved by a 4×4 ``transform``).
 
     ``highlight`` colours the ``contact.*``/``docking.*`` faces and adds an axis per screw, guide,
-    channel or wire feature."""
-    tess = tessellate(implant.shape, deflection_mm)
+    channel or wire feature. ``tessellation``: a mesh of ``implant.shape`` already made (the
+    export's), drawn instead of meshing the shape again at ``deflection_mm``."""
+    tess = tessellation if tessellation is not None else tessellate(implant.shape, deflection_mm)
     mesh = tess.mesh
     base = colour_for(implant)
     face_colours = None

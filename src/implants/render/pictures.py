@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import trimesh
 
     from ..model import Implant
+    from ..writers.tessellate import Tessellation
 
 #: the picture API; ``VIEW_NAMES``, ``MeshItem`` and ``implant_items`` are re-exported from
 #: :mod:`~implants.render.views` and :mod:`~implants.render.items` for the callers of pictures
@@ -225,10 +226,12 @@ def render_meshes(meshes: Iterable[tuple["trimesh.Trimesh", Sequence[float]]], o
 
 
 def render_implant(implant: "Implant", out: Path, view: str = "iso", highlight: bool = False,
-                   size: tuple[int, int] = DEFAULT_SIZE) -> RenderStats:
+                   size: tuple[int, int] = DEFAULT_SIZE, tessellation: "Tessellation | None" = None) -> RenderStats:
     """Render an implant. ``out`` is a PNG for one view (or the 2×2 sheet when ``view="all"``
-    and ``out`` ends in .png) or a folder that receives ``<type>_<view>.png`` per view."""
-    items, axes = implant_items(implant, highlight)
+    and ``out`` ends in .png) or a folder that receives ``<type>_<view>.png`` per view.
+    ``tessellation``: a mesh of the implant's shape already made (the export's), drawn instead of
+    meshing the shape again."""
+    items, axes = implant_items(implant, highlight, tessellation=tessellation)
     title = f"{implant.type_id}" + (f" · {implant.preset}" if implant.preset else "")
     return _render_views(items, axes, Path(out), view, size, title, implant.type_id)
 
@@ -260,12 +263,13 @@ def _render_views(items, axes, out: Path, view: str, size, title, stem) -> Rende
     return stats
 
 
-def implant_png(implant: "Implant") -> bytes:
+def implant_png(implant: "Implant", tessellation: "Tessellation | None" = None) -> bytes:
     """PNG bytes of the implant (isometric view, features highlighted), rendered off-screen: the
-    picture :func:`implants.pipeline.export` writes beside the files."""
+    picture :func:`implants.pipeline.export` writes beside the files, drawn from the export's
+    ``tessellation`` when it is given (no second meshing of the shape)."""
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "picture.png"
-        render_implant(implant, target, view="iso", highlight=True)
+        render_implant(implant, target, view="iso", highlight=True, tessellation=tessellation)
         return target.read_bytes()
 
 
