@@ -107,8 +107,8 @@ ALIF_CASES = [
     {"type": "gyroid", "pore_mm": 0.9, "porosity": 0.6},  # a sheet gyroid printable in Ti (0.36 mm walls)
 ]
 # Not run by default: {"type": "gyroid", "min_wall_mm": 0.15} (the sheet gyroid with the limit
-# relaxed) needs 17 samples per 1.63 mm cell (0.16 mm walls), ~5300 triangles per cell, ~9 M triangles
-# on the ALIF cage: far beyond the 5 s / 2 GB budget with manifold3d's import (~1.2 us per triangle).
+# relaxed) needs 13 samples per 1.63 mm cell (0.16 mm walls), ~3100 triangles per cell, ~5 M triangles
+# on the ALIF cage: far beyond the 5 s / 1.5 GB budget with manifold3d's import (~1.2 us per triangle).
 TYPES = ("gyroid", "gyroid-skeletal", "diamond", "diamond-skeletal", "cubic", "bcc")
 MATRIX_CASES = [{"type": t, "porosity": p, "pore_mm": 0.5} for t in TYPES for p in (0.50, 0.65, 0.80)]
 

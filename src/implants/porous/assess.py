@@ -67,9 +67,9 @@ def zone_volumes(body: m3d.Manifold, body_volume: float, keep: KeepField, grid: 
 
 
 def pore_sizes(result: m3d.Manifold, keep: KeepField, grid: ZoneGrids, kind: LatticeType, origin: np.ndarray,
-               cell: float, pore_expected: float) -> PoreSizes:
+               cell: float, voxel_mm: float) -> PoreSizes:
     """Pore and wall throats on a block of the boolean ``result`` (up to 2.5 cells wide) centred
-    where the zone is deepest; voxels of a sixteenth of the expected pore (at most cell / 24)."""
+    where the zone is deepest; voxels of ``voxel_mm`` (:func:`.calibration.measure_voxel`)."""
     zone_depth = np.minimum(keep.keep, keep.signed)
     centre_idx = np.unravel_index(np.argmax(zone_depth), zone_depth.shape)
     centre = grid.lo + grid.hc * np.asarray(centre_idx)
@@ -78,15 +78,14 @@ def pore_sizes(result: m3d.Manifold, keep: KeepField, grid: ZoneGrids, kind: Lat
         # face that cuts the struts at an arbitrary phase lets a sphere run along the cut struts
         centre = origin + np.rint((centre - origin) / cell) * cell
     half = min(1.25 * cell, max(float(zone_depth.max()), 0.5 * cell))
-    hm = min(pore_expected / 16.0, cell / 24.0)
-    nb = int(np.ceil(2 * half / hm))
+    nb = int(np.ceil(2 * half / voxel_mm))
     blo = centre - half
     # (the pore block is cut from the boolean result: dropped fragments lie at the surface, not here)
-    block = result ^ m3d.Manifold.cube((nb * hm,) * 3).translate(tuple(blo))
-    solid_img = rasterise(block, blo, hm, (nb, nb, nb))
-    pore, inscribed = percolation_diameter(~solid_img, hm)
-    wall, _ = percolation_diameter(solid_img, hm)
-    return PoreSizes(pore, inscribed, wall, hm)
+    block = result ^ m3d.Manifold.cube((nb * voxel_mm,) * 3).translate(tuple(blo))
+    solid_img = rasterise(block, blo, voxel_mm, (nb, nb, nb))
+    pore, inscribed = percolation_diameter(~solid_img, voxel_mm)
+    wall, _ = percolation_diameter(solid_img, voxel_mm)
+    return PoreSizes(pore, inscribed, wall, voxel_mm)
 
 
 def surface_error(porous: PorousBody, keep: KeepField, grid: ZoneGrids, uc: UnitCell, origin: np.ndarray,

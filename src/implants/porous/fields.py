@@ -99,15 +99,21 @@ def solid_field(kind: LatticeType, raw: np.ndarray, iso: float) -> np.ndarray:
     return raw
 
 
+def signed_offset(kind: LatticeType, p: np.ndarray, iso: float) -> tuple[np.ndarray, np.ndarray]:
+    """First-order signed distance (cell units) of points (3, n) to the lattice surface,
+    positive in the void, and the unit outward normal there (3, n): the solid's excess
+    ``raw − iso`` (``|raw| − iso`` for sheets) over |∇raw|."""
+    raw = raw_points(kind, p)
+    grad = raw_gradient(kind, p)
+    norm = np.maximum(np.sqrt((grad * grad).sum(axis=0)), 1e-9)
+    if kind.is_sheet:
+        return (np.abs(raw) - iso) / norm, grad * (np.where(raw >= 0, 1.0, -1.0) / norm)
+    return (raw - iso) / norm, grad / norm
+
+
 def surface_distance(kind: LatticeType, p: np.ndarray, iso: float) -> np.ndarray:
     """First-order distance (cell units) of points to the lattice surface: |f|/|∇f|."""
-    raw = raw_points(kind, p)
-    grad = np.linalg.norm(raw_gradient(kind, p), axis=0)
-    if kind.is_sheet:
-        level = np.where(raw >= 0, iso, -iso)
-    else:
-        level = iso
-    return np.abs(raw - level) / np.maximum(grad, 1e-9)
+    return np.abs(signed_offset(kind, p, iso)[0])
 
 
 def project(kind: LatticeType, p: np.ndarray, iso: float, steps: int = 2, max_step: float = 0.02) -> np.ndarray:

@@ -6,7 +6,8 @@ manifold3d booleans; :func:`apply_lattice` runs the steps below (all lengths mm)
    limit (``min_wall_mm`` or the material's) and a :class:`ParameterError` names the fields;
 2. samples per cell ``n`` from the unit cell (:mod:`.cell`): the coarsest grid whose periodic
    marching cubes has the exact surface's topology and a snapped surface error within budget;
-   the coarse and fine grids of the zone follow (:mod:`.grid`);
+   a requested pore of a skeletal TPMS then scales the cell by the throat lost to the chords of
+   the meshed cell (:func:`meshed_cell`); the coarse and fine grids of the zone follow (:mod:`.grid`);
 3. the *keep* field on the coarse grid, negative where the body stays solid: outer wall,
    feature skins, bearing layer (:mod:`.keep`);
 4. the unit cell's field tiled over the fine grid, combined with the keep field, meshed once by
@@ -46,6 +47,11 @@ if TYPE_CHECKING:
 SURFACE_ERROR_MM = 0.05
 #: Share of the surface-error target given to the unit cell when choosing the grid step.
 ERROR_BUDGET = 0.8
+#: Share of the target the unit cell must meet with its vertices on the exact surface, before the
+#: chord balance (:func:`.cell.choose_n`). Read off the measured unit cells: it keeps the skeletal
+#: gyroid 65 % at 4 samples per cell (0.042 mm on the surface) and sends diamond-skeletal 50 % back
+#: to 9 (0.045 mm at 8, whose pore throat measured 0.07 mm narrow on a 10 mm cube).
+ON_SURFACE_BUDGET = 0.9
 #: The same for strut lattices (see :func:`samples_per_cell`).
 STRUT_ERROR_BUDGET = 0.4
 #: Printable strut/wall limit (mm) when neither the parameters nor the material give one.
@@ -82,12 +88,42 @@ def samples_per_cell(params: LatticeParams, cell: float) -> int:
     if params.voxel_mm:
         return max(4, int(round(cell / params.voxel_mm)))
     if params.type.is_tpms:
-        return unitcell.choose_n(params.type, params.porosity, round(cell, 6), ERROR_BUDGET * SURFACE_ERROR_MM)
+        return unitcell.choose_n(params.type, params.porosity, round(cell, 6), ERROR_BUDGET * SURFACE_ERROR_MM,
+                                 on_surface_mm=ON_SURFACE_BUDGET * SURFACE_ERROR_MM)
     # strut lattices are convex almost everywhere: chords lose solid on every triangle,
     # so the porosity drifts up with the chord error (measured: bcc +4.6 points at n = 8);
     # a tighter error budget and a finer floor keep it within ~1 point
     return unitcell.choose_n(params.type, params.porosity, round(cell, 6), STRUT_ERROR_BUDGET * SURFACE_ERROR_MM,
                              n_min=12, n_max=16)
+
+
+#: Rounds of :func:`meshed_cell` (cell size and samples per cell chosen in turn).
+MESHED_CELL_ROUNDS = 3
+
+
+def meshed_cell(params: LatticeParams, cell: float) -> tuple[float, int]:
+    """(cell mm, samples per cell) of the zone from the calibrated ``cell`` (:func:`cell_size`).
+    With ``cell_mm`` given, for strut lattices (iso value calibrated on the meshed cell) and for
+    sheets (≥ 10 samples per cell; on the 10 mm cube their pores measured within 0.031 mm of
+    0.5 mm, while a block measure of their two labyrinths depends on its phase and costs up to
+    5 s): that cell and its :func:`samples_per_cell`. Skeletal TPMS with ``pore_mm``: the cell
+    scaled so that the cell *as meshed* at those samples has the calibrated pore
+    (:func:`.cell.meshed_pore_factor`): the coarse grids' chords narrow the throats (skeletal
+    gyroid 65 % at 4 samples per cell by 4 %). The samples per cell follow the cell (the error
+    budget is in mm), so the two are chosen in turn until the samples stop changing; where they
+    alternate the finer grid is kept, which meets the budget at the smaller of the two cells."""
+    n = samples_per_cell(params, cell)
+    if params.cell_mm is not None or not params.type.is_tpms or params.type.is_sheet:
+        return cell, n
+    base, tried = cell, set()
+    for _ in range(MESHED_CELL_ROUNDS):
+        tried.add(n)
+        cell = base / unitcell.meshed_pore_factor(params.type, params.porosity, n)
+        needed = samples_per_cell(params, cell)
+        if needed == n or (needed < n and needed in tried):
+            return cell, n
+        n = needed
+    return cell, n
 
 
 def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticeParams
@@ -100,14 +136,17 @@ def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticePa
     material = getattr(implant.params, "material", None)
     limit = params.min_wall_mm if params.min_wall_mm is not None else (
         material.min_wall_mm if material else DEFAULT_MIN_WALL_MM)
-    cell, pore_expected, wall_expected = check_printable(params, limit)
+    cell, pore_expected, _ = check_printable(params, limit)
     kind = params.type
 
     body = to_manifold(np.asarray(mesh.vertices), np.asarray(mesh.faces))
     body_volume = body.volume()
     if body_volume <= 0:
         raise GeometryError("lattice: the body mesh has no volume")
-    n = samples_per_cell(params, cell)
+    t1 = time.perf_counter()
+    cell, n = meshed_cell(params, cell)
+    timings["cell_s"] = time.perf_counter() - t1
+    wall_expected = calibration.ratios(kind, params.porosity)["wall"] * cell
     uc = unitcell.unit_cell(kind, params.porosity, n)  # strut lattices: iso calibrated on the meshed cell at this n
     grid = zone_grids(np.asarray(body.bounding_box(), float), cell, n)
     keep = keep_field(body, mesh, implant, params, grid, timings, t0)
@@ -127,7 +166,8 @@ def apply_lattice(mesh: "trimesh.Trimesh", implant: "Implant", params: LatticePa
 
     t1 = time.perf_counter()
     volumes = zone_volumes(body, body_volume, keep, grid, porous.volume_mm3)
-    pores = pore_sizes(result, keep, grid, kind, placement.origin, cell, pore_expected)
+    pores = pore_sizes(result, keep, grid, kind, placement.origin, cell,
+                       cell * calibration.measure_voxel(kind, params.porosity))
     timings["measure_s"] = time.perf_counter() - t1
     t1 = time.perf_counter()
     err = surface_error(porous, keep, grid, uc, placement.origin, cell)
