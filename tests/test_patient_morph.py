@@ -1,7 +1,7 @@
 """Synthetic patients as meshes (anatomy.patient_morph): closed single shells, every field measured
-back on the morphed meshes with extract_endplate and disc_space within the issue's tolerance (lumbar:
-all; cervical: all but C5's CERVICAL_NOT_MET), the end stretch, the placement and disc_pose, the rigid
-move equivariant; and `implants anatomy patient` (files or one error line)."""
+back on the morphed meshes with extract_endplate and disc_space within the issue's tolerance (fixed
+seeds, lumbar and cervical: all; C5 is a morphed packaged C6), the end stretch, the placement and
+disc_pose, the rigid move equivariant; and `implants anatomy patient` (files or one error line)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ from implants.anatomy.disc_space import disc_pose, disc_space
 from implants.anatomy.endplates import extract_endplate
 from implants.anatomy.morph import ThinPlateMap, fold_report, landmark_morph
 from implants.anatomy.patient import Patient
+from implants.anatomy.patient_landmarks import endplate_measures
 from implants.anatomy.patient_morph import (
+    MORPHED_FROM,
     TOLERANCES,
     PatientSegment,
     base_vertebra,
-    endplate_measures,
     measure_segment,
     moved_endplate,
     patient_segment,
@@ -143,21 +144,23 @@ def test_lumbar_population_measures_back_within_the_issue_tolerances():
                 assert abs(error) <= _tolerance(name), (name, error)
 
 
-#: Not met (docs/patients.md): C5's superior endplate on the coarse packaged C5 (its extracted region
-#: takes in the uncinate bases; narrowed, they drop out), hence its rim-to-rim body height; C5's
-#: inferior width and concavity in some patients (here up to 0.71 mm and 0.22 mm; faces at its rim
-#: flip in and out of the extraction between correction steps).
-CERVICAL_NOT_MET = ("upper_superior_width_mm", "upper_superior_depth_mm", "upper_superior_concavity_mm",
-                    "upper_body_height_mm", "upper_inferior_width_mm", "upper_inferior_concavity_mm")
+def test_a_cervical_c5_is_morphed_from_the_packaged_c6_and_keeps_its_label():
+    # the packaged C5's superior endplate is too coarse to be morphed to a measured size (docs/patients.md)
+    assert MORPHED_FROM == {"C5": "C6"}
+    c5, c6 = base_vertebra("C5"), base_vertebra("C6")
+    assert c5.level == "C5" and np.array_equal(c5.mesh.vertices, c6.mesh.vertices)
+    assert endplate_measures(c5.superior) == endplate_measures(c6.superior)
 
 
 @pytest.mark.slow
 def test_cervical_population_measures_back_within_the_issue_tolerances():
+    # seed 1: all 17 fields (the packaged C5 missed its superior endplate by up to 4.6 mm and its body
+    # height by 2.2 mm); fresh populations miss C5's superior endplate in 4 of 60 (docs/patients.md)
     for patient in Patient.sample(6, 1, "cervical"):
         segment, errors = _measured_errors(patient)
         _assert_closed_single_shells(segment)
-        checked = [name for name in errors if not name.endswith("_pct") and name not in CERVICAL_NOT_MET]
-        assert len(checked) == 11  # the disc, C5's inferior depth, both C6 endplates and C6's body height
+        checked = [name for name in errors if not name.endswith("_pct")]
+        assert len(checked) == 17
         for name in checked:
             assert abs(errors[name]) <= _tolerance(name), (name, errors[name])
 

@@ -70,7 +70,9 @@ PANJABI_TREND = ("estimate: typical magnitudes following the level trends of Pan
 
 SIDES = ("superior", "inferior")
 VERTEBRAE = ("upper", "lower")
-#: The two packaged mean-shape / real levels of each region's segment (upper, lower).
+#: The two levels of each region's segment (upper, lower), as labelled in outputs; each is morphed from
+#: that packaged mean-shape / real level, except the cervical C5, morphed from the packaged C6
+#: (:data:`~.patient_morph.MORPHED_FROM`: the packaged C5's superior endplate is too coarse).
 LEVELS: dict[str, tuple[str, str]] = {"lumbar": ("mean-L4", "mean-L5"), "cervical": ("C5", "C6")}
 #: Smallest gap (mm) left between the endplate rims by the cross-field rule.
 MIN_RIM_GAP_MM = 1.0
@@ -171,7 +173,7 @@ class Patient(BaseModel):
 
     @property
     def levels(self) -> tuple[str, str]:
-        """The packaged (upper, lower) levels this patient is morphed from."""
+        """The (upper, lower) levels of this patient (:data:`LEVELS`: labels of outputs and requests)."""
         return LEVELS[self.region]
 
     def endplate(self, vertebra: str, side: str) -> dict[str, float]:

@@ -1,5 +1,6 @@
 """The landmarks and the surface projection that deform one endplate of a packaged vertebra to a
-requested shape (layer: anatomy); used by :mod:`.patient_morph`.
+requested shape, and the measures of an extracted endplate and body the morph is fitted to
+(:func:`endplate_measures`, :func:`body_height`) (layer: anatomy); used by :mod:`.patient_morph`.
 
 Every quantity is in the base endplate's local frame (the one :func:`~.endplates.extract_endplate`
 reports: x anterior, y patient-left, z along the mean normal towards patient +z; mm) and
@@ -205,3 +206,26 @@ class EndplateTarget:
         above_ruler = np.maximum(0.0, src.into_bone * (src.band_ruler + self.shift[2] - surface_now))
         move = src.band_inside * (wanted - surface_now) + (1.0 - src.band_inside) * src.into_bone * above_ruler
         vertices[src.band] += (move * src.band_fade)[:, None] * frame.axes[2]
+
+
+def endplate_measures(endplate: Endplate) -> dict[str, float]:
+    """width_mm, depth_mm (the outline's extents, :attr:`~.endplates.Endplate.size_mm`),
+    concavity_mm, apex_ap_pct (behind the anterior rim, % of depth) and apex_lr_pct (left of the
+    middle, % of width) of an extracted endplate."""
+    depth, width = endplate.size_mm
+    rim = endplate.outline_local
+    apex = endplate.apex_local
+    return {"width_mm": width, "depth_mm": depth, "concavity_mm": float(endplate.concavity_mm),
+            "apex_ap_pct": float(100 * (rim[:, 0].max() - apex[0]) / depth),
+            "apex_lr_pct": float(100 * (apex[1] - (rim[:, 1].min() + rim[:, 1].max()) / 2) / width)}
+
+
+def body_axis(superior: Endplate, inferior: Endplate) -> np.ndarray:
+    """Unit body axis (towards superior) from the two endplate normals."""
+    axis = superior.normal - inferior.normal
+    return axis / np.linalg.norm(axis)
+
+
+def body_height(superior: Endplate, inferior: Endplate) -> float:
+    """Mean rim-to-rim height (mm) of a vertebral body along its axis."""
+    return float((superior.outline.mean(axis=0) - inferior.outline.mean(axis=0)) @ body_axis(superior, inferior))

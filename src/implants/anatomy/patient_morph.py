@@ -5,6 +5,10 @@ Frames: the packaged level's patient frame (+x anterior, +y patient-left, +z sup
 each endplate's local frame is the one :func:`~.endplates.extract_endplate` reports (x anterior,
 y patient-left, z along the mean normal towards patient +z).
 
+**Base** (:func:`base_vertebra`): the packaged level, except the C5 of a cervical patient, which is
+the packaged C6 morphed (:data:`MORPHED_FROM`; docs/patients.md): the labels, file names and
+columns say C5 and the requests are C5's, only the starting mesh is C6's.
+
 **Morph** (:func:`morph_vertebra`): one thin-plate-spline space deformation of the whole
 vertebra (:class:`~.morph.ThinPlateMap`: its source landmarks depend only on the base vertebra,
 so the spline is one linear operator built once per level and a morph is one matrix product),
@@ -27,7 +31,8 @@ rim in proportion where re-morphing the rim landmarks reshapes it.
 the upper one gives its pose (rotations about the disc-space frame's y and x axes, a shift along
 its z, until :func:`~.disc_space.disc_space` of the facing endplates, moved rigidly, gives the
 requested disc height and angles); the upper vertebra is fitted from that pose, re-placed after
-every step, and kept in the pose it was measured in (the extraction is not exactly equivariant:
+every step (and lifted by half a requested body-height change, which moves its inferior end by
+that much), and kept in the pose it was measured in (the extraction is not exactly equivariant:
 a small final re-placement once changed mean-L4's superior depth by 0.7 mm). **Measured back**
 (:func:`measure_segment`): all four endplates extracted on the final meshes (the lower ones
 reused from the fit: same mesh, deterministic extraction), in :class:`~.patient.Patient`'s names.
@@ -49,7 +54,14 @@ from .disc_space import DiscSpace, disc_pose, disc_space
 from .endplates import Endplate, extract_endplate
 from .morph import ThinPlateMap, smoothstep
 from .patient import SIDES, Patient
-from .patient_landmarks import EndplateSource, EndplateTarget, endplate_source
+from .patient_landmarks import (
+    EndplateSource,
+    EndplateTarget,
+    body_axis,
+    body_height,
+    endplate_measures,
+    endplate_source,
+)
 
 #: Arch (posterior elements) landmarks per vertebra.
 ARCH_POINTS = 40
@@ -143,35 +155,19 @@ class BaseVertebra:
         return ThinPlateMap(self.source_landmarks, np.vstack([self.mesh.vertices, self.source_landmarks]))
 
 
+#: Levels morphed from another packaged level: the packaged C5's superior endplate is a dozen large
+#: triangles whose extraction takes in the uncinate bases (21 mm wide with them, ~14.5 mm without,
+#: nothing between), too coarse to be morphed to a measured size; C6, a subaxial vertebra of the
+#: same shape, extracts cleanly (docs/patients.md).
+MORPHED_FROM = {"C5": "C6"}
+
+
 @lru_cache(maxsize=8)
 def base_vertebra(level: str) -> BaseVertebra:
-    """The packaged ``level`` with its endplates (extracted once per process; its landmarks and
-    spline operator are built on first use)."""
-    mesh = packaged.load(level)
+    """The packaged ``level`` (or the level it is :data:`MORPHED_FROM`) with its endplates (extracted
+    once per process; its landmarks and spline operator are built on first use)."""
+    mesh = packaged.load(MORPHED_FROM.get(level, level))
     return BaseVertebra(level, mesh, extract_endplate(mesh, "superior"), extract_endplate(mesh, "inferior"))
-
-
-def endplate_measures(endplate: Endplate) -> dict[str, float]:
-    """width_mm, depth_mm (the outline's extents, :attr:`~.endplates.Endplate.size_mm`),
-    concavity_mm, apex_ap_pct (behind the anterior rim, % of depth) and apex_lr_pct (left of the
-    middle, % of width) of an extracted endplate."""
-    depth, width = endplate.size_mm
-    rim = endplate.outline_local
-    apex = endplate.apex_local
-    return {"width_mm": width, "depth_mm": depth, "concavity_mm": float(endplate.concavity_mm),
-            "apex_ap_pct": float(100 * (rim[:, 0].max() - apex[0]) / depth),
-            "apex_lr_pct": float(100 * (apex[1] - (rim[:, 1].min() + rim[:, 1].max()) / 2) / width)}
-
-
-def body_axis(superior: Endplate, inferior: Endplate) -> np.ndarray:
-    """Unit body axis (towards superior) from the two endplate normals."""
-    axis = superior.normal - inferior.normal
-    return axis / np.linalg.norm(axis)
-
-
-def body_height(superior: Endplate, inferior: Endplate) -> float:
-    """Mean rim-to-rim height (mm) of a vertebral body along its axis."""
-    return float((superior.outline.mean(axis=0) - inferior.outline.mean(axis=0)) @ body_axis(superior, inferior))
 
 
 def morph_vertebra(level: str, superior: dict[str, float], inferior: dict[str, float],
@@ -235,7 +231,7 @@ HOPELESS = 3.0
 DISC_MEASURES = ("height_mm", "sagittal_deg", "coronal_deg")
 DISC_TOLERANCES = np.array([TOLERANCES[f"disc_{name}"] for name in DISC_MEASURES])
 #: Most corrections of a vertebra; fewer after PATIENCE steps in a row that did not beat the best.
-CORRECTIONS, PATIENCE = 4, 2
+CORRECTIONS, PATIENCE = 4, 3
 IDENTITY = np.eye(4)
 
 
@@ -257,9 +253,10 @@ def fitted_vertebra(level: str, superior: dict[str, float], inferior: dict[str, 
                     pose: np.ndarray | None = None, placed_on: tuple[Patient, Endplate] | None = None
                     ) -> tuple[trimesh.Trimesh, dict[str, Endplate], float]:
     """:func:`morph_vertebra`, moved by ``pose`` (4×4, patient frame; default none), measured in
-    that pose and corrected (module docstring; :func:`_next_ask`, after a worse step halfway back
-    to the best one's requests) until every measure is within :data:`GOOD_ENOUGH` of its tolerance,
-    or nothing changes, or after :data:`CORRECTIONS` steps or :data:`PATIENCE`; the best step wins.
+    that pose and corrected (module docstring; :func:`_next_ask`; after a step with worse endplates
+    or body than the best one's, halfway back to its requests; a worse disc alone is re-placed) until
+    every measure is within :data:`GOOD_ENOUGH` of its tolerance, or nothing changes, or after
+    :data:`CORRECTIONS` steps or :data:`PATIENCE`; the best step wins.
     ``placed_on`` (patient, the lower vertebra's superior endplate): the disc counts as a measure
     too, and after each step the pose is corrected by :func:`placement`.
     Returns the posed mesh, its extracted endplates and the landmark residual."""
@@ -307,16 +304,17 @@ def fitted_vertebra(level: str, superior: dict[str, float], inferior: dict[str, 
         counted = np.array([key[0] not in lost and not (lost and key[0] == "body") for key in chased]
                            + [True] * (len(errors) - len(chased)))
         steps.append((errors, mesh, found, residual, dict(asked)))
-        ranks = [(int(np.sum(e[len(chased):] > 1.0)), int(np.sum(e[counted] > 1.0)),
-                  float(np.sum(np.clip(e[counted], GOOD_ENOUGH, HOPELESS) ** 2))) for e, *_ in steps]
+        shapes = [e[:len(chased)][counted[:len(chased)]] for e, *_ in steps]
+        ranks = [(int(np.sum(e[len(chased):] > 1.0)), int(np.sum(shape > 1.0)),
+                  float(np.sum(np.clip(shape, GOOD_ENOUGH, HOPELESS) ** 2))) for (e, *_), shape in zip(steps, shapes)]
         best = steps[(best_index := min(range(len(steps)), key=ranks.__getitem__))]  # disc, fewest out, squares
         since_best = len(steps) - 1 - best_index
         if errors[counted].max() <= GOOD_ENOUGH or since_best == PATIENCE:
             break
         before = dict(asked)
         for key, error in zip(chased, errors[:len(chased)]):  # never more than MAX_ASK_CHANGE from the wanted value
-            if since_best:  # worse than the best step (a jump, not a slope): halfway back to its requests
-                asked[key] = (asked[key] + best[4][key]) / 2
+            if ranks[-1][1:] > ranks[best_index][1:]:  # a worse shape than the best step's (a jump, not a slope;
+                asked[key] = (asked[key] + best[4][key]) / 2  # a worse disc alone is re-placed): halfway back
             elif error > GOOD_ENOUGH and key not in frozen:
                 reach = MAX_ASK_CHANGE * abs(wanted[key])
                 asked[key] = float(np.clip(_next_ask(asked[key], wanted[key] - measured[key], brackets[key]),
@@ -325,7 +323,9 @@ def fitted_vertebra(level: str, superior: dict[str, float], inferior: dict[str, 
             asked[side, "concavity_mm"] = max(asked[side, "concavity_mm"], 0.05)
         if asked == before and (placed_on is None or correction is IDENTITY):
             break  # nothing left to change: the next step would repeat this one
-        pose = correction @ pose if placed_on is not None else pose
+        if placed_on is not None:  # a new body height moves the inferior end by half its change: lift by that
+            pose = correction @ pose
+            pose[:3, 3] += pose[:3, :3] @ base.axis * (asked["body", "height_mm"] - before["body", "height_mm"]) / 2
     return best[1], best[2], best[3]
 
 
