@@ -18,11 +18,7 @@ REGIONS = (("lumbar", 2), ("cervical", 2))
 
 def run(count: int | None = None) -> list[dict]:
     from implants.anatomy.patient import Patient
-    from implants.anatomy.patient_morph import (
-        base_vertebra,
-        measure_segment,
-        patient_segment,
-    )
+    from implants.anatomy.patient_morph import base_vertebra, patient_segment
     from implants.errors import ImplantError
     from implants.fit.congruence import measure_contact
     from implants.fit.inputs import Anatomy
@@ -48,7 +44,7 @@ def run(count: int | None = None) -> list[dict]:
             except ImplantError as error:  # recorded, not fatal (as a sweep would)
                 ratio = f"failed: {error}"[:120]
             done = time.perf_counter()
-            measured = measure_segment(segment.upper_mesh, segment.lower_mesh, segment.lower_endplates)
+            measured = segment.measured()
             measure_s = time.perf_counter() - done
             wanted = patient.model_dump()
             errors = {k: abs(measured[k] - wanted[k]) for k in measured}

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import trimesh
 
+from implants.anatomy import packaged
 from implants.anatomy.disc_space import disc_space
 from implants.anatomy.endplates import extract_endplate
 from implants.anatomy.meshes import axes_matrix, load_mesh
@@ -158,6 +159,29 @@ def test_endplate_moves_with_the_mesh():
     assert b.concavity_mm == pytest.approx(a.concavity_mm, abs=0.2)
     assert np.linalg.norm(rot @ a.apex + shift - b.apex) < 3.0
 
+
+
+def test_endplate_of_a_turned_vertebra_with_its_up_direction():
+    # a synthetic C5 sits on its C6 leaning ~34° further forward than its packaged frame: with the
+    # packaged +z turned by that pose as ``up`` the extraction finds the same endplate as unturned
+    base = packaged.load("C6")
+    turn = np.eye(4)
+    turn[:3, :3] = rotation_matrix((0.0, 1.0, 0.0), 34.0)
+    turned = base.copy()
+    turned.apply_transform(turn)
+    for side in ("superior", "inferior"):
+        a, b = extract_endplate(base, side), extract_endplate(turned, side, up=turn[:3, 2] * 5.0)
+        assert b.size_mm == pytest.approx(a.size_mm, abs=0.3)
+        assert b.concavity_mm == pytest.approx(a.concavity_mm, abs=0.2)
+        assert b.area_mm2 == pytest.approx(a.area_mm2, rel=0.02)
+        assert np.linalg.norm(turn[:3, :3] @ a.centroid - b.centroid) < 0.5
+        assert (turn[:3, :3] @ a.normal) @ b.normal > np.cos(np.radians(1.0))
+
+
+@pytest.mark.parametrize("up", [(0.0, 0.0, 0.0), (0.0, np.nan, 1.0), (0.0, 1.0)])
+def test_bad_up_direction(up):
+    with pytest.raises(ParameterError, match=r"^up: .* must be three finite numbers, not all zero"):
+        extract_endplate(packaged.load("C6"), "superior", up=up)
 
 def test_no_endplate_on_the_superior_side_of_c2():
     with pytest.raises(ParameterError, match="no superior endplate"):

@@ -98,7 +98,7 @@ def test_placement_gives_the_requested_disc_and_disc_pose_is_disc_space_without_
 
 def _measured_errors(patient: Patient) -> tuple[PatientSegment, dict[str, float]]:
     segment = patient_segment(patient)
-    measured = measure_segment(segment.upper_mesh, segment.lower_mesh, segment.lower_endplates)
+    measured = segment.measured()
     return segment, {k: measured[k] - v for k, v in patient.model_dump().items() if k in measured}
 
 
@@ -129,8 +129,7 @@ def test_lumbar_corner_hollow_patient_measures_back():
         if not name.endswith("_pct"):
             assert abs(error) <= _tolerance(name), (name, error)
     # the lower vertebra's endplates from the fit are the fresh extraction of the final mesh
-    assert measure_segment(segment.upper_mesh, segment.lower_mesh) == \
-        measure_segment(segment.upper_mesh, segment.lower_mesh, segment.lower_endplates)
+    assert measure_segment(segment.upper_mesh, segment.lower_mesh, ups=segment.ups) == segment.measured()
     assert abs(errors["lower_superior_apex_ap_pct"]) <= 5.0 and abs(errors["lower_superior_apex_lr_pct"]) <= 5.0
 
 

@@ -4,7 +4,8 @@
 The superior (inferior) endplate is the end surface of the vertebral body facing the disc above
 (below). It is found in four steps, numpy/scipy/trimesh only:
 
-1. **Candidates**: faces whose outward normal is within 50° of +z (−z), grouped into smooth
+1. **Candidates**: faces whose outward normal is within 50° of the vertebra's up direction (+z
+   by default) for the superior side, of its opposite for the inferior side, grouped into smooth
    patches (edge-adjacent, dihedral angle below 30°).
 2. **Body patch**: the posterior elements, facets and processes are lateral or posterior of the
    body, so among the patches near the midline (centroid within the middle 40 % of the
@@ -23,7 +24,10 @@ The superior (inferior) endplate is the end surface of the vertebral body facing
    apex, the deepest point.
 
 The result moves with the mesh: every quantity is computed from the geometry, not from fixed
-coordinates, as long as the vertebra is roughly upright (within ~30° of the patient frame).
+coordinates, as long as the vertebral body is roughly upright (its axis within
+:data:`UPRIGHT_DEG` of the patient's +z) or an up direction is given (``up``: e.g. the packaged
+frame's +z carried by the rotation that posed the vertebra). A synthetic C5 placed on its C6 leans
+25–37°; with patient +z its uncinate processes and facets won the seed patch in some of them.
 """
 
 from __future__ import annotations
@@ -48,7 +52,9 @@ from .height_field import HeightField
 if TYPE_CHECKING:
     import cadquery as cq
 
-#: Largest angle (deg) between a candidate face's normal and the patient axis (+z or −z).
+#: Lean (deg) of the body axis from the up direction up to which the extraction is reliable.
+UPRIGHT_DEG = 30.0
+#: Largest angle (deg) between a candidate face's normal and the up direction (or its opposite).
 CANDIDATE_ANGLE_DEG = 50.0
 #: Largest dihedral angle (deg) between two faces of one smooth candidate patch.
 PATCH_CREASE_DEG = 30.0
@@ -164,14 +170,14 @@ def _components(mesh: trimesh.Trimesh, mask: np.ndarray, crease_deg: float) -> n
     return np.where(mask, labels, -1)
 
 
-def _seed_patch(mesh: trimesh.Trimesh, up: np.ndarray) -> np.ndarray:
-    """Boolean face mask of the body's end patch facing ``up`` (steps 1–2)."""
+def _seed_patch(mesh: trimesh.Trimesh, up: np.ndarray, side: str) -> np.ndarray:
+    """Boolean face mask of the body's ``side`` end patch, facing ``up`` (steps 1–2)."""
     normals, areas, centres = mesh.face_normals, mesh.area_faces, mesh.triangles_center
     labels = _components(mesh, normals @ up > np.cos(np.radians(CANDIDATE_ANGLE_DEG)), PATCH_CREASE_DEG)
     valid = labels >= 0
     count = labels.max() + 1 if valid.any() else 0
     if count == 0:
-        raise ParameterError(f"endplate: no surface of the vertebra faces {'up' if up[2] > 0 else 'down'}")
+        raise ParameterError(f"endplate: no surface of the vertebra faces the {side} disc")
     patch_area = np.bincount(labels[valid], weights=areas[valid], minlength=count)
     weighted = np.zeros((count, 3))
     np.add.at(weighted, labels[valid], centres[valid] * areas[valid, None])
@@ -327,8 +333,10 @@ def _surface_fit(sub: trimesh.Trimesh, local_v: np.ndarray, rim: np.ndarray, fra
     return HeightField(data, cell, lo - grow, hi + grow)
 
 
-def extract_endplate(mesh: trimesh.Trimesh, side: str = "superior") -> Endplate:
+def extract_endplate(mesh: trimesh.Trimesh, side: str = "superior", up=(0.0, 0.0, 1.0)) -> Endplate:
     """The ``side`` ("superior" or "inferior") endplate of a vertebra mesh in the patient frame.
+    ``up``: the vertebra's up direction (patient frame, any length; default +z), for a vertebra
+    turned more than ~30° from its own frame (module docstring).
 
     :class:`ParameterError` when no vertebral body end surface is found (e.g. the superior side of
     C2, whose dens and facets are not an endplate, or C1, which has no body).
@@ -337,8 +345,11 @@ def extract_endplate(mesh: trimesh.Trimesh, side: str = "superior") -> Endplate:
         raise ParameterError(f"side: {side!r} must be 'superior' or 'inferior'")
     if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
         raise ParameterError("mesh: expected a non-empty trimesh.Trimesh (use anatomy.meshes.load_mesh)")
-    up = np.array([0.0, 0.0, 1.0 if side == "superior" else -1.0])
-    seed = _seed_patch(mesh, up)
+    up = np.asarray(up, float)
+    if up.shape != (3,) or not np.isfinite(up).all() or np.linalg.norm(up) == 0:
+        raise ParameterError(f"up: {up.tolist()} must be three finite numbers, not all zero")
+    up = up / np.linalg.norm(up) * (1.0 if side == "superior" else -1.0)
+    seed = _seed_patch(mesh, up, side)
     region = seed
     normal = _mean_normal(mesh, region)
     for _ in range(3):

@@ -51,7 +51,7 @@ from ..geometry.frames import rotation_matrix
 from ..geometry.local_frame import Frame
 from . import packaged
 from .disc_space import DiscSpace, disc_pose, disc_space
-from .endplates import Endplate, extract_endplate
+from .endplates import UPRIGHT_DEG, Endplate, extract_endplate
 from .morph import ThinPlateMap, smoothstep
 from .patient import SIDES, Patient
 from .patient_landmarks import (
@@ -233,6 +233,8 @@ DISC_TOLERANCES = np.array([TOLERANCES[f"disc_{name}"] for name in DISC_MEASURES
 #: Most corrections of a vertebra; fewer after PATIENCE steps in a row that did not beat the best.
 CORRECTIONS, PATIENCE = 4, 3
 IDENTITY = np.eye(4)
+#: A packaged vertebra's up direction in its own frame (the endplate extraction's default).
+UP = np.array([0.0, 0.0, 1.0])
 
 
 def _next_ask(ask: float, error: float, brackets: dict[str, tuple[float, float]]) -> float:
@@ -249,9 +251,22 @@ def _next_ask(ask: float, error: float, brackets: dict[str, tuple[float, float]]
     return ask + error
 
 
+def leans(base: BaseVertebra, pose: np.ndarray) -> bool:
+    """Whether ``base`` moved by ``pose`` (4×4) leans beyond :data:`~.endplates.UPRIGHT_DEG` (a
+    synthetic C5 placed on its C6 leans 25–37°; lumbar vertebrae stay within ~15°)."""
+    return bool(np.degrees(np.arccos(np.clip((pose[:3, :3] @ base.axis)[2], -1.0, 1.0))) > UPRIGHT_DEG)
+
+
+def extraction_up(pose: np.ndarray, leaning: bool) -> np.ndarray:
+    """The up direction to extract a vertebra's endplates with: patient +z (the default, as the base
+    was extracted), or for a ``leaning`` vertebra (:func:`leans` in the pose its fit starts from,
+    decided once so the extraction does not switch between steps) the base's +z turned by ``pose``."""
+    return pose[:3, :3] @ UP if leaning else UP
+
+
 def fitted_vertebra(level: str, superior: dict[str, float], inferior: dict[str, float], body_height_mm: float,
                     pose: np.ndarray | None = None, placed_on: tuple[Patient, Endplate] | None = None
-                    ) -> tuple[trimesh.Trimesh, dict[str, Endplate], float]:
+                    ) -> tuple[trimesh.Trimesh, dict[str, Endplate], float, np.ndarray]:
     """:func:`morph_vertebra`, moved by ``pose`` (4×4, patient frame; default none), measured in
     that pose and corrected (module docstring; :func:`_next_ask`; after a step with worse endplates
     or body than the best one's, halfway back to its requests; a worse disc alone is re-placed) until
@@ -259,13 +274,16 @@ def fitted_vertebra(level: str, superior: dict[str, float], inferior: dict[str, 
     :data:`CORRECTIONS` steps or :data:`PATIENCE`; the best step wins.
     ``placed_on`` (patient, the lower vertebra's superior endplate): the disc counts as a measure
     too, and after each step the pose is corrected by :func:`placement`.
-    Returns the posed mesh, its extracted endplates and the landmark residual."""
+    The endplates are extracted with :func:`extraction_up` of each step's pose. Returns the posed mesh,
+    its extracted endplates, the landmark residual and the pose (4×4; identity without ``pose``)."""
     wanted = {**{(side, k): v for side, values in zip(SIDES, (superior, inferior)) for k, v in values.items()},
               ("body", "height_mm"): body_height_mm}
     asked = dict(wanted)
     brackets: dict[tuple[str, str], dict] = {key: {} for key in wanted}
-    steps: list[tuple[np.ndarray, trimesh.Trimesh, dict[str, Endplate], float, dict]] = []
+    steps: list[tuple[np.ndarray, trimesh.Trimesh, dict[str, Endplate], float, dict, np.ndarray]] = []
     base, reshaped, hopeless, frozen = base_vertebra(level), None, set(), set()
+    pose = IDENTITY if pose is None else pose
+    leaning = leans(base, pose)
     for _ in range(CORRECTIONS + 1):
         shape = tuple(asked[side, k] for side in SIDES for k in RESHAPED) + (asked["body", "height_mm"],)
         if shape != reshaped:  # widths and depths alone need no re-morph, only a new stretch
@@ -277,10 +295,9 @@ def fitted_vertebra(level: str, superior: dict[str, float], inferior: dict[str, 
                   for side in SIDES}
         mesh = trimesh.Trimesh(base.rescaled(morphed.vertices, scales, asked["body", "height_mm"] / 2),
                                morphed.faces, process=False)
-        if pose is not None:
-            mesh.apply_transform(pose)
+        mesh.apply_transform(pose)
         try:
-            found = {side: extract_endplate(mesh, side) for side in SIDES}
+            found = {side: extract_endplate(mesh, side, extraction_up(pose, leaning)) for side in SIDES}
         except ParameterError:
             if not steps:
                 raise
@@ -303,7 +320,7 @@ def fitted_vertebra(level: str, superior: dict[str, float], inferior: dict[str, 
         lost = {key[0] for key in frozen if key[1] in ("width_mm", "depth_mm")}
         counted = np.array([key[0] not in lost and not (lost and key[0] == "body") for key in chased]
                            + [True] * (len(errors) - len(chased)))
-        steps.append((errors, mesh, found, residual, dict(asked)))
+        steps.append((errors, mesh, found, residual, dict(asked), pose.copy()))
         shapes = [e[:len(chased)][counted[:len(chased)]] for e, *_ in steps]
         ranks = [(int(np.sum(e[len(chased):] > 1.0)), int(np.sum(shape > 1.0)),
                   float(np.sum(np.clip(shape, GOOD_ENOUGH, HOPELESS) ** 2))) for (e, *_), shape in zip(steps, shapes)]
@@ -326,7 +343,7 @@ def fitted_vertebra(level: str, superior: dict[str, float], inferior: dict[str, 
         if placed_on is not None:  # a new body height moves the inferior end by half its change: lift by that
             pose = correction @ pose
             pose[:3, 3] += pose[:3, :3] @ base.axis * (asked["body", "height_mm"] - before["body", "height_mm"]) / 2
-    return best[1], best[2], best[3]
+    return best[1], best[2], best[3], best[5]
 
 
 @dataclass(frozen=True, eq=False)
@@ -339,6 +356,11 @@ class PatientSegment:
     disc: DiscSpace                 # from the facing endplates of the final meshes
     max_residual_mm: float          # largest landmark residual of the two morphs
     lower_endplates: dict[str, Endplate]  # extracted from lower_mesh as it is (for measure_segment)
+    ups: tuple[np.ndarray, np.ndarray]  # extraction_up of the upper's, the lower's pose
+
+    def measured(self) -> dict[str, float]:
+        """:func:`measure_segment` of the two meshes with their up directions."""
+        return measure_segment(self.upper_mesh, self.lower_mesh, self.lower_endplates, self.ups)
 
 
 def _disc_errors(patient: Patient, upper: Endplate, lower: Endplate) -> tuple[Frame, np.ndarray]:
@@ -377,30 +399,37 @@ def patient_segment(patient: Patient) -> PatientSegment:
     (upper_level, lower_level) = patient.levels
     wants = {vertebra: (patient.endplate(vertebra, "superior"), patient.endplate(vertebra, "inferior"),
                         getattr(patient, f"{vertebra}_body_height_mm")) for vertebra in ("upper", "lower")}
-    lower, lower_endplates, lower_residual = fitted_vertebra(lower_level, *wants["lower"])
+    lower, lower_endplates, lower_residual, _ = fitted_vertebra(lower_level, *wants["lower"])
     first, _ = morph_vertebra(upper_level, *wants["upper"])
     pose = placement(patient, extract_endplate(first, "inferior"), lower_endplates["superior"])
-    upper, upper_endplates, upper_residual = fitted_vertebra(upper_level, *wants["upper"], pose=pose,
-                                                             placed_on=(patient, lower_endplates["superior"]))
+    upper, upper_endplates, upper_residual, upper_pose = fitted_vertebra(
+        upper_level, *wants["upper"], pose=pose, placed_on=(patient, lower_endplates["superior"]))
+    leaning = leans(base_vertebra(upper_level), pose)
     if (np.abs(_disc_errors(patient, upper_endplates["inferior"], lower_endplates["superior"])[1]) > DISC_TOLERANCES).any():
-        upper.apply_transform(placement(patient, upper_endplates["inferior"], lower_endplates["superior"], IDENTITY))
-        upper_endplates = {"inferior": extract_endplate(upper, "inferior")}
+        move = placement(patient, upper_endplates["inferior"], lower_endplates["superior"], IDENTITY)
+        upper.apply_transform(move)
+        upper_pose = move @ upper_pose
+        upper_endplates = {"inferior": extract_endplate(upper, "inferior", extraction_up(upper_pose, leaning))}
     disc = disc_space(upper_endplates["inferior"], lower_endplates["superior"])
-    return PatientSegment(patient, upper, lower, disc, float(max(upper_residual, lower_residual)), lower_endplates)
+    return PatientSegment(patient, upper, lower, disc, float(max(upper_residual, lower_residual)), lower_endplates,
+                          (extraction_up(upper_pose, leaning), UP))  # the lower one is not moved
 
 
 def measure_segment(upper_mesh: trimesh.Trimesh, lower_mesh: trimesh.Trimesh,
-                    lower_endplates: dict[str, Endplate] | None = None) -> dict[str, float]:
+                    lower_endplates: dict[str, Endplate] | None = None,
+                    ups: tuple = (UP, UP)) -> dict[str, float]:
     """Every :class:`~.patient.Patient` field except ``region_lordosis_deg``, measured on the meshes
-    (fresh endplate extractions and their disc space). ``lower_endplates`` (superior, inferior):
-    the extractions of ``lower_mesh`` as it is, if already made (:attr:`PatientSegment.lower_endplates`;
-    the extraction is deterministic, so they are the fresh ones)."""
+    (fresh endplate extractions with the up directions ``ups``, upper then lower, as
+    :attr:`PatientSegment.ups`; and their disc space).
+    ``lower_endplates`` (superior, inferior): the extractions of ``lower_mesh`` as it is, if already
+    made (:attr:`PatientSegment.lower_endplates`; the extraction is deterministic, so they are the
+    fresh ones)."""
     values: dict[str, float] = {}
     endplates = {("lower", side): plate for side, plate in (lower_endplates or {}).items()}
-    for vertebra, mesh in (("upper", upper_mesh), ("lower", lower_mesh)):
+    for vertebra, mesh, up in (("upper", upper_mesh, ups[0]), ("lower", lower_mesh, ups[1])):
         for side in SIDES:
             if (vertebra, side) not in endplates:
-                endplates[vertebra, side] = extract_endplate(mesh, side)
+                endplates[vertebra, side] = extract_endplate(mesh, side, up)
             values.update({f"{vertebra}_{side}_{k}": v for k, v in endplate_measures(endplates[vertebra, side]).items()})
         values[f"{vertebra}_body_height_mm"] = body_height(endplates[vertebra, "superior"],
                                                             endplates[vertebra, "inferior"])

@@ -37,7 +37,7 @@ def anatomy_patient(
     if seed < 0:
         raise ParameterError(f"--seed {seed}: allowed an integer ≥ 0")
     from ..anatomy.patient import Patient
-    from ..anatomy.patient_morph import measure_segment, patient_segment
+    from ..anatomy.patient_morph import patient_segment
 
     fixed = parse_assignments(set_)
     patients = [Patient.of(region, **{**p.model_dump(), **fixed}) if fixed else p
@@ -47,7 +47,7 @@ def anatomy_patient(
     with busy(f"morphing {sample} {region} patient(s)…", quiet=as_json):
         for number, patient in enumerate(patients, start=1):
             segment = patient_segment(patient)
-            measured = measure_segment(segment.upper_mesh, segment.lower_mesh, segment.lower_endplates)
+            measured = segment.measured()
             names = {}
             for level, mesh in zip(patient.levels, (segment.upper_mesh, segment.lower_mesh)):
                 names[level] = f"patient-{number:03d}-{level}.stl"

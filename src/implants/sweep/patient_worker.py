@@ -28,7 +28,7 @@ import numpy as np
 
 from ..anatomy.patient import Patient
 from ..checks.pressure import Foundation, LoadCase
-from ..anatomy.patient_morph import measure_segment, patient_segment
+from ..anatomy.patient_morph import patient_segment
 from ..fit.cage_contact import CageContact, cage_contact
 from ..fit.cage_fields import cage_site
 from ..fit.cage_placement import default_params
@@ -104,7 +104,7 @@ def run_patient(task: dict[str, Any]) -> dict[str, Any]:
         row["morph_residual_mm"] = round(segment.max_residual_mm, 4)
         stage = "measure back"
         mark = time.perf_counter()
-        measured = measure_segment(segment.upper_mesh, segment.lower_mesh, segment.lower_endplates)
+        measured = segment.measured()
         row.update({f"measured.{k}": round(float(v), 3) for k, v in measured.items()})
         row["measure_back_s"] = round(time.perf_counter() - mark, 3)
         anat = Anatomy(segment.upper_mesh, segment.lower_mesh, segment.disc)
