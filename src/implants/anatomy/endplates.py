@@ -317,9 +317,12 @@ def hull_top(xyz: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     return top
 
 
-def _ruler_gap(xyz: np.ndarray) -> np.ndarray:
-    """Gap (≥ 0) of each point below the upper convex hull of the points (z up)."""
-    return np.clip(hull_top(xyz)(xyz[:, :2]) - xyz[:, 2], 0.0, None)
+def _ruler_gap(xyz: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Gap (≥ 0) below the upper convex hull of all the points (z up) of each point ``where`` is
+    true; 0 elsewhere."""
+    gap = np.zeros(len(xyz))
+    gap[where] = np.clip(hull_top(xyz)(xyz[where, :2]) - xyz[where, 2], 0.0, None)
+    return gap
 
 
 def _surface_fit(sub: trimesh.Trimesh, local_v: np.ndarray, rim: np.ndarray, frame: Frame,
@@ -388,13 +391,11 @@ def extract_endplate(mesh: trimesh.Trimesh, side: str = "superior", up=(0.0, 0.0
 
     # concavity: ruler resting on the disc side (sign flips the inferior endplate upside down)
     # measured away from the rim roll-off (a kidney-shaped rim would otherwise bridge its notch)
-    flipped = local_v * [1.0, 1.0, sign]
-    gap = _ruler_gap(flipped)
     interior = outlines.contains(rim, local_v[:, :2])
     interior[interior] = outlines.min_distance_to_edges(rim, local_v[interior, :2]) >= RIM_BAND * min(depth, width)
     if not interior.any():
         interior[:] = True
-    gap = np.where(interior, gap, 0.0)
+    gap = _ruler_gap(local_v * [1.0, 1.0, sign], interior)
     deepest = gap >= 0.9 * gap.max() if gap.max() > 0 else interior
     apex_local = local_v[deepest].mean(axis=0)
     apex_local[2] = fit(apex_local[0], apex_local[1])

@@ -93,25 +93,35 @@ def polygon_area(outline: np.ndarray) -> float:
 
 
 def contains(outline: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Even-odd point-in-polygon test for (M, 2) points."""
+    """Even-odd point-in-polygon test for (M, 2) points: a point is inside when a ray towards −x
+    crosses the outline an odd number of times (an edge counts for y in [its lower y, its upper y)).
+    The points are sorted by y once, so each edge tests only those in its band of y."""
     points = np.atleast_2d(points)
-    inside = np.zeros(len(points), bool)
-    box = np.flatnonzero(((points >= outline.min(axis=0)) & (points <= outline.max(axis=0))).all(axis=1))
-    x, y = points[box, 0:1], points[box, 1:2]  # outside the outline's box a point crosses it an even number of times
+    order = np.argsort(points[:, 1], kind="stable")
+    xs, ys = points[order, 0], points[order, 1]
     x0, y0 = outline[:, 0], outline[:, 1]
     x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
-    crosses = ((y0 > y) != (y1 > y)) & (x < (x1 - x0) * (y - y0) / np.where(y1 == y0, 1e-300, y1 - y0) + x0)
-    inside[box] = crosses.sum(axis=1) % 2 == 1
+    lo = np.searchsorted(ys, np.minimum(y0, y1))
+    hi = np.searchsorted(ys, np.maximum(y0, y1))
+    odd = np.zeros(len(points), bool)
+    for k in np.flatnonzero(hi > lo):
+        band = slice(lo[k], hi[k])
+        odd[band] ^= xs[band] < (x1[k] - x0[k]) * (ys[band] - y0[k]) / (y1[k] - y0[k]) + x0[k]
+    inside = np.zeros(len(points), bool)
+    inside[order] = odd
     return inside
 
 
 def min_distance_to_edges(outline: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Distance (mm) from each of (M, 2) points to the nearest outline edge."""
-    a = outline[None, :, :]
-    b = np.roll(outline, -1, axis=0)[None, :, :]
-    p = np.atleast_2d(points)[:, None, :]
-    ab = b - a
-    length2 = np.maximum((ab * ab).sum(-1), 1e-300)  # zero-length edges: t = 0, the vertex itself
-    t = np.clip(((p - a) * ab).sum(-1) / length2, 0, 1)
-    return np.linalg.norm(a + t[..., None] * ab - p, axis=-1).min(axis=1)
-
+    """Distance (mm) from each of (M, 2) points to the nearest outline edge (one edge at a time:
+    no (M, N) temporaries)."""
+    p = np.atleast_2d(points)
+    px, py = p[:, 0], p[:, 1]
+    nearest = np.full(len(p), np.inf)
+    for (ax, ay), (bx, by) in zip(outline, np.roll(outline, -1, axis=0)):
+        abx, aby = bx - ax, by - ay
+        length2 = max(abx * abx + aby * aby, 1e-300)  # zero-length edges: t = 0, the vertex itself
+        t = np.clip(((px - ax) * abx + (py - ay) * aby) / length2, 0, 1)
+        dx, dy = ax + t * abx - px, ay + t * aby - py
+        np.minimum(nearest, np.sqrt(dx * dx + dy * dy), out=nearest)
+    return nearest
