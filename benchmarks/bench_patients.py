@@ -18,7 +18,8 @@ REGIONS = (("lumbar", 2), ("cervical", 2))
 
 def run(count: int | None = None) -> list[dict]:
     from implants.anatomy.patient import Patient
-    from implants.anatomy.patient_morph import base_vertebra, patient_segment
+    from implants.anatomy.patient_morph import base_vertebra
+    from implants.anatomy.patient_segment import patient_segment
     from implants.errors import ImplantError
     from implants.fit.congruence import measure_contact
     from implants.fit.inputs import Anatomy

@@ -21,12 +21,14 @@ from implants.anatomy.patient_landmarks import endplate_measures
 from implants.anatomy.patient_morph import (
     MORPHED_FROM,
     TOLERANCES,
-    PatientSegment,
     base_vertebra,
-    measure_segment,
     moved_endplate,
-    patient_segment,
     placement,
+)
+from implants.anatomy.patient_segment import (
+    PatientSegment,
+    measure_segment,
+    patient_segment,
 )
 from implants.errors import ParameterError
 

@@ -1,5 +1,6 @@
-"""A synthetic patient as meshes: the packaged vertebrae of a segment deformed to a
-:class:`~.patient.Patient` and placed around the requested disc, then measured back (layer: anatomy).
+"""A synthetic patient's vertebrae: a packaged vertebra deformed to a :class:`~.patient.Patient`'s
+endplates and body height, fitted until it measures back, and the rigid placement of the upper
+vertebra of a segment over the lower (layer: anatomy).
 
 Frames: the packaged level's patient frame (+x anterior, +y patient-left, +z superior, mm);
 each endplate's local frame is the one :func:`~.endplates.extract_endplate` reports (x anterior,
@@ -27,15 +28,9 @@ concavities and the body height by re-morphing, the widths and depths by a smoot
 end of the body in the endplate plane (:meth:`BaseVertebra.rescaled`), which moves the extracted
 rim in proportion where re-morphing the rim landmarks reshapes it.
 
-**Placement** (:func:`patient_segment`): the lower vertebra stays where it is; a first morph of
-the upper one gives its pose (rotations about the disc-space frame's y and x axes, a shift along
-its z, until :func:`~.disc_space.disc_space` of the facing endplates, moved rigidly, gives the
-requested disc height and angles); the upper vertebra is fitted from that pose, re-placed after
-every step (and lifted by half a requested body-height change, which moves its inferior end by
-that much), and kept in the pose it was measured in (the extraction is not exactly equivariant:
-a small final re-placement once changed mean-L4's superior depth by 0.7 mm). **Measured back**
-(:func:`measure_segment`): all four endplates extracted on the final meshes (the lower ones
-reused from the fit: same mesh, deterministic extraction), in :class:`~.patient.Patient`'s names.
+**Placement** (:func:`placement`): rotations about the disc-space frame's y and x axes and a
+shift along its z, until :func:`~.disc_space.disc_space` of the facing endplates, moved rigidly,
+gives the requested disc height and angles; :mod:`.patient_segment` places and measures the pair.
 """
 
 from __future__ import annotations
@@ -50,7 +45,7 @@ from ..errors import ParameterError
 from ..geometry.frames import rotation_matrix
 from ..geometry.local_frame import Frame
 from . import packaged
-from .disc_space import DiscSpace, disc_pose, disc_space
+from .disc_space import disc_pose
 from .endplates import UPRIGHT_DEG, Endplate, extract_endplate
 from .morph import ThinPlateMap, smoothstep
 from .patient import SIDES, Patient
@@ -309,9 +304,9 @@ def fitted_vertebra(level: str, superior: dict[str, float], inferior: dict[str, 
                                                                           else key[1]] for key in chased])
         if placed_on is not None:  # the disc this pose gives counts too; the next step is placed anew
             patient, lower = placed_on
-            disc_errors = np.abs(_disc_errors(patient, found["inferior"], lower)[1]) / DISC_TOLERANCES
-            errors = np.append(errors, disc_errors)
-            correction = IDENTITY if (disc_errors <= 0.1).all() else placement(patient, found["inferior"], lower,
+            disc_misses = np.abs(disc_errors(patient, found["inferior"], lower)[1]) / DISC_TOLERANCES
+            errors = np.append(errors, disc_misses)
+            correction = IDENTITY if (disc_misses <= 0.1).all() else placement(patient, found["inferior"], lower,
                                                                                np.eye(4))
         # a measure beyond HOPELESS twice in a row is out of the morph's reach: its request stays (chasing it
         # distorts the bone until the extraction fails); an endplate whose extent is out of reach is not the
@@ -346,24 +341,7 @@ def fitted_vertebra(level: str, superior: dict[str, float], inferior: dict[str, 
     return best[1], best[2], best[3], best[5]
 
 
-@dataclass(frozen=True, eq=False)
-class PatientSegment:
-    """A patient's two vertebrae (patient frame, mm) placed around the requested disc."""
-
-    patient: Patient
-    upper_mesh: trimesh.Trimesh
-    lower_mesh: trimesh.Trimesh
-    disc: DiscSpace                 # from the facing endplates of the final meshes
-    max_residual_mm: float          # largest landmark residual of the two morphs
-    lower_endplates: dict[str, Endplate]  # extracted from lower_mesh as it is (for measure_segment)
-    ups: tuple[np.ndarray, np.ndarray]  # extraction_up of the upper's, the lower's pose
-
-    def measured(self) -> dict[str, float]:
-        """:func:`measure_segment` of the two meshes with their up directions."""
-        return measure_segment(self.upper_mesh, self.lower_mesh, self.lower_endplates, self.ups)
-
-
-def _disc_errors(patient: Patient, upper: Endplate, lower: Endplate) -> tuple[Frame, np.ndarray]:
+def disc_errors(patient: Patient, upper: Endplate, lower: Endplate) -> tuple[Frame, np.ndarray]:
     """The disc frame of the endplates and the patient's :data:`DISC_MEASURES` minus theirs (mm, deg)."""
     frame, *measures = disc_pose(upper, lower)
     return frame, np.array([getattr(patient, f"disc_{name}") for name in DISC_MEASURES]) - measures
@@ -380,7 +358,7 @@ def placement(patient: Patient, upper: Endplate, lower: Endplate, pose: np.ndarr
         pose[:3, 3] = lower.centroid + lower.normal * patient.disc_height_mm - upper.centroid
     rotation, translation = pose[:3, :3], pose[:3, 3] + lower.normal * START_CLEARANCE_MM
     for _ in range(PLACEMENT_STEPS + 1):
-        frame, (height, sagittal, coronal) = _disc_errors(patient, moved_endplate(upper, rotation, translation), lower)
+        frame, (height, sagittal, coronal) = disc_errors(patient, moved_endplate(upper, rotation, translation), lower)
         if (np.abs([height, sagittal, coronal]) <= 0.1 * DISC_TOLERANCES).all():
             break
         turn = rotation_matrix(frame.axes[1], -sagittal) @ rotation_matrix(frame.axes[0], coronal)
@@ -389,51 +367,3 @@ def placement(patient: Patient, upper: Endplate, lower: Endplate, pose: np.ndarr
     matrix = np.eye(4)
     matrix[:3, :3], matrix[:3, 3] = rotation, translation
     return matrix
-
-
-def patient_segment(patient: Patient) -> PatientSegment:
-    """Morph the region's two packaged vertebrae to ``patient`` and place the upper one so the
-    disc has the requested height and angles (see the module docstring): the lower vertebra is
-    fitted where it is; a first morph of the upper one gives its pose, from which it is fitted and
-    placed together (measured where it stays; re-placed rigidly only if no step had the disc right)."""
-    (upper_level, lower_level) = patient.levels
-    wants = {vertebra: (patient.endplate(vertebra, "superior"), patient.endplate(vertebra, "inferior"),
-                        getattr(patient, f"{vertebra}_body_height_mm")) for vertebra in ("upper", "lower")}
-    lower, lower_endplates, lower_residual, _ = fitted_vertebra(lower_level, *wants["lower"])
-    first, _ = morph_vertebra(upper_level, *wants["upper"])
-    pose = placement(patient, extract_endplate(first, "inferior"), lower_endplates["superior"])
-    upper, upper_endplates, upper_residual, upper_pose = fitted_vertebra(
-        upper_level, *wants["upper"], pose=pose, placed_on=(patient, lower_endplates["superior"]))
-    leaning = leans(base_vertebra(upper_level), pose)
-    if (np.abs(_disc_errors(patient, upper_endplates["inferior"], lower_endplates["superior"])[1]) > DISC_TOLERANCES).any():
-        move = placement(patient, upper_endplates["inferior"], lower_endplates["superior"], IDENTITY)
-        upper.apply_transform(move)
-        upper_pose = move @ upper_pose
-        upper_endplates = {"inferior": extract_endplate(upper, "inferior", extraction_up(upper_pose, leaning))}
-    disc = disc_space(upper_endplates["inferior"], lower_endplates["superior"])
-    return PatientSegment(patient, upper, lower, disc, float(max(upper_residual, lower_residual)), lower_endplates,
-                          (extraction_up(upper_pose, leaning), UP))  # the lower one is not moved
-
-
-def measure_segment(upper_mesh: trimesh.Trimesh, lower_mesh: trimesh.Trimesh,
-                    lower_endplates: dict[str, Endplate] | None = None,
-                    ups: tuple = (UP, UP)) -> dict[str, float]:
-    """Every :class:`~.patient.Patient` field except ``region_lordosis_deg``, measured on the meshes
-    (fresh endplate extractions with the up directions ``ups``, upper then lower, as
-    :attr:`PatientSegment.ups`; and their disc space).
-    ``lower_endplates`` (superior, inferior): the extractions of ``lower_mesh`` as it is, if already
-    made (:attr:`PatientSegment.lower_endplates`; the extraction is deterministic, so they are the
-    fresh ones)."""
-    values: dict[str, float] = {}
-    endplates = {("lower", side): plate for side, plate in (lower_endplates or {}).items()}
-    for vertebra, mesh, up in (("upper", upper_mesh, ups[0]), ("lower", lower_mesh, ups[1])):
-        for side in SIDES:
-            if (vertebra, side) not in endplates:
-                endplates[vertebra, side] = extract_endplate(mesh, side, up)
-            values.update({f"{vertebra}_{side}_{k}": v for k, v in endplate_measures(endplates[vertebra, side]).items()})
-        values[f"{vertebra}_body_height_mm"] = body_height(endplates[vertebra, "superior"],
-                                                            endplates[vertebra, "inferior"])
-    disc = disc_space(endplates["upper", "inferior"], endplates["lower", "superior"])
-    values.update(disc_height_mm=disc.height_mm, disc_sagittal_deg=disc.sagittal_deg,
-                  disc_coronal_deg=disc.coronal_deg)
-    return values

@@ -37,7 +37,7 @@ def anatomy_patient(
     if seed < 0:
         raise ParameterError(f"--seed {seed}: allowed an integer ≥ 0")
     from ..anatomy.patient import Patient
-    from ..anatomy.patient_morph import patient_segment
+    from ..anatomy.patient_segment import patient_segment
 
     fixed = parse_assignments(set_)
     patients = [Patient.of(region, **{**p.model_dump(), **fixed}) if fixed else p

@@ -2,8 +2,8 @@
 on a Dask worker.
 
 Per patient: morph the region's packaged vertebrae to the patient
-(:func:`~implants.anatomy.patient_morph.patient_segment`) and measure them back
-(:func:`~implants.anatomy.patient_morph.measure_segment`); fit the congruent cage
+(:func:`~implants.anatomy.patient_segment.patient_segment`) and measure them back
+(:func:`~implants.anatomy.patient_segment.measure_segment`); fit the congruent cage
 (:func:`~implants.fit.congruence.congruent_cage`, the region's footprint scaled into the disc,
 :func:`~implants.fit.cage_placement.default_params`, then the spec's cage parameters) and the
 stock comparator of the same footprint (:func:`~implants.fit.stock_cage.stock_cage`); measure both
@@ -28,7 +28,7 @@ import numpy as np
 
 from ..anatomy.patient import Patient
 from ..checks.pressure import Foundation, LoadCase
-from ..anatomy.patient_morph import patient_segment
+from ..anatomy.patient_segment import patient_segment
 from ..fit.cage_contact import CageContact, cage_contact
 from ..fit.cage_fields import cage_site
 from ..fit.cage_placement import default_params
