@@ -160,7 +160,6 @@ def test_endplate_moves_with_the_mesh():
     assert np.linalg.norm(rot @ a.apex + shift - b.apex) < 3.0
 
 
-
 def test_endplate_of_a_turned_vertebra_with_its_up_direction():
     # a synthetic C5 sits on its C6 leaning ~34° further forward than its packaged frame: with the
     # packaged +z turned by that pose as ``up`` the extraction finds the same endplate as unturned
@@ -182,6 +181,7 @@ def test_endplate_of_a_turned_vertebra_with_its_up_direction():
 def test_bad_up_direction(up):
     with pytest.raises(ParameterError, match=r"^up: .* must be three finite numbers, not all zero"):
         extract_endplate(packaged.load("C6"), "superior", up=up)
+
 
 def test_no_endplate_on_the_superior_side_of_c2():
     with pytest.raises(ParameterError, match="no superior endplate"):

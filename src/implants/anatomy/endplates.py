@@ -46,6 +46,7 @@ from scipy.spatial import ConvexHull
 
 from ..errors import ParameterError
 from ..geometry import outlines
+from ..geometry.frames import unit
 from ..geometry.local_frame import Frame
 from .height_field import HeightField
 
@@ -351,7 +352,7 @@ def extract_endplate(mesh: trimesh.Trimesh, side: str = "superior", up=(0.0, 0.0
     up = np.asarray(up, float)
     if up.shape != (3,) or not np.isfinite(up).all() or np.linalg.norm(up) == 0:
         raise ParameterError(f"up: {up.tolist()} must be three finite numbers, not all zero")
-    up = up / np.linalg.norm(up) * (1.0 if side == "superior" else -1.0)
+    up = unit(up) * (1.0 if side == "superior" else -1.0)
     seed = _seed_patch(mesh, up, side)
     region = seed
     normal = _mean_normal(mesh, region)

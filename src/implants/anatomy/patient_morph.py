@@ -42,7 +42,7 @@ import numpy as np
 import trimesh
 
 from ..errors import ParameterError
-from ..geometry.frames import rotation_matrix
+from ..geometry.frames import angle_between_deg, rotation_matrix
 from ..geometry.local_frame import Frame
 from . import packaged
 from .disc_space import disc_pose
@@ -249,19 +249,20 @@ def _next_ask(ask: float, error: float, brackets: dict[str, tuple[float, float]]
 def leans(base: BaseVertebra, pose: np.ndarray) -> bool:
     """Whether ``base`` moved by ``pose`` (4×4) leans beyond :data:`~.endplates.UPRIGHT_DEG` (a
     synthetic C5 placed on its C6 leans 25–37°; lumbar vertebrae stay within ~15°)."""
-    return bool(np.degrees(np.arccos(np.clip((pose[:3, :3] @ base.axis)[2], -1.0, 1.0))) > UPRIGHT_DEG)
+    return angle_between_deg(pose[:3, :3] @ base.axis, UP) > UPRIGHT_DEG
 
 
 def extraction_up(pose: np.ndarray, leaning: bool) -> np.ndarray:
     """The up direction to extract a vertebra's endplates with: patient +z (the default, as the base
     was extracted), or for a ``leaning`` vertebra (:func:`leans` in the pose its fit starts from,
-    decided once so the extraction does not switch between steps) the base's +z turned by ``pose``."""
+    decided once by the caller so the extraction does not switch between steps) the base's +z turned
+    by ``pose``."""
     return pose[:3, :3] @ UP if leaning else UP
 
 
 def fitted_vertebra(level: str, superior: dict[str, float], inferior: dict[str, float], body_height_mm: float,
-                    pose: np.ndarray | None = None, placed_on: tuple[Patient, Endplate] | None = None
-                    ) -> tuple[trimesh.Trimesh, dict[str, Endplate], float, np.ndarray]:
+                    pose: np.ndarray | None = None, placed_on: tuple[Patient, Endplate] | None = None,
+                    leaning: bool = False) -> tuple[trimesh.Trimesh, dict[str, Endplate], float, np.ndarray]:
     """:func:`morph_vertebra`, moved by ``pose`` (4×4, patient frame; default none), measured in
     that pose and corrected (module docstring; :func:`_next_ask`; after a step with worse endplates
     or body than the best one's, halfway back to its requests; a worse disc alone is re-placed) until
@@ -269,7 +270,8 @@ def fitted_vertebra(level: str, superior: dict[str, float], inferior: dict[str, 
     :data:`CORRECTIONS` steps or :data:`PATIENCE`; the best step wins.
     ``placed_on`` (patient, the lower vertebra's superior endplate): the disc counts as a measure
     too, and after each step the pose is corrected by :func:`placement`.
-    The endplates are extracted with :func:`extraction_up` of each step's pose. Returns the posed mesh,
+    The endplates are extracted with :func:`extraction_up` of each step's pose and ``leaning``
+    (:func:`leans` of the starting pose, decided by the caller). Returns the posed mesh,
     its extracted endplates, the landmark residual and the pose (4×4; identity without ``pose``)."""
     wanted = {**{(side, k): v for side, values in zip(SIDES, (superior, inferior)) for k, v in values.items()},
               ("body", "height_mm"): body_height_mm}
@@ -278,7 +280,6 @@ def fitted_vertebra(level: str, superior: dict[str, float], inferior: dict[str, 
     steps: list[tuple[np.ndarray, trimesh.Trimesh, dict[str, Endplate], float, dict, np.ndarray]] = []
     base, reshaped, hopeless, frozen = base_vertebra(level), None, set(), set()
     pose = IDENTITY if pose is None else pose
-    leaning = leans(base, pose)
     for _ in range(CORRECTIONS + 1):
         shape = tuple(asked[side, k] for side in SIDES for k in RESHAPED) + (asked["body", "height_mm"],)
         if shape != reshaped:  # widths and depths alone need no re-morph, only a new stretch

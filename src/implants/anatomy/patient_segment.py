@@ -65,9 +65,9 @@ def patient_segment(patient: Patient) -> PatientSegment:
     lower, lower_endplates, lower_residual, _ = fitted_vertebra(lower_level, *wants["lower"])
     first, _ = morph_vertebra(upper_level, *wants["upper"])
     pose = placement(patient, extract_endplate(first, "inferior"), lower_endplates["superior"])
-    upper, upper_endplates, upper_residual, upper_pose = fitted_vertebra(
-        upper_level, *wants["upper"], pose=pose, placed_on=(patient, lower_endplates["superior"]))
     leaning = leans(base_vertebra(upper_level), pose)
+    upper, upper_endplates, upper_residual, upper_pose = fitted_vertebra(
+        upper_level, *wants["upper"], pose=pose, placed_on=(patient, lower_endplates["superior"]), leaning=leaning)
     if (np.abs(disc_errors(patient, upper_endplates["inferior"], lower_endplates["superior"])[1]) > DISC_TOLERANCES).any():
         move = placement(patient, upper_endplates["inferior"], lower_endplates["superior"], IDENTITY)
         upper.apply_transform(move)
